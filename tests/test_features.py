@@ -1,0 +1,104 @@
+"""Features as of T, with hand-computed cases at every boundary of the window."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from factories import tiny_dataset
+
+from engagekit.config import EngagementConfig
+from engagekit.features import compute_features
+
+T = "2026-11-30T12:00:00"
+
+
+def features_of(campaigns, events, **kwargs):
+    table = compute_features(tiny_dataset(campaigns, events).activity, as_of=T, **kwargs)
+    return table.set_index("contact_id")
+
+
+def test_send_exactly_24_hours_before_counts_and_23h59_does_not():
+    table = features_of(
+        {1: "2026-11-29T12:00:00", 2: "2026-11-29T12:01:00"},
+        [(1, 1, "send", "2026-11-29T12:00:00"), (1, 2, "send", "2026-11-29T12:01:00")],
+    )
+    assert table.loc[1, "eligible_sends"] == 1
+
+
+def test_window_start_is_exclusive_and_end_inclusive():
+    table = features_of(
+        {1: "2026-09-01T12:00:00", 2: "2026-09-01T12:00:01"},
+        [(1, 1, "send", "2026-09-01T12:00:00"), (1, 2, "send", "2026-09-01T12:00:01")],
+    )
+    assert table.loc[1, "eligible_sends"] == 1
+
+
+def test_open_after_as_of_does_not_count():
+    table = features_of(
+        {1: "2026-11-01"},
+        [(1, 1, "send", "2026-11-01"), (1, 1, "open", "2026-11-30T12:00:01"),
+         (2, 1, "send", "2026-11-01"), (2, 1, "open", "2026-11-30T12:00:00")],
+    )
+    assert table.loc[1, "opened"] == 0
+    assert table.loc[2, "opened"] == 1
+
+
+def test_open_of_campaign_outside_window_does_not_count():
+    table = features_of(
+        {1: "2026-08-01", 2: "2026-11-01"},
+        [(1, 1, "send", "2026-08-01"), (1, 1, "open", "2026-11-02"), (1, 2, "send", "2026-11-01")],
+    )
+    assert table.loc[1, "eligible_sends"] == 1
+    assert table.loc[1, "opened"] == 0
+    assert np.isnan(table.loc[1, "days_since_last_engagement"])
+
+
+def test_opens_and_clicks_of_excluded_recent_campaign_do_not_count():
+    table = features_of(
+        {1: "2026-11-30T00:00:00"},
+        [(1, 1, "send", "2026-11-30T00:00:00"), (1, 1, "click", "2026-11-30T01:00:00")],
+    )
+    assert table.loc[1, ["eligible_sends", "opened", "clicked"]].tolist() == [0, 0, 0]
+    assert pd.isna(table.loc[1, "last_click_at"])
+
+
+def test_click_counts_as_open_and_repeat_opens_count_once():
+    table = features_of(
+        {1: "2026-11-01", 2: "2026-11-08", 3: "2026-11-15", 4: "2026-11-22"},
+        [(1, c, "send", d) for c, d in [(1, "2026-11-01"), (2, "2026-11-08"), (3, "2026-11-15"), (4, "2026-11-22")]]
+        + [(1, 1, "open", "2026-11-01T05:00"), (1, 1, "open", "2026-11-03T05:00"),
+           (1, 2, "click", "2026-11-09T00:00")],
+    )
+    row = table.loc[1]
+    assert (row["eligible_sends"], row["opened"], row["clicked"]) == (4, 2, 1)
+    assert row["open_rate"] == pytest.approx(0.5)
+    assert row["click_rate"] == pytest.approx(0.25)
+    # default weights: (1 x 2 opens + 2 x 1 click) / 4 sends
+    assert row["score"] == pytest.approx(1.0)
+    assert row["last_open_at"] == pd.Timestamp("2026-11-09")
+    assert row["last_click_at"] == pd.Timestamp("2026-11-09")
+    assert row["days_since_last_engagement"] == pytest.approx(21.5)
+    assert row["sends_since_last_engagement"] == 2
+
+
+def test_open_without_send_record_implies_the_send_and_bounces_count():
+    table = features_of(
+        {1: "2026-11-01", 2: "2026-11-08"},
+        [(1, 1, "open", "2026-11-02"), (2, 2, "send", "2026-11-08"), (2, 2, "bounce", "2026-11-08T00:01")],
+    )
+    assert table.loc[1, ["eligible_sends", "opened"]].tolist() == [1, 1]
+    assert table.loc[2, "bounces"] == 1
+    assert table.loc[3, "eligible_sends"] == 0
+    assert np.isnan(table.loc[3, "open_rate"])
+    assert table.loc[3, "score"] == 0
+
+
+def test_weights_and_lookback_are_configurable():
+    config = EngagementConfig(lookback_days=10, exclusion_hours=0, open_weight=1, click_weight=5)
+    table = features_of(
+        {1: "2026-11-10", 2: "2026-11-25", 3: "2026-11-30T11:00"},
+        [(1, 1, "send", "2026-11-10"), (1, 2, "send", "2026-11-25"), (1, 3, "send", "2026-11-30T11:00"),
+         (1, 3, "click", "2026-11-30T11:30")],
+        config=config,
+    )
+    assert table.loc[1, "eligible_sends"] == 2
+    assert table.loc[1, "score"] == pytest.approx((1 + 5) / 2)
