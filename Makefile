@@ -1,0 +1,43 @@
+# The verbs a newcomer needs. `make dashboard` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+WORKSPACE ?= sqlite:///$(CURDIR)/var/workspace.db
+PORT ?= 8501
+export ENGAGEKIT_WORKSPACE ?= $(WORKSPACE)
+
+.PHONY: install dashboard workspace test bench lint sample clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+# Loads the sample data into the embedded default workspace once (again when sample_data changes).
+workspace: var/.sample-loaded
+
+var/.sample-loaded: $(VENV)/.installed $(wildcard sample_data/*)
+	mkdir -p var
+	$(VENV)/bin/engagekit import sample_data --mode replace
+	touch $@
+
+dashboard: install workspace
+	$(VENV)/bin/streamlit run dashboard/streamlit_app.py --server.port $(PORT)
+
+test: install
+	$(PY) -m pytest
+
+bench: install
+	$(PY) benchmarks/run.py
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+sample: install
+	$(VENV)/bin/engagekit sample --contacts 5000 --seed 7 --end 2026-11-30 --out sample_data
+
+clean:
+	rm -rf var .pytest_cache

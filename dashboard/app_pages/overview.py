@@ -1,0 +1,96 @@
+"""Overview: how many contacts sit in each level, how that changed, and why."""
+
+from __future__ import annotations
+
+import charts
+import state
+import streamlit as st
+
+import engagekit as ek
+
+st.title("Engagement overview")
+state.require_data()
+chosen = state.settings()
+report = state.report(chosen)
+current, previous = report.current, report.previous
+changes = report.level_changes()
+config = chosen.config
+
+st.caption(
+    f"Levels as of **{current.as_of:%Y-%m-%d %H:%M}** compared with **{previous.as_of:%Y-%m-%d %H:%M}** "
+    f"({config.previous_period_days} days earlier). Change the date and rules on *Data and settings*."
+)
+
+total, judged, before_judged = len(current.table), current.n_judged, previous.n_judged
+top = st.columns(3)
+top[0].metric("Contacts", f"{total:,}", border=True)
+top[1].metric(
+    "Judged contacts", f"{judged:,}", delta=f"{judged - before_judged:+,} vs previous",
+    delta_color="off", border=True,
+    help=f"Contacts with at least {config.min_sends} eligible sends in the window; "
+    "the others are in Everyone else.",
+)
+movements = report.transitions.movement_counts()
+top[2].metric(
+    "Slipping / rising", f"{int(movements['slipping']):,} / {int(movements['rising']):,}",
+    delta_color="off", border=True, help="Contacts that moved down / up a level since the previous date. "
+    "See Transitions for the details.",
+)
+
+# Higher is better for the engaged levels, worse for least engaged; everyone else is neutral.
+DELTA_COLORS = {"most_engaged": "normal", "somewhat_engaged": "normal",
+                "least_engaged": "inverse", "everyone_else": "off"}
+cards = st.columns(len(ek.LEVELS))
+for card, row in zip(cards, changes.itertuples(), strict=True):
+    points = (row.current_share - row.previous_share) * 100
+    card.metric(
+        row.label, f"{row.current:,}", delta=f"{row.change:+,} vs previous",
+        delta_color=DELTA_COLORS[row.level], border=True,
+        help=f"{row.current_share:.1%} of contacts now, {row.previous_share:.1%} before "
+        f"({points:+.1f} points).",
+    )
+    card.caption(f"{row.current_share:.1%} of contacts · {points:+.1f} pts")
+
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(charts.level_bars(changes), key="level_bars")
+with right:
+    judged_scores = current.table.loc[current.table["level"] != "everyone_else", "score"]
+    cuts = current.thresholds
+    st.plotly_chart(
+        charts.score_histogram(judged_scores, cuts.least_engaged_max, cuts.most_engaged_min),
+        key="score_histogram",
+    )
+
+st.plotly_chart(charts.share_history(state.history()), key="share_history")
+
+with st.expander("What the levels mean", expanded=False, icon=":material/help:"):
+    st.markdown(
+        f"""
+Every contact gets a **score**: opens and clicks per email received in the last
+{config.lookback_days} days (a click weighs {config.click_weight:g}, an open {config.open_weight:g};
+emails from the last {config.exclusion_hours:g} hours are left out, as recipients have not had time to
+react). Contacts with at least {config.min_sends} such emails are **judged** and cut by their score:
+
+- **Most engaged**: the top {config.most_engaged_share:.0%} of judged contacts.
+- **Somewhat engaged**: the judged contacts in between.
+- **Least engaged**: the bottom {config.least_engaged_share:.0%}; a judged contact that neither
+  opened nor clicked is always here.
+- **Everyone else**: too few emails to judge: new contacts and contacts not emailed lately.
+
+Equal scores always share a level. The previous level is computed the same way
+{config.previous_period_days} days earlier.
+"""
+    )
+
+st.subheader("Why is a contact in its level?")
+email = st.text_input("Contact email", placeholder="name@example.com", key="lookup_email")
+if email:
+    contact_id = state.contact_by_email(email)
+    if contact_id is None:
+        st.warning("No contact has this email address in the workspace.")
+    else:
+        explanation = ek.explain_contact(current, contact_id)
+        st.markdown(f"**{ek.LEVEL_LABELS[explanation.level]}**")
+        for reason in explanation.reasons:
+            st.write("- " + reason)

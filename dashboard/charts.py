@@ -1,0 +1,179 @@
+"""Plotly figures of the dashboard: how library results look, nothing about how they are computed."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from engagekit import LEVEL_LABELS, LEVELS
+
+# One colour per level on every chart: green (most) to red (least), grey for not judged.
+LEVEL_COLORS: dict[str, str] = {
+    "most_engaged": "#15803d",
+    "somewhat_engaged": "#60a5fa",
+    "least_engaged": "#f97316",
+    "everyone_else": "#9ca3af",
+}
+PREVIOUS_OPACITY = 0.45
+FONT = {"family": "sans-serif", "size": 13}
+
+
+def _layout(fig: go.Figure, *, height: int = 340, **extra) -> go.Figure:
+    fig.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        font=FONT,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        **extra,
+    )
+    return fig
+
+
+def level_bars(changes: pd.DataFrame) -> go.Figure:
+    """Contacts per level, previous beside current (``EngagementReport.level_changes()``)."""
+    labels = changes["label"].tolist()
+    colors = [LEVEL_COLORS[level] for level in changes["level"]]
+    fig = go.Figure(
+        [
+            go.Bar(
+                name="Previous", x=labels, y=changes["previous"], marker_color=colors,
+                marker_opacity=PREVIOUS_OPACITY, text=changes["previous"], textposition="outside",
+                hovertemplate="%{x}<br>previous: %{y:,}<extra></extra>",
+            ),
+            go.Bar(
+                name="Current", x=labels, y=changes["current"], marker_color=colors,
+                text=changes["current"], textposition="outside",
+                hovertemplate="%{x}<br>current: %{y:,}<extra></extra>",
+            ),
+        ]
+    )
+    return _layout(
+        fig, barmode="group", yaxis_title="contacts", title="Contacts per level: previous (pale) and current",
+        uniformtext_minsize=10,
+    )
+
+
+def score_histogram(scores: pd.Series, least_max: float, most_min: float) -> go.Figure:
+    """Scores of judged contacts, with the two threshold lines."""
+    fig = go.Figure(
+        go.Histogram(x=scores, nbinsx=40, marker_color="#94a3b8",
+                     hovertemplate="score %{x}<br>%{y:,} contacts<extra></extra>")
+    )
+    if pd.notna(least_max):
+        fig.add_vline(
+            x=least_max, line_color=LEVEL_COLORS["least_engaged"], line_width=3, line_dash="dash",
+            annotation_text=f"least engaged ≤ {least_max:.2f}", annotation_position="top left",
+        )
+    if pd.notna(most_min):
+        fig.add_vline(
+            x=most_min, line_color=LEVEL_COLORS["most_engaged"], line_width=3, line_dash="dash",
+            annotation_text=f"most engaged ≥ {most_min:.2f}", annotation_position="top right",
+        )
+    return _layout(
+        fig, title="Score of judged contacts", xaxis_title="score (opens and clicks per send)",
+        yaxis_title="contacts", bargap=0.05,
+    )
+
+
+def share_history(history: pd.DataFrame) -> go.Figure:
+    """Share per level at each as-of date, stacked (``level_history`` output)."""
+    fig = go.Figure()
+    for level in LEVELS:
+        rows = history[history["level"] == level]
+        fig.add_trace(
+            go.Scatter(
+                x=rows["as_of"], y=rows["share"], name=LEVEL_LABELS[level], stackgroup="levels",
+                mode="lines", line={"color": LEVEL_COLORS[level], "width": 1},
+                customdata=rows["contacts"],
+                hovertemplate="%{x|%Y-%m-%d}<br>%{y:.1%} (%{customdata:,} contacts)<extra>"
+                + LEVEL_LABELS[level] + "</extra>",
+            )
+        )
+    return _layout(fig, title="Level shares over time (monthly)", yaxis_tickformat=".0%",
+                   yaxis_range=[0, 1], hovermode="x unified")
+
+
+def preview_bars(frame: pd.DataFrame) -> go.Figure:
+    """Contacts per level now and under candidate settings (columns level, label, now, preview)."""
+    colors = [LEVEL_COLORS[level] for level in frame["level"]]
+    fig = go.Figure(
+        [
+            go.Bar(name="In force", x=frame["label"], y=frame["now"], marker_color=colors,
+                   marker_opacity=PREVIOUS_OPACITY, text=frame["now"], textposition="outside"),
+            go.Bar(name="Preview", x=frame["label"], y=frame["preview"], marker_color=colors,
+                   text=frame["preview"], textposition="outside"),
+        ]
+    )
+    return _layout(fig, barmode="group", title="Level sizes: in force (pale) and preview",
+                   yaxis_title="contacts", height=320)
+
+
+def sankey(counts: pd.DataFrame) -> go.Figure:
+    """Previous level (left) to current level (right), from the 4 x 4 transition counts."""
+    n = len(LEVELS)
+    labels = [f"{LEVEL_LABELS[level]} (before)" for level in LEVELS] + [
+        f"{LEVEL_LABELS[level]} (now)" for level in LEVELS
+    ]
+    sources, targets, values, colors = [], [], [], []
+    for i, previous in enumerate(LEVELS):
+        for j, current in enumerate(LEVELS):
+            value = int(counts.loc[previous, current])
+            if value:
+                sources.append(i)
+                targets.append(n + j)
+                values.append(value)
+                colors.append(_rgba(LEVEL_COLORS[previous], 0.35))
+    node_colors = [LEVEL_COLORS[level] for level in LEVELS] * 2
+    fig = go.Figure(
+        go.Sankey(
+            arrangement="fixed",
+            node={"label": labels, "color": node_colors, "pad": 18, "thickness": 18,
+                  "x": [0.001] * n + [0.999] * n, "y": [0.05 + 0.3 * k for k in range(n)] * 2},
+            link={"source": sources, "target": targets, "value": values, "color": colors,
+                  "hovertemplate": "%{source.label} → %{target.label}: %{value:,}<extra></extra>"},
+        )
+    )
+    return _layout(fig, title="Where contacts moved: previous level → current level", height=420)
+
+
+def transition_heatmap(counts: pd.DataFrame, row_shares: pd.DataFrame) -> go.Figure:
+    """The 4 x 4 matrix: colour by row share, text with count and share; click a cell to pick it.
+
+    A heatmap cell cannot be selected in plotly, so an invisible marker sits on each cell: clicking
+    it selects that (previous, current) pair through ``st.plotly_chart(on_select=...)``.
+    """
+    previous_labels = [LEVEL_LABELS[level] for level in LEVELS]
+    current_labels = [LEVEL_LABELS[level] for level in LEVELS]
+    text = [
+        [f"{int(counts.loc[p, c]):,}<br>{row_shares.loc[p, c]:.0%}" for c in LEVELS] for p in LEVELS
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=row_shares.to_numpy(), x=current_labels, y=previous_labels, text=text,
+            texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1, showscale=False,
+            hoverinfo="skip",
+        )
+    )
+    xs, ys, custom = [], [], []
+    for p in LEVELS:
+        for c in LEVELS:
+            xs.append(LEVEL_LABELS[c])
+            ys.append(LEVEL_LABELS[p])
+            custom.append([p, c, int(counts.loc[p, c])])
+    fig.add_trace(
+        go.Scatter(
+            x=xs, y=ys, mode="markers", customdata=custom, showlegend=False,
+            marker={"size": 60, "symbol": "square", "opacity": 0.01, "color": "#000000"},
+            hovertemplate="%{y} → %{x}<br>%{customdata[2]:,} contacts<br>click to see them"
+            "<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", title="previous level")
+    fig.update_xaxes(side="top", title="current level")
+    return _layout(fig, height=420, title=None, clickmode="event+select", dragmode=False,
+                   margin={"l": 10, "r": 10, "t": 60, "b": 10})
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    red, green, blue = (int(hex_color[k : k + 2], 16) for k in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"

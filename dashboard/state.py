@@ -1,0 +1,231 @@
+"""What every page shares: the open workspace, cached data and levels, and the settings in force.
+
+Pages call these functions and never compute engagement themselves. Heavy objects (the dataset,
+level results, the segment engine) live in ``st.cache_resource``, keyed by the workspace URL, its
+data version, the as-of time and the settings JSON, so any import or settings change gives a fresh
+entry and an unchanged key is answered at once. ``st.cache_resource`` rather than ``st.cache_data``
+for them: ``cache_data`` would pickle a million-row frame on every hit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+import streamlit as st
+
+import engagekit as ek
+
+WORKSPACE_KEY = "ek_workspace_url"
+CONFIG_KEY = "ek_config_json"
+AS_OF_KEY = "ek_as_of"
+HISTORY_MONTHS = 12
+
+
+# --- workspace and data ---------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def open_workspace(url: str) -> ek.Workspace:
+    return ek.Workspace.open(url)
+
+
+def workspace_url() -> str:
+    """The URL of the workspace this session works on ($ENGAGEKIT_WORKSPACE unless changed)."""
+    if WORKSPACE_KEY not in st.session_state:
+        st.session_state[WORKSPACE_KEY] = ek.default_url()
+    return st.session_state[WORKSPACE_KEY]
+
+
+def use_workspace(url: str) -> ek.Workspace:
+    """Open the workspace at ``url`` (raises :class:`engagekit.WorkspaceError`) and switch to it."""
+    opened = open_workspace(url)
+    st.session_state[WORKSPACE_KEY] = url
+    st.session_state.pop(AS_OF_KEY, None)
+    return opened
+
+
+def workspace() -> ek.Workspace:
+    return open_workspace(workspace_url())
+
+
+def display_url(url: str) -> str:
+    """The URL with any password masked, for showing on screen."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
+
+
+def data_version() -> int:
+    return workspace().data_version()
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the workspace…")
+def _dataset(url: str, version: int) -> ek.Dataset:
+    return open_workspace(url).load()
+
+
+def dataset() -> ek.Dataset:
+    return _dataset(workspace_url(), data_version())
+
+
+def has_data() -> bool:
+    return data_version() > 0 and dataset().n_contacts > 0
+
+
+def require_data() -> ek.Dataset:
+    """The dataset, or a pointer to the settings page (and stop) when the workspace is empty."""
+    if not has_data():
+        st.info(
+            "This workspace has no contacts yet. Load the sample data or import your exports on "
+            "the **Data and settings** page."
+        )
+        st.page_link("app_pages/settings.py", label="Go to Data and settings", icon=":material/settings:")
+        st.stop()
+    return dataset()
+
+
+def data_changed() -> None:
+    """Forget session choices that depended on the old data (after an import)."""
+    st.session_state.pop(AS_OF_KEY, None)
+
+
+# --- settings in force ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    as_of: pd.Timestamp
+    config: ek.EngagementConfig
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Hashable cache key of these settings."""
+        return self.as_of.isoformat(), self.config.to_json()
+
+
+def default_as_of(data: ek.Dataset) -> pd.Timestamp:
+    """Midnight after the last campaign was sent (today when there are none).
+
+    For the sample data that is 2026-11-30, the day its data ends. engagekit has no call for this
+    rule yet; it belongs in the library (see the dashboard notes).
+    """
+    sent = data.campaigns["sent_at"]
+    if sent.empty or sent.isna().all():
+        return ek.as_timestamp(pd.Timestamp.now(tz="UTC").normalize())
+    return ek.as_timestamp(sent.max().normalize() + pd.Timedelta(days=1))
+
+
+def settings() -> Settings:
+    """The as-of time and engagement settings in force for this session."""
+    config_json = st.session_state.get(CONFIG_KEY)
+    config = ek.EngagementConfig.from_json(config_json) if config_json else ek.EngagementConfig()
+    as_of = st.session_state.get(AS_OF_KEY)
+    if as_of is None:
+        as_of = default_as_of(dataset()) if has_data() else ek.as_timestamp(pd.Timestamp.now().normalize())
+    return Settings(as_of=ek.as_timestamp(as_of), config=config)
+
+
+def apply_settings(as_of: pd.Timestamp, config: ek.EngagementConfig) -> None:
+    """Put settings in force for this session (the library has no call to persist them yet)."""
+    st.session_state[AS_OF_KEY] = ek.as_timestamp(as_of).isoformat()
+    st.session_state[CONFIG_KEY] = config.to_json()
+
+
+# --- engagement ---------------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=6, show_spinner="Computing engagement levels…")
+def _report(url: str, version: int, as_of: str, config_json: str) -> ek.EngagementReport:
+    config = ek.EngagementConfig.from_json(config_json)
+    return ek.engagement_report(_dataset(url, version), as_of=as_of, config=config)
+
+
+def report(chosen: Settings | None = None) -> ek.EngagementReport:
+    """Current and previous levels and transitions under the settings in force (or ``chosen``)."""
+    chosen = chosen or settings()
+    return _report(workspace_url(), data_version(), *chosen.key)
+
+
+@st.cache_data(max_entries=6, show_spinner="Computing level shares over time…")
+def _history(url: str, version: int, as_of: str, config_json: str, months: int) -> pd.DataFrame:
+    config = ek.EngagementConfig.from_json(config_json)
+    dates = ek.monthly_dates(as_of, months)
+    return ek.level_history(_dataset(url, version), as_ofs=dates, config=config)
+
+
+def history(months: int = HISTORY_MONTHS) -> pd.DataFrame:
+    """Contacts and share per level at monthly as-of dates ending at the as-of time."""
+    return _history(workspace_url(), data_version(), *settings().key, months)
+
+
+@st.cache_resource(max_entries=6, show_spinner="Computing levels for the preview…")
+def _levels(url: str, version: int, as_of: str, config_json: str) -> ek.LevelResult:
+    config = ek.EngagementConfig.from_json(config_json)
+    return ek.compute_levels(_dataset(url, version), as_of=as_of, config=config)
+
+
+def preview_levels(as_of: pd.Timestamp, config: ek.EngagementConfig) -> ek.LevelResult:
+    """Levels under candidate settings: a fast re-cut of the levels in force when the scores hold."""
+    base = report().current
+    if ek.as_timestamp(as_of) == base.as_of:
+        recut = ek.relevel(base, config)
+        if recut is not None:
+            return recut
+    return _levels(workspace_url(), data_version(), ek.as_timestamp(as_of).isoformat(), config.to_json())
+
+
+def contact_by_email(email: str) -> int | None:
+    """The contact id with this email address (emails are stored trimmed and lower-cased)."""
+    contacts = dataset().contacts
+    found = contacts.loc[contacts["email"] == email.strip().lower(), "contact_id"]
+    return int(found.iloc[0]) if len(found) else None
+
+
+# --- segments -----------------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=4, show_spinner="Preparing the segment engine…")
+def _engine(url: str, version: int, as_of: str, config_json: str):
+    from engagekit.segments.memory_engine import MemoryEngine
+
+    config = ek.EngagementConfig.from_json(config_json)
+    return MemoryEngine(_dataset(url, version), as_of=as_of, config=config)
+
+
+def engine():
+    """The in-memory segment engine for the data and settings in force."""
+    return _engine(workspace_url(), data_version(), *settings().key)
+
+
+def segment_store():
+    from engagekit.segments.store import SegmentStore
+
+    return SegmentStore(workspace())
+
+
+# --- sidebar ------------------------------------------------------------------------------------
+
+
+def sidebar() -> None:
+    """Workspace, as-of time and the settings in force, on every page."""
+    with st.sidebar:
+        st.caption("Workspace")
+        st.code(display_url(workspace_url()), language=None, wrap_lines=True)
+        if not has_data():
+            st.caption("No data loaded yet.")
+            return
+        chosen = settings()
+        config = chosen.config
+        st.caption("Settings in force")
+        st.markdown(
+            f"**As of** {chosen.as_of:%Y-%m-%d %H:%M}  \n"
+            f"**Contacts** {dataset().n_contacts:,}  \n"
+            f"**Window** {config.lookback_days} days, last {config.exclusion_hours:g} h left out  \n"
+            f"**Judged from** {config.min_sends} sends  \n"
+            f"**Most engaged** top {config.most_engaged_share:.0%}  \n"
+            f"**Least engaged** bottom {config.least_engaged_share:.0%}  \n"
+            f"**Previous** {config.previous_period_days} days earlier"
+        )

@@ -1,0 +1,47 @@
+"""engagekit dashboard: the router. Run with ``make dashboard`` or
+``streamlit run dashboard/streamlit_app.py``; it opens the workspace in ``$ENGAGEKIT_WORKSPACE``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+# Pages import the shared modules next to this file (state, charts, widgets) by name.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import state  # noqa: E402
+
+st.set_page_config(page_title="engagekit", page_icon=":material/mark_email_read:", layout="wide")
+
+
+def login_required() -> bool:
+    """Login is on only when the secrets have an ``[auth]`` section (Streamlit OIDC)."""
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:  # no secrets.toml at all: a local machine
+        return False
+
+
+if login_required() and not st.user.is_logged_in:
+    st.title("engagekit")
+    st.write("Sign in to see your engagement dashboard.")
+    st.button("Sign in", type="primary", on_click=st.login)
+    st.stop()
+
+pages = [
+    st.Page("app_pages/overview.py", title="Overview", icon=":material/insights:", default=True),
+    st.Page("app_pages/transitions.py", title="Transitions", icon=":material/swap_vert:"),
+    st.Page("app_pages/segments.py", title="Segments", icon=":material/group:"),
+    st.Page("app_pages/builder.py", title="Segment builder", icon=":material/tune:"),
+    st.Page("app_pages/settings.py", title="Data and settings", icon=":material/settings:"),
+]
+navigation = st.navigation(pages)
+state.sidebar()
+if login_required() and st.user.is_logged_in:
+    with st.sidebar:
+        st.caption(f"Signed in as {st.user.get('email') or st.user.get('name') or 'you'}")
+        st.button("Sign out", on_click=st.logout)
+navigation.run()

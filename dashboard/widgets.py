@@ -1,0 +1,41 @@
+"""Small building blocks that several pages use the same way."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+PAGE_SIZE = 25
+
+
+def paged_table(frame: pd.DataFrame, *, key: str, page_size: int = PAGE_SIZE) -> None:
+    """A table showing ``page_size`` rows at a time with a page picker under it."""
+    pages = max(1, math.ceil(len(frame) / page_size))
+    page_key = f"{key}_page"
+    if st.session_state.get(page_key, 1) > pages:  # the table shrank since the last run
+        st.session_state[page_key] = 1
+    table = st.container()
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    with left:
+        page = st.pagination(pages, key=page_key) if pages > 1 else 1
+    start = (page - 1) * page_size
+    with right:
+        if len(frame):
+            st.caption(f"Rows {start + 1:,}–{min(start + page_size, len(frame)):,} of {len(frame):,}")
+    with table:
+        st.dataframe(frame.iloc[start : start + page_size], hide_index=True, key=f"{key}_table")
+
+
+def show_error(error: Exception) -> None:
+    """An engagekit error, in the words the library chose."""
+    st.error(str(error), icon=":material/error:")
+
+
+def csv_file_name(name: str, suffix: str = "") -> str:
+    """A file name for a download of ``name`` (letters, digits and dashes only)."""
+    slug = "".join(ch if ch.isalnum() else "-" for ch in name.casefold()).strip("-")
+    while "--" in slug:
+        slug = slug.replace("--", "-")
+    return f"{slug or 'segment'}{suffix}.csv"
