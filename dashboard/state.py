@@ -200,10 +200,92 @@ def engine():
     return _engine(workspace_url(), data_version(), *settings().key)
 
 
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _catalog(url: str, version: int):
+    from engagekit.segments.catalog import Catalog
+
+    return Catalog.from_dataset(_dataset(url, version))
+
+
+def catalog():
+    """Fields, operators, lists, campaigns and tags a segment criterion can use."""
+    return _catalog(workspace_url(), data_version())
+
+
 def segment_store():
     from engagekit.segments.store import SegmentStore
 
     return SegmentStore(workspace())
+
+
+def pair_definition(previous: str, current: str):
+    """The segment "previous level is ``previous`` and current level is ``current``".
+
+    Built from the definition format, like the library's own ``level_definition``; the library
+    has no helper for a transition pair yet.
+    """
+    from engagekit.segments.definition import SCHEMA_VERSION, SegmentDefinition
+
+    def level_is(field: str, level: str) -> dict:
+        return {"source": "engagement", "field": field, "op": "is", "value": [level]}
+
+    return SegmentDefinition.from_json({
+        "version": SCHEMA_VERSION,
+        "criteria": {"type": "and", "group": [level_is("previous_level", previous),
+                                              level_is("current_level", current)]},
+    })
+
+
+@st.cache_data(max_entries=16, show_spinner="Finding the members…")
+def _members(url: str, version: int, as_of: str, config_json: str, definition_json: str,
+             columns: tuple[str, ...]) -> pd.DataFrame:
+    from engagekit.segments.operations import members_frame
+
+    return members_frame(_dataset(url, version), _engine(url, version, as_of, config_json),
+                         definition_json, list(columns))
+
+
+def members(definition, columns) -> pd.DataFrame:
+    """The members of a segment with the chosen columns, as of the settings in force."""
+    return _members(workspace_url(), data_version(), *settings().key, definition.to_json(),
+                    tuple(columns))
+
+
+def count(definition) -> int:
+    """How many contacts a segment matches, as of the settings in force."""
+    from engagekit.segments.operations import count as count_members
+
+    return count_members(engine(), definition)
+
+
+def deferred_export(definition, fields=None):
+    """A function making the segment's CSV export, for a download button to call on click.
+
+    The button calls it on another thread, outside this session: everything it needs is bound now.
+    """
+    from engagekit.segments.operations import export_csv
+
+    data, segment_engine = dataset(), engine()
+    return lambda: export_csv(data, segment_engine, definition, fields=fields)
+
+
+def deferred_audience(definition, fields=None):
+    """A function making the send-ready audience CSV, evaluated when the button is clicked.
+
+    The audience is re-evaluated at that moment (engine as of now, settings in force), as the
+    library asks: a send-ready list must reflect who can be emailed when it is sent.
+    """
+    from engagekit.segments.memory_engine import MemoryEngine
+    from engagekit.segments.operations import audience_csv
+
+    data, config = dataset(), settings().config
+
+    def make() -> str:
+        now = ek.as_timestamp(pd.Timestamp.now(tz="UTC")).floor("s")
+        return audience_csv(data, MemoryEngine(data, as_of=now, config=config), definition,
+                            fields=fields)
+
+    return make
 
 
 # --- sidebar ------------------------------------------------------------------------------------

@@ -28,6 +28,14 @@ def paged_table(frame: pd.DataFrame, *, key: str, page_size: int = PAGE_SIZE) ->
         st.dataframe(frame.iloc[start : start + page_size], hide_index=True, key=f"{key}_table")
 
 
+_MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")
+
+
+def md_escape(text: str) -> str:
+    """``text`` shown literally inside Markdown (user-given names are never formatting or links)."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))
+
+
 def show_error(error: Exception) -> None:
     """An engagekit error, in the words the library chose."""
     st.error(str(error), icon=":material/error:")

@@ -102,7 +102,7 @@ _HOUR = 60 * _MINUTE
 _DAY = 24 * _HOUR
 _NEVER = np.iinfo(np.int64).max
 
-_HISTORY_DAYS = 730  # contacts join over the two years before `end`
+_HISTORY_DAYS = 730  # contacts join over (at least) the two years before `end`
 _GROWTH = 1.0  # growth rate of sign-ups over that span: higher means more recent contacts
 
 # How a contact's open propensity drifts, and the share of contacts of each kind.
@@ -120,7 +120,7 @@ _STATUS_NAMES = np.array(
 # list only gathers people during that spring.
 _NEWSLETTER, _PRODUCT, _VIP, _WEBINAR, _WHOLESALE, _SPRING = range(6)
 _LISTS: tuple[tuple[str, float, float], ...] = (
-    ("Newsletter", 0.38, 0.85),
+    ("Newsletter", 0.35, 0.85),
     ("Product updates", 0.28, 0.60),
     ("VIP customers", 0.05, 0.0),
     ("Webinar attendees", 0.10, 0.0),
@@ -138,8 +138,8 @@ _STAGES = ("contacts", "lists and tags", "campaigns", "audiences", "opens and cl
 def generate_sample(
     n_contacts: int = 5000,
     *,
-    seed: int = 7,
-    end: str | pd.Timestamp = "2026-11-30",
+    seed: int = SAMPLE_SEED,
+    end: str | pd.Timestamp = SAMPLE_END,
     months: int = 12,
     show_progress: bool = False,
 ) -> Dataset:
@@ -189,7 +189,9 @@ def generate_sample(
     with _progress(show_progress) as stage:
         stage("contacts")
         rng = next(streams)
-        date_added = _date_added(rng, n_contacts, end_us)
+        # The list is at least two years old, and older than the campaign history.
+        history = max(_HISTORY_DAYS, int(months * 30.5) + 60) * _DAY
+        date_added = _date_added(rng, n_contacts, end_us, history)
         people = _people(rng, n_contacts)
         behaviour = _behaviour(rng, date_added, _micros(start_ts), end_us)
 
@@ -290,13 +292,13 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _date_added(rng: np.random.Generator, n: int, end_us: int) -> np.ndarray:
-    """Sign-up times over the two years before ``end``, denser lately: the list is growing."""
+def _date_added(rng: np.random.Generator, n: int, end_us: int, span: int) -> np.ndarray:
+    """Sign-up times over ``span`` (us) before ``end``, denser lately: the list is growing."""
     # Inverse CDF of a density proportional to exp(GROWTH * x) for x in [0, 1].
     x = np.log1p(rng.random(n) * np.expm1(_GROWTH)) / _GROWTH
-    span = _HISTORY_DAYS * _DAY
     added = np.minimum(end_us - span + (x * span).astype(np.int64), end_us - _MINUTE)
-    return added - added % _SECOND  # exports carry whole seconds
+    # Whole seconds, as exports carry them; sorted because ids grow with sign-up time.
+    return np.sort(added - added % _SECOND)
 
 
 def _ascii_slug(name: str) -> str:
@@ -387,7 +389,10 @@ class _Behaviour:
         return logit
 
 
-def _behaviour(rng: np.random.Generator, added: np.ndarray, start_us: int, end_us: int) -> _Behaviour:
+def _behaviour(
+    rng: np.random.Generator, added: np.ndarray, start_us: int, end_us: int
+) -> _Behaviour:
+    """Each contact's latent behaviour (see :class:`_Behaviour`)."""
     n = added.size
     kind = rng.choice(4, n, p=_KIND_SHARES)
     declining, rising, silent = kind == _DECLINING, kind == _RISING, kind == _SILENT
@@ -418,7 +423,8 @@ def _behaviour(rng: np.random.Generator, added: np.ndarray, start_us: int, end_u
                        [_UNSUBSCRIBES, _BOUNCES], _STAYS).astype(np.int8)
     # Leaving may be planned after `end`: those contacts simply stay subscribed in the data.
     first_chance = np.maximum(added, start_us)
-    leaves_at = first_chance + (rng.random(n) * (end_us + 60 * _DAY - first_chance)).astype(np.int64)
+    chance = rng.random(n) * (end_us + 60 * _DAY - first_chance)
+    leaves_at = first_chance + chance.astype(np.int64)
     after_turn = turn_at + rng.integers(0, 90 * _DAY, n)
     leaves_at = np.where(declining, np.maximum(after_turn, added), leaves_at)
     leaves_at[leaves == _STAYS] = _NEVER
@@ -561,47 +567,44 @@ def _campaign_plan(rng: np.random.Generator, start: pd.Timestamp, end: pd.Timest
     """One or two campaigns a week: a digest, product news, promotions and a few niche sends."""
     rows: list[tuple[pd.Timestamp, str, tuple[int, ...], float, str]] = []
 
-    def dates(freq: str) -> pd.DatetimeIndex:
-        return pd.date_range(start.normalize() - pd.DateOffset(months=1), end, freq=freq)
+    def add(day: pd.Timestamp, hour: float, name: str, lists: tuple[int, ...], *,
+            share: float = 1.0, kind: str = "") -> None:
+        rows.append((day + pd.Timedelta(hours=hour), name, lists, share, kind))
 
-    for day in dates("W-TUE"):
-        # No digest in the holiday week, and now and then a skipped week.
-        if not (day.month == 12 and day.day > 22) and rng.random() > 0.08:
-            rows.append((day + pd.Timedelta(hours=8), "Weekly digest", (_NEWSLETTER,), 1.0, "digest"))
-    for day in dates("WOM-1WED"):
-        rows.append((day + pd.Timedelta(hours=15), f"Product news: {day:%B %Y}", (_PRODUCT,),
-                     1.0, "news"))
-    for day in dates("WOM-3THU"):
-        if day.month == 11:
-            continue
-        audience = (_NEWSLETTER, _PRODUCT) + ((_SPRING,) if day.month in (3, 5) else ())
-        rows.append((day + pd.Timedelta(hours=11), _PROMOTIONS[day.month], audience, 0.5, "promo"))
-    for thanksgiving in dates("WOM-4THU"):
-        if thanksgiving.month != 11:
-            continue
+    def days(freq: str, months: tuple[int, ...] = tuple(range(1, 13))) -> list[pd.Timestamp]:
+        # From a month early: a campaign scheduled before `start` may still go out after it.
+        span = pd.date_range(start.normalize() - pd.DateOffset(months=1), end, freq=freq)
+        return [day for day in span if day.month in months]
+
+    tuesdays = days("W-TUE")
+    # No digest in the holiday week, and a few skipped weeks: a fixed number of them, so that the
+    # volume of data does not depend on the seed.
+    skipped = set(rng.choice(len(tuesdays), round(0.06 * len(tuesdays)), replace=False).tolist())
+    for number, day in enumerate(tuesdays):
+        if number not in skipped and not (day.month == 12 and day.day > 22):
+            add(day, 8, "Weekly digest", (_NEWSLETTER,), kind="digest")
+    for day in days("WOM-1WED"):
+        add(day, 15, f"Product news: {day:%B %Y}", (_PRODUCT,))
+    for day in days("WOM-3THU", months=(1, 2, 4, 6, 7, 8, 9, 10, 12)):
+        # Promotions keep a hold-out half of the audience to measure their effect.
+        add(day, 11, _PROMOTIONS[day.month], (_NEWSLETTER, _PRODUCT), share=0.5, kind="promo")
+    for day in days("WOM-3THU", months=(3, 5)):
+        add(day, 11, _PROMOTIONS[day.month], (_NEWSLETTER, _PRODUCT, _SPRING), share=0.5,
+            kind="promo")
+    for thanksgiving in days("WOM-4THU", months=(11,)):
         friday = thanksgiving + pd.Timedelta(days=1)
-        audience = (_NEWSLETTER, _PRODUCT, _VIP)
-        rows += [
-            (friday - pd.Timedelta(days=4) + pd.Timedelta(hours=10), "Black Friday early access",
-             (_VIP,), 1.0, "promo"),
-            (friday + pd.Timedelta(hours=7), "Black Friday is here", audience, 0.8, "promo"),
-            # Sent hours before the end of November: recipients have not reacted yet.
-            (friday + pd.Timedelta(days=2, hours=18), "Black Friday weekend: final hours",
-             audience, 0.8, "promo"),
-        ]
-    for day in dates("WOM-2WED"):
-        if day.month % 2 == 0:
-            rows.append((day + pd.Timedelta(hours=17), f"VIP preview: {day:%B}", (_VIP,), 1.0,
-                         "vip"))
-    for day in dates("WOM-2TUE"):
-        if day.month in (2, 5, 8, 11):
-            topic = _WEBINARS[(day.month - 2) // 3]
-            rows.append((day + pd.Timedelta(hours=16), f"Webinar invitation: {topic}",
-                         (_PRODUCT, _WEBINAR), 1.0, "webinar"))
-    for day in dates("WOM-1MON"):
-        if day.month in (1, 4, 7, 10):
-            rows.append((day + pd.Timedelta(hours=7), f"Wholesale price list Q{(day.month + 2) // 3} "
-                         f"{day.year}", (_WHOLESALE,), 1.0, "wholesale"))
+        everyone = (_NEWSLETTER, _PRODUCT, _VIP)
+        add(friday - pd.Timedelta(days=4), 10, "Black Friday early access", (_VIP,), kind="promo")
+        add(friday, 7, "Black Friday is here", everyone, share=0.8, kind="promo")
+        # Sunday evening: with the default end of month, recipients have not reacted yet.
+        add(friday, 2 * 24 + 18, "Black Friday weekend: final hours", everyone, share=0.8,
+            kind="promo")
+    for day in days("WOM-2WED", months=(2, 4, 6, 8, 10, 12)):
+        add(day, 17, f"VIP preview: {day:%B}", (_VIP,))
+    for day in days("WOM-2TUE", months=(2, 5, 8, 11)):
+        add(day, 16, f"Webinar invitation: {_WEBINARS[(day.month - 2) // 3]}", (_PRODUCT, _WEBINAR))
+    for day in days("WOM-1MON", months=(1, 4, 7, 10)):
+        add(day, 7, f"Wholesale price list Q{(day.month + 2) // 3} {day.year}", (_WHOLESALE,))
 
     frame = pd.DataFrame(rows, columns=["sent_at", "name", "lists", "share", "kind"])
     # Senders schedule on the hour but big sends go out over the following minutes.
@@ -609,7 +612,8 @@ def _campaign_plan(rng: np.random.Generator, start: pd.Timestamp, end: pd.Timest
     frame = frame[(frame["sent_at"] >= start) & (frame["sent_at"] < end)]
     frame = frame.sort_values("sent_at", kind="stable").reset_index(drop=True)
     digest = frame["kind"] == "digest"
-    frame.loc[digest, "name"] += " #" + pd.Series(np.arange(1, digest.sum() + 1), index=frame.index[digest]).astype(str)
+    issue = pd.Series(np.arange(1, digest.sum() + 1), index=frame.index[digest])
+    frame.loc[digest, "name"] += " #" + issue.astype(str)
     # A name that comes back every year gets its year, so that each campaign reads distinctly.
     repeated = frame["name"].duplicated(keep=False)
     frame.loc[repeated, "name"] += " " + frame.loc[repeated, "sent_at"].dt.year.astype(str)
@@ -698,7 +702,8 @@ def _events(
     del opened
     first_open = sent_at[o] + _delay(rng, o.size, 3 * _HOUR, 1.5, 10 * _DAY)
 
-    clicked = rng.random(o.size) < _sigmoid(behaviour.click[contact[o]] + plan.click_effect[campaign[o]])
+    click_logit = behaviour.click[contact[o]] + plan.click_effect[campaign[o]]
+    clicked = rng.random(o.size) < _sigmoid(click_logit)
     opens = 1 + np.where(rng.random(o.size) < 0.15, rng.geometric(0.55, o.size), 0)
     # Blocked tracking pixels: the click is recorded, the open is not.
     opens[clicked & (rng.random(o.size) < 0.04)] = 0
@@ -712,13 +717,15 @@ def _events(
     click_at = (first_open[click_of] + _delay(rng, click_of.size, 40 * _SECOND, 1.0, 2 * _HOUR)
                 + _nth(clicks) * _delay(rng, click_of.size, 3 * _MINUTE, 1.0, _DAY))
 
-    # An unsubscribe follows its open by a minute or so; it stays inside the data's time span.
+    # An unsubscribe follows its tracked open by a few minutes, or comes some hours after the send.
     u = np.flatnonzero(leaving == _UNSUBSCRIBES)
-    at = np.minimum(np.searchsorted(o, u), max(o.size - 1, 0))
-    seen = (o.size > 0) & (o[at] == u) if o.size else np.zeros(u.size, dtype=bool)
-    unsubscribe_at = np.where(seen, first_open[at] if o.size else 0,
-                              sent_at[u] + _delay(rng, u.size, 6 * _HOUR, 1.0, 5 * _DAY))
+    position = np.searchsorted(o, u)
+    seen = position < o.size
+    seen[seen] = o[position[seen]] == u[seen]
+    unsubscribe_at = sent_at[u] + _delay(rng, u.size, 6 * _HOUR, 1.0, 5 * _DAY)
+    unsubscribe_at[seen] = first_open[position[seen]]
     unsubscribe_at += rng.integers(20 * _SECOND, 10 * _MINUTE, u.size)
+    # The status is in the export, so its event must be too.
     unsubscribe_at = np.minimum(unsubscribe_at, end_us - _SECOND)
     b = np.flatnonzero(leaving == _BOUNCES)
     bounce_at = sent_at[b] + rng.integers(_SECOND, 15 * _MINUTE, b.size)
@@ -834,6 +841,9 @@ Made with:
 {rows}
 
 Tags are in `contacts.csv` (column `tags`, separated by `;`); `city`, `loyalty_points` and
-`birthday` are custom fields. Between {shown_end} minus 30 days and {shown_end}, some contacts
-slip, some rise and some are new, so every engagement transition has members.
+`birthday` are custom fields. Engagement drifts: between 30 days before {shown_end} and
+{shown_end}, some contacts slip, some rise and some are new.
 """
+
+
+__all__ = ["SAMPLE_END", "SAMPLE_SEED", "generate_sample", "write_sample"]

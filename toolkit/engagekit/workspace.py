@@ -17,6 +17,8 @@ import json
 import os
 import shutil
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +42,7 @@ from engagekit.timeutil import AsOf, as_timestamp
 ENV_URL = "ENGAGEKIT_WORKSPACE"
 INSERT_CHUNK = 50_000
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WRITE_OPTION = "engagekit_write"
 
 
 def default_url() -> str:
@@ -85,7 +88,9 @@ def make_engine(url: str) -> Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(connection):  # pragma: no cover - exercised through every test
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock up front (see Workspace.transaction); readers never block in WAL.
+        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -138,6 +143,18 @@ class Workspace:
         except OperationalError as error:
             raise WorkspaceError(f"cannot open workspace {self.engine.url!r}: {error.orig}") from None
 
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction: committed at the end of the block, rolled back on error.
+
+        On SQLite it takes the write lock at the start, so two processes writing at once queue
+        up (for up to the busy timeout) instead of failing half-way with "database is locked".
+        """
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
     # -- bookkeeping -------------------------------------------------------------------------
     def custom_fields(self, conn: Connection | None = None) -> dict[str, str]:
         """Custom contact fields stored in this workspace: name -> type."""
@@ -172,7 +189,7 @@ class Workspace:
 
             dataset = merge_datasets(self.load(), dataset)
         try:
-            with self.engine.begin() as conn:
+            with self.transaction() as conn:
                 version = self._replace_data(conn, dataset)
         except SQLAlchemyError as error:
             raise WorkspaceError(f"import failed, the workspace is unchanged: {error}") from None
@@ -263,7 +280,7 @@ class Workspace:
             "thresholds": thresholds_json(levels.thresholds),
             "data_version": self.data_version(),
         }
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             found = conn.execute(
                 sa.select(snapshots.c.snapshot_id).where(*[snapshots.c[k] == v for k, v in key.items()])
             ).scalar()
@@ -392,7 +409,7 @@ def _id_map(ids: pd.Series, keys: pd.Series, existing: dict) -> dict[int, int]:
     known = keys.map(existing)
     next_id = max([0, *existing.values()]) + 1
     fresh = np.arange(next_id, next_id + int(known.isna().sum()))
-    assigned = known.to_numpy(dtype=float, na_value=np.nan)
+    assigned = known.to_numpy(dtype=float, na_value=np.nan, copy=True)
     assigned[np.isnan(assigned)] = fresh
     return dict(zip(ids.to_numpy(), assigned.astype(np.int64), strict=True))
 

@@ -149,14 +149,22 @@ def parse_csv(text: str, name: str) -> pd.DataFrame:
     try:
         try:
             return pd.read_csv(StringIO(text), **options)
-        except pd.errors.ParserError:
+        except pd.errors.ParserError as error:
+            if not re.search(r"Expected \d+ fields", str(error)):
+                raise
             # Some row has more cells than the header: the slower parser lets us keep and report it.
             return pd.read_csv(
                 StringIO(text), engine="python", on_bad_lines=_mark_long_row, **options
             ).fillna("")
     except pd.errors.EmptyDataError:
+        if text.strip():
+            raise DataError(f"{name}: the first row is empty; it should hold the column names") from None
         raise DataError(f"{name}: the file is empty (no header row)") from None
     except (pd.errors.ParserError, ValueError, csv.Error) as error:
+        quote = re.search(r"EOF inside string starting at row (\d+)", str(error))
+        if quote:  # the parser counts from 0 at the header; a spreadsheet from 1
+            raise DataError(f"{name}: cannot be read as CSV: a quote opened in row "
+                            f"{int(quote.group(1)) + 1} is never closed") from None
         detail = " ".join(str(error).split())
         raise DataError(f"{name}: cannot be read as CSV ({detail})") from None
 
@@ -368,15 +376,15 @@ class SourceFile:
                 self.headers[key] = text
                 positions.append(position)
         rows = body.iloc[:, positions].set_axis(list(self.headers), axis="columns")
-        blank = (rows == "").all(axis="columns") & ~long_rows
-        self.rows = rows[~blank]
+        blank = rows.apply(lambda column: column.str.strip() == "").all(axis="columns")
+        self.rows = rows[~blank & ~long_rows]
         self.ok = pd.Series(True, index=self.rows.index)
+        report.files.append(self.name)
         for row, marker in body[0][long_rows].items():
             count = marker.removeprefix(_TOO_MANY_CELLS)
             report.add(self.name, int(row), None,
                        f"row has {count} cells but the header has {len(header)}; row skipped")
-        self.ok &= ~long_rows[~blank]
-        report.files.append(self.name)
+        self.skipped = int(long_rows.sum())
 
     def __repr__(self) -> str:
         return f"SourceFile({self.name!r}, {len(self.rows)} rows)"
@@ -423,11 +431,13 @@ class SourceFile:
 
     def kept(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The good rows of ``frame`` (indexed like the file), noting how many were skipped."""
-        skipped = int((~self.ok).sum())
+        # Columns are parsed one after another; list the problems in file and row order instead.
+        order = {name: position for position, name in enumerate(self.report.files)}
+        self.report.issues.sort(key=lambda issue: (order.get(issue.file, -1), issue.row or 0))
+        skipped = self.skipped + int((~self.ok).sum())
         if skipped:
-            self.report.notes.append(
-                f"{self.name}: {skipped:,} of {len(self.ok):,} rows skipped (see the problems)"
-            )
+            self.report.notes.append(f"{self.name}: {skipped:,} of {len(self.ok) + self.skipped:,} "
+                                     "rows skipped (see the problems)")
         return frame[self.ok]
 
     # -- typed cells
@@ -486,7 +496,7 @@ class SourceFile:
             what,
             f"expected one of: {expected}",
         )
-        return values if blank is None else values.fillna(blank)
+        return values if blank is None else values.mask(self.text(column).isna(), blank)
 
     def _typed(
         self,

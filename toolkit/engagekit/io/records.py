@@ -247,11 +247,8 @@ def _sends(contacts: pd.DataFrame, events: pd.DataFrame, campaigns: pd.DataFrame
     already = events.loc[events["event_type"] == EventType.SEND, ["contact_id", "campaign_id"]]
     recipients = recipients.merge(already.drop_duplicates(), how="left", indicator=True)
     recipients = recipients[recipients["_merge"] == "left_only"].drop(columns="_merge")
-    sent_at = campaigns.set_index("campaign_id")["sent_at"]
-    return recipients.assign(
-        event_type=EventType.SEND.value,
-        occurred_at=recipients["campaign_id"].map(sent_at),
-    )
+    dated = campaigns[["campaign_id", "sent_at"]].rename(columns={"sent_at": "occurred_at"})
+    return recipients.merge(dated, on="campaign_id").assign(event_type=EventType.SEND.value)
 
 
 def build_dataset(
@@ -287,15 +284,18 @@ def build_dataset(
         "list_id": list_ids, "contact_id": lists["email"].map(contact_id), "added_at": pd.NaT,
     }).drop_duplicates()
 
-    events = pd.concat([frame[EVENT_COLUMNS] for frame in events] or [pd.DataFrame(columns=EVENT_COLUMNS)],
-                       ignore_index=True)
+    no_events = pd.DataFrame({column: pd.Series(dtype="str") for column in EVENT_COLUMNS})
+    events = pd.concat([no_events.astype({"occurred_at": TIME_DTYPE}),
+                        *(frame[EVENT_COLUMNS] for frame in events)], ignore_index=True)
     campaigns = _date_campaigns(events, sent_at or {}, report)
     events["campaign_id"] = events["campaign"].str.casefold().map(campaigns["campaign_id"])
     events["contact_id"] = events["email"].map(contact_id)
     events = events.dropna(subset=["campaign_id", "contact_id"]).astype(
         {"campaign_id": "int64", "contact_id": "int64"})
-    events["occurred_at"] = events["occurred_at"].fillna(
-        events["campaign_id"].map(campaigns.set_index("campaign_id")["sent_at"]))
+    undated = events["occurred_at"].isna()  # recipients listed without a time: sent with the rest
+    if undated.any():
+        events.loc[undated, "occurred_at"] = events.loc[undated, "campaign_id"].map(
+            campaigns.set_index("campaign_id")["sent_at"])
     sends = _sends(contacts.join(extra, on="email"), events, campaigns)
     if len(sends):
         report.notes.append(

@@ -1,0 +1,265 @@
+"""Data and settings: where the data comes from, and the rules that cut contacts into levels."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import charts
+import pandas as pd
+import state
+import streamlit as st
+import widgets
+
+import engagekit as ek
+from engagekit.sample import SAMPLE_END, SAMPLE_SEED, generate_sample
+
+SAMPLE_CONTACTS = 5000
+# Widget keys of the engagement settings, and the config field each one edits.
+FIELDS = {
+    "set_lookback": "lookback_days",
+    "set_exclusion": "exclusion_hours",
+    "set_min_sends": "min_sends",
+    "set_previous": "previous_period_days",
+    "set_open_weight": "open_weight",
+    "set_click_weight": "click_weight",
+}
+
+st.title("Data and settings")
+flash = st.session_state.pop("settings_flash", None)
+if flash:
+    st.success(flash, icon=":material/check_circle:")
+
+settings_tab, data_tab = st.tabs(["Engagement settings", "Data source"])
+
+
+# --- engagement settings --------------------------------------------------------------------------
+
+
+def load_widgets(config: ek.EngagementConfig, as_of: pd.Timestamp) -> None:
+    """Set every settings widget to ``config`` and ``as_of`` (runs before the widgets are drawn)."""
+    for key, name in FIELDS.items():
+        st.session_state[key] = getattr(config, name)
+    st.session_state["set_most"] = round(config.most_engaged_share * 100)
+    st.session_state["set_least"] = round(config.least_engaged_share * 100)
+    st.session_state["set_as_of"] = as_of.date()
+
+
+def reset_to_defaults() -> None:
+    load_widgets(ek.EngagementConfig(), state.default_as_of(state.dataset()))
+
+
+with settings_tab:
+    if not state.has_data():
+        st.info("Load data first (the **Data source** tab); then the settings apply to it.")
+    else:
+        in_force = state.settings()
+        if "set_lookback" not in st.session_state:  # first visit, or back from another page
+            load_widgets(in_force.config, in_force.as_of)
+
+        # No st.form here on purpose: the preview below must follow every change, which needs a
+        # rerun per widget; nothing is put in force until "Apply".
+        st.caption(
+            "Change the rules and watch the level sizes in the preview; nothing changes on the "
+            "other pages until you press **Apply**."
+        )
+        when, window, cut = st.columns(3)
+        with when:
+            st.date_input("As of", key="set_as_of", format="YYYY-MM-DD",
+                          help="The reference date: levels are computed as of its start (00:00 UTC).")
+            st.number_input("Previous level: days earlier", min_value=1, max_value=3650, step=1,
+                            key="set_previous", help="The previous level is computed this many days "
+                            "before the as-of date.")
+        with window:
+            st.number_input("Lookback window (days)", min_value=1, max_value=3650, step=1,
+                            key="set_lookback", help="Emails sent in this many days before the as-of "
+                            "date count.")
+            st.number_input("Leave out the last … hours", min_value=0.0, max_value=720.0, step=1.0,
+                            key="set_exclusion", help="Recent emails are left out with their opens and "
+                            "clicks: recipients have not had time to react.")
+            st.number_input("Minimum sends to judge", min_value=1, max_value=1000, step=1,
+                            key="set_min_sends", help="Contacts with fewer emails in the window are in "
+                            "Everyone else.")
+        with cut:
+            st.slider("Most engaged: top share of judged contacts", 1, 99, key="set_most", format="%d%%")
+            st.slider("Least engaged: bottom share of judged contacts", 1, 99, key="set_least",
+                      format="%d%%")
+            with st.expander("Score weights"):
+                st.number_input("Weight of an open", min_value=0.0, step=0.5, key="set_open_weight")
+                st.number_input("Weight of a click", min_value=0.0, step=0.5, key="set_click_weight")
+
+        values = {name: st.session_state[key] for key, name in FIELDS.items()}
+        values["most_engaged_share"] = st.session_state["set_most"] / 100
+        values["least_engaged_share"] = st.session_state["set_least"] / 100
+        candidate_as_of = ek.as_timestamp(st.session_state["set_as_of"])
+        try:
+            candidate = ek.EngagementConfig.create(**values)
+        except ek.ConfigError as error:
+            candidate = None
+            widgets.show_error(error)
+
+        if candidate is not None:
+            now = state.report().current
+            preview = state.preview_levels(candidate_as_of, candidate)
+            sizes = pd.DataFrame({
+                "level": list(ek.LEVELS),
+                "label": [ek.LEVEL_LABELS[level] for level in ek.LEVELS],
+                "now": now.counts().to_numpy(),
+                "preview": preview.counts().to_numpy(),
+            })
+            st.subheader("Preview of level sizes")
+            chart, table = st.columns([3, 2])
+            with chart:
+                st.plotly_chart(charts.preview_bars(sizes), key="preview_chart")
+            with table:
+                shown = sizes.assign(
+                    change=sizes["preview"] - sizes["now"],
+                    share=preview.shares().to_numpy(),
+                )[["label", "now", "preview", "change", "share"]]
+                st.dataframe(
+                    shown, hide_index=True, key="preview_table",
+                    column_config={
+                        "label": "Level", "now": "In force", "preview": "Preview",
+                        "change": st.column_config.NumberColumn("Change", format="%+d"),
+                        "share": st.column_config.NumberColumn("Share", format="percent"),
+                    },
+                )
+                cuts = preview.thresholds
+                if cuts.judged:
+                    st.caption(
+                        f"{cuts.judged:,} judged contacts. Score cuts: least engaged at or below "
+                        f"{cuts.least_engaged_max:.3f}, most engaged at or above {cuts.most_engaged_min:.3f}."
+                    )
+                else:
+                    st.caption("No contact has enough sends to be judged with these settings.")
+
+        unchanged = candidate is not None and candidate == in_force.config and \
+            candidate_as_of == in_force.as_of
+        apply_col, reset_col, _ = st.columns([1, 1, 4])
+        if apply_col.button("Apply", type="primary", disabled=candidate is None or unchanged,
+                            key="apply_settings", help="Use these settings on every page."):
+            state.apply_settings(candidate_as_of, candidate)
+            st.session_state["settings_flash"] = "Settings applied to every page."
+            st.rerun()
+        reset_col.button("Reset to defaults", on_click=reset_to_defaults, key="reset_settings")
+        st.caption("Settings last for this browser session.")
+
+
+# --- data source --------------------------------------------------------------------------------
+
+
+def import_now(dataset: ek.Dataset, mode: str, what: str) -> None:
+    try:
+        with st.spinner(f"Importing {what}…"):
+            result = state.workspace().import_dataset(dataset, mode=mode)
+    except ek.EngagekitError as error:
+        widgets.show_error(error)
+        return
+    state.data_changed()
+    for key in ("pending_import", "set_lookback"):
+        st.session_state.pop(key, None)
+    st.session_state["settings_flash"] = (
+        f"Imported {what}: the workspace now has {result.counts['contacts']:,} contacts and "
+        f"{result.counts['email_events']:,} email events."
+    )
+    st.rerun()
+
+
+with data_tab:
+    st.subheader("Workspace")
+    st.code(state.display_url(state.workspace_url()), language=None)
+    if state.has_data():
+        summary = state.dataset().summary()
+        cols = st.columns(4)
+        for col, table in zip(cols, ["contacts", "lists", "campaigns", "email_events"], strict=True):
+            col.metric(table.replace("_", " ").capitalize(), f"{summary[table]:,}")
+    else:
+        st.info("This workspace is empty: load the sample data or import your exports below.")
+
+    st.subheader("Sample data")
+    st.write(
+        "An invented email programme: a year of campaigns ending on "
+        f"{pd.Timestamp(SAMPLE_END):%d %B %Y}, to try everything out."
+    )
+    sample_cols = st.columns([1, 1, 2], vertical_alignment="bottom")
+    contacts = sample_cols[0].number_input("Contacts", 100, 200_000, SAMPLE_CONTACTS, step=500,
+                                           key="sample_contacts")
+    replace_ok = not state.has_data() or sample_cols[2].checkbox(
+        "Replace the data in this workspace", key="sample_replace_ok",
+        help="Loading the sample replaces the contacts, campaigns and events; saved segments and "
+        "lists made here are kept.",
+    )
+    if sample_cols[1].button("Load sample data", disabled=not replace_ok, key="load_sample"):
+        with st.spinner("Generating the sample data…"):
+            sample = generate_sample(int(contacts), seed=SAMPLE_SEED, end=SAMPLE_END)
+        import_now(sample, "replace", "the sample data")
+
+    st.subheader("Import exports")
+    st.write(
+        "Upload the files of one export: the canonical CSV layout (contacts.csv, campaigns.csv, "
+        "email_events.csv, …), a Constant Contact contact export and campaign reports, or a "
+        "Mailchimp audience export and its opens and clicks files. Nothing is imported until you "
+        "confirm."
+    )
+    uploads = st.file_uploader("Export files", type=["csv", "gz", "txt", "zip"],
+                               accept_multiple_files=True, key="uploads")
+    if st.button("Check the files", disabled=not uploads, key="check_uploads"):
+        from engagekit.io.detect import read_any
+
+        folder = Path(tempfile.mkdtemp(prefix="engagekit-upload-"))
+        paths = []
+        for upload in uploads:
+            path = folder / Path(upload.name).name  # the bare name: never a path from the browser
+            path.write_bytes(upload.getvalue())
+            paths.append(path)
+        try:
+            with st.spinner("Reading the files…"):
+                st.session_state["pending_import"] = read_any(paths)
+        except ek.EngagekitError as error:
+            st.session_state.pop("pending_import", None)
+            widgets.show_error(error)
+
+    pending = st.session_state.get("pending_import")
+    if pending is not None:
+        incoming, import_report = pending
+        with st.container(border=True):
+            st.markdown("**Import report**")
+            st.write(import_report.summary())
+            st.dataframe(pd.DataFrame({"table": list(incoming.summary()),
+                                       "rows": list(incoming.summary().values())}),
+                         hide_index=True, key="import_counts")
+            issues = import_report.to_frame()
+            if len(issues):
+                st.warning(f"{len(issues):,} problem(s) found; the rows they name were skipped or "
+                           "left blank. Everything else can be imported.")
+                st.dataframe(issues, hide_index=True, key="import_issues")
+            mode = st.radio(
+                "How to import", ["replace", "merge"], horizontal=True, key="import_mode",
+                format_func={"replace": "Replace the workspace data",
+                             "merge": "Merge into it (matched by email)"}.get,
+            )
+            confirm, cancel, _ = st.columns([1, 1, 4])
+            if confirm.button("Import", type="primary", key="confirm_import",
+                              disabled=incoming.n_contacts == 0):
+                import_now(incoming, mode, "the uploaded files")
+            if cancel.button("Cancel", key="cancel_import"):
+                st.session_state.pop("pending_import", None)
+                st.rerun()
+
+    st.subheader("Another workspace")
+    st.write("Open a workspace by its database URL, e.g. `sqlite:///path/to/workspace.db` or "
+             "`postgresql+psycopg://user@host/db`.")
+    url_cols = st.columns([4, 1], vertical_alignment="bottom")
+    url = url_cols[0].text_input("Database URL", key="workspace_url_input", placeholder="sqlite:///…")
+    if url_cols[1].button("Open", disabled=not url.strip(), key="open_workspace"):
+        try:
+            state.use_workspace(url.strip())
+        except ek.EngagekitError as error:
+            widgets.show_error(error)
+        else:
+            st.session_state.pop("set_lookback", None)
+            st.session_state["settings_flash"] = f"Opened {state.display_url(url.strip())}."
+            st.rerun()
+    if state.workspace_url() != ek.default_url():
+        st.button("Back to the default workspace", key="default_workspace",
+                  on_click=lambda: state.use_workspace(ek.default_url()))

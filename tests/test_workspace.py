@@ -1,0 +1,124 @@
+"""Workspace storage: import, load, ids kept across imports, atomicity, snapshots, PostgreSQL."""
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from factories import tiny_dataset
+from postgres import fresh_database, postgres_url
+
+import engagekit as ek
+from engagekit.workspace import insert_frame
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    return ek.Workspace.open(f"sqlite:///{tmp_path}/ws.db")
+
+
+def small(extra_contact=False):
+    lists = pd.DataFrame({"list_id": [1, 2], "name": ["VIP", "Newsletter"]})
+    members = pd.DataFrame({"list_id": [1, 2], "contact_id": [1, 2], "added_at": [None, "2026-01-01"]})
+    dataset = tiny_dataset({1: "2026-11-01"}, [(1, 1, "send", "2026-11-01"), (1, 1, "open", "2026-11-02")],
+                           n_contacts=3, lists=lists, list_memberships=members)
+    if extra_contact:
+        contacts = pd.concat([dataset.contacts.iloc[[2]].assign(contact_id=10, email="new@example.com"),
+                              dataset.contacts], ignore_index=True)
+        dataset = dataset.replace(contacts=contacts)
+    return dataset
+
+
+def test_sqlite_is_set_up_for_concurrency(workspace):
+    with workspace.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_import_then_load_round_trips(workspace, sample_dataset):
+    result = workspace.import_dataset(sample_dataset)
+    assert result.counts["contacts"] == sample_dataset.n_contacts
+    ek.Workspace._loaded.clear()
+    loaded = ek.Workspace.open(workspace.url).load()
+    for name in ("contacts", "lists", "campaigns", "orders"):
+        pd.testing.assert_frame_equal(getattr(loaded, name), getattr(sample_dataset, name), check_dtype=False)
+    assert loaded.custom_fields == sample_dataset.custom_fields
+    assert len(loaded.email_events) == len(sample_dataset.email_events)
+    # the columnar copy exists and holds the activity index
+    assert any(workspace.cache_dir.glob("v*/activity.npz"))
+
+
+def test_database_read_matches_columnar_copy(workspace, sample_dataset):
+    workspace.import_dataset(sample_dataset)
+    from_db = workspace._read_database()
+    levels_db = ek.compute_levels(from_db, as_of="2026-11-30").table
+    levels_mem = ek.compute_levels(sample_dataset, as_of="2026-11-30").table
+    pd.testing.assert_frame_equal(levels_db, levels_mem)
+
+
+def test_ids_stay_stable_and_workspace_lists_survive_reimport(workspace):
+    workspace.import_dataset(small())
+    tables = workspace.tables
+    with workspace.transaction() as conn:
+        conn.execute(sa.insert(tables.lists).values(list_id=7, name="Win-back", name_key="win-back",
+                                                   origin="workspace"))
+        conn.execute(sa.insert(tables.list_memberships).values(list_id=7, contact_id=3))
+    workspace.import_dataset(small(extra_contact=True))
+    data = workspace.load()
+    ids = dict(zip(data.contacts["email"], data.contacts["contact_id"], strict=True))
+    assert ids["c1@example.com"] == 1 and ids["c3@example.com"] == 3
+    assert ids["new@example.com"] == 4
+    assert set(data.lists["name"]) == {"VIP", "Newsletter", "Win-back"}
+    kept = data.list_memberships[data.list_memberships["list_id"] == 7]
+    assert kept["contact_id"].tolist() == [3]
+
+
+def test_failed_import_leaves_workspace_unchanged(workspace, monkeypatch):
+    workspace.import_dataset(small())
+    before = workspace.data_version()
+
+    def broken(conn, table, frame):
+        if table.name == "orders":
+            raise sa.exc.IntegrityError("INSERT", {}, Exception("disk full"))
+        insert_frame(conn, table, frame)
+
+    monkeypatch.setattr("engagekit.workspace.insert_frame", broken)
+    with pytest.raises(ek.WorkspaceError, match="unchanged"):
+        workspace.import_dataset(small(extra_contact=True))
+    assert workspace.data_version() == before
+    assert workspace.load().n_contacts == 3
+
+
+def test_snapshots_store_and_load(workspace, sample_dataset):
+    workspace.import_dataset(sample_dataset)
+    levels = ek.compute_levels(workspace.load(), as_of="2026-11-30")
+    snapshot_id = workspace.store_snapshot(levels)
+    assert workspace.store_snapshot(levels) == snapshot_id
+    stored = workspace.load_snapshot(snapshot_id)
+    assert stored.thresholds == levels.thresholds
+    assert stored.table["level"].tolist() == levels.table["level"].tolist()
+    assert len(workspace.snapshots()) == 1
+    with pytest.raises(ek.NotFoundError):
+        workspace.load_snapshot(999)
+
+
+def test_bad_url_is_a_clear_error():
+    with pytest.raises(ek.WorkspaceError, match="not a database URL"):
+        ek.Workspace.open("definitely not a url")
+
+
+@pytest.mark.postgres
+def test_postgres_workspace_works_the_same(sample_dataset):
+    url = fresh_database(postgres_url())
+    workspace = ek.Workspace.open(url, cache_dir=None)
+    workspace.import_dataset(sample_dataset)
+    ek.Workspace._loaded.clear()
+    from_db = workspace._read_database()
+    pd.testing.assert_frame_equal(
+        ek.compute_levels(from_db, as_of="2026-11-30").table,
+        ek.compute_levels(sample_dataset, as_of="2026-11-30").table,
+    )
+    levels = ek.compute_levels(workspace.load(), as_of="2026-11-30")
+    assert workspace.load_snapshot(workspace.store_snapshot(levels)).thresholds == levels.thresholds
+    workspace.import_dataset(small())
+    assert workspace.load().n_contacts == 3
+    workspace.engine.dispose()

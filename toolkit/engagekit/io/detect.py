@@ -1,0 +1,194 @@
+"""Tell which export a set of files is, from their headers, and read it with the right reader.
+
+Layouts are recognised by header names, compared ignoring case and spacing:
+
+===========================  ===================================================================
+layout                       recognised by
+===========================  ===================================================================
+canonical                    the required columns of a canonical table (``contact_id, email``;
+                             ``list_id, name``; ...): the file stands for its whole folder
+constant_contact_contacts    ``Email address`` with ``Email status``, ``Email Lists``,
+                             ``Created At``, ``Tags`` or ``First name``
+constant_contact_report      ``Email address`` with ``Opened At`` or ``Clicked At``
+mailchimp_audience           ``Email Address`` with a Mailchimp system column (``MEMBER_RATING``,
+                             ``OPTIN_TIME``, ``LAST_CHANGED``, ``LEID``, ...)
+mailchimp_activity           ``Timestamp`` and ``Email`` (opens; clicks when it has ``Url``), or
+                             any file with ``Email`` in a folder named ``sent`` (recipients)
+===========================  ===================================================================
+
+Files of several layouts may be read in one call: each group goes to its reader and the results
+merge by email identity (:mod:`engagekit.io.merge`), canonical first, then Constant Contact, then
+Mailchimp.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from functools import reduce
+from pathlib import Path
+
+from engagekit.dataset import Dataset
+from engagekit.errors import DataError, ImportReport
+from engagekit.io.canonical import read_canonical
+from engagekit.io.constant_contact import read_constant_contact
+from engagekit.io.mailchimp import SYSTEM_COLUMNS, read_mailchimp
+from engagekit.io.merge import merge_datasets
+from engagekit.io.reading import PathLike, header_key, read_header
+from engagekit.schema import REQUIRED
+
+LAYOUTS: dict[str, str] = {
+    "canonical": "canonical CSV (contacts.csv: contact_id, email, first_name, ...; or another "
+                 "canonical table)",
+    "constant_contact_contacts": "Constant Contact contact export (Email address, First name, "
+                                 "Last name, Email status, ..., Tags, Email Lists, Created At)",
+    "constant_contact_report": "Constant Contact opens or clicks report (Email address, ..., "
+                               "Opened At; or ..., Clicked Link Address, Clicked At)",
+    "mailchimp_audience": "Mailchimp audience export (Email Address, First Name, Last Name, ..., "
+                          "MEMBER_RATING, OPTIN_TIME, ..., LAST_CHANGED, ..., TAGS)",
+    "mailchimp_activity": "Mailchimp activity (Timestamp, Email[, Url]) in opens/, clicks/ or "
+                          "sent/",
+}
+_MAILCHIMP_SYSTEM = {header_key(column) for column in SYSTEM_COLUMNS} - {"tags"}
+_CC_CONTACT = {"email status", "email lists", "created at", "tags", "first name"}
+
+
+def detect_layout(header: Sequence[str], path: PathLike | None = None) -> str | None:
+    """The layout (a key of :data:`LAYOUTS`) a header belongs to, or ``None``.
+
+    Examples
+    --------
+    >>> detect_layout(["Email address", "First name", "Opened At"])
+    'constant_contact_report'
+    >>> detect_layout(["Timestamp", "Email", "Url"])
+    'mailchimp_activity'
+    """
+    keys = {header_key(column) for column in header}
+    if any(set(required) <= keys for required in REQUIRED.values()):
+        return "canonical"
+    if "email address" in keys:
+        if keys & _MAILCHIMP_SYSTEM:
+            return "mailchimp_audience"
+        if keys & {"opened at", "clicked at"}:
+            return "constant_contact_report"
+        if keys & _CC_CONTACT:
+            return "constant_contact_contacts"
+    has_email = bool(keys & {"email", "email address"})
+    in_sent = path is not None and Path(path).parent.name.casefold() == "sent"
+    if has_email and ("timestamp" in keys or in_sent):
+        return "mailchimp_activity"
+    return None
+
+
+def _unknown(path: Path, header: Sequence[str]) -> str:
+    known = "; ".join(LAYOUTS.values())
+    return (f"{path.name}: unknown file layout; its header is: {', '.join(header) or '(empty)'}. "
+            f"Known layouts: {known}")
+
+
+def _csv_files(folder: Path) -> list[Path]:
+    """CSV files below ``folder``, without hidden files and macOS archive debris."""
+    found = {*folder.rglob("*.csv"), *folder.rglob("*.csv.gz")}
+    return sorted(
+        path for path in found
+        if not any(part.startswith((".", "__MACOSX")) for part in path.relative_to(folder).parts)
+    )
+
+
+def _mailchimp_kind(path: Path, header: Sequence[str]) -> str:
+    if path.parent.name.casefold() == "sent":
+        return "sent"
+    return "clicks" if "url" in {header_key(column) for column in header} else "opens"
+
+
+def _classify(paths: Sequence[PathLike], report: ImportReport) -> dict[str, list[tuple[Path, list[str]]]]:
+    """Files by layout, with their headers; folders are searched for CSV files."""
+    groups: dict[str, list[tuple[Path, list[str]]]] = defaultdict(list)
+    for path in map(Path, paths):
+        if path.is_dir():
+            contacts = path / "contacts.csv"
+            if contacts.is_file() and detect_layout(read_header(contacts)) == "canonical":
+                groups["canonical"].append((contacts, []))
+                continue
+            candidates, scanned = _csv_files(path), True
+            if not candidates:
+                raise DataError(f"{path}: the folder holds no CSV file")
+        elif path.is_file():
+            candidates, scanned = [path], False
+        else:
+            raise DataError(f"{path}: no such file or folder")
+        recognised = 0
+        for candidate in candidates:
+            header = read_header(candidate)
+            layout = detect_layout(header, candidate)
+            if layout is None and not scanned:
+                raise DataError(_unknown(candidate, header))
+            if layout is None:
+                report.notes.append(f"{candidate.name}: not a known export layout; skipped")
+                continue
+            recognised += 1
+            groups[layout].append((candidate, header))
+        if not recognised:
+            raise DataError(f"{path}: no file in a known layout. Known layouts: "
+                            f"{'; '.join(LAYOUTS.values())}")
+    return groups
+
+
+def read_any(paths: PathLike | Sequence[PathLike]) -> tuple[Dataset, ImportReport]:
+    """Read files or folders of any known layout (see the module table).
+
+    Parameters
+    ----------
+    paths
+        Files and folders; a folder is searched (at any depth) for CSV files, unless it holds a
+        canonical ``contacts.csv``, in which case it is read as a canonical folder.
+
+    Returns
+    -------
+    dataset, report
+
+    Raises
+    ------
+    DataError
+        A file whose header matches no known layout (the message gives its header and the known
+        layouts), or a file a reader refuses.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "export.csv").write_text(
+    ...     "Email address,First name,Last name,Email status,Email Lists,Created At\\n"
+    ...     "ann@example.com,Ann,Lee,Active,News,2026-01-05\\n")
+    >>> ds, report = read_any([folder])
+    >>> ds.contacts["email"].tolist(), ds.lists["name"].tolist()
+    (['ann@example.com'], ['News'])
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    report = ImportReport()
+    groups = _classify(paths, report)
+    results = []
+    for folder in dict.fromkeys(path.parent for path, _ in groups["canonical"]):
+        results.append(read_canonical(folder))
+    if groups["constant_contact_contacts"] or groups["constant_contact_report"]:
+        results.append(read_constant_contact(
+            [path for path, _ in groups["constant_contact_contacts"]],
+            [path for path, _ in groups["constant_contact_report"]],
+        ))
+    if groups["mailchimp_audience"] or groups["mailchimp_activity"]:
+        activity: dict[str, list[Path]] = defaultdict(list)
+        for path, header in groups["mailchimp_activity"]:
+            activity[_mailchimp_kind(path, header)].append(path)
+        results.append(read_mailchimp(
+            [path for path, _ in groups["mailchimp_audience"]],
+            activity["opens"], activity["clicks"], activity["sent"],
+        ))
+    for _, part in results:
+        report.merge(part)
+    dataset = reduce(merge_datasets, [dataset for dataset, _ in results])
+    report.counts = dataset.summary()
+    return dataset, report
+
+
+__all__ = ["LAYOUTS", "detect_layout", "read_any"]

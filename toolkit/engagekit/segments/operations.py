@@ -1,0 +1,532 @@
+"""What a user does with a segment: count it, view its members, export them, add them to a list.
+
+Each function takes an *engine* (:class:`~engagekit.segments.memory_engine.MemoryEngine` or
+:class:`~engagekit.segments.sql_engine.SqlEngine`) already built for a reference time, so the
+members are evaluated when the function runs: a segment is dynamic and nothing here stores them,
+except :func:`add_to_list`, which by design copies today's members into a list.
+
+Member columns
+--------------
+:func:`members_frame` and the exports can show, per member:
+
+- any contact field: ``contact_id``, ``email``, ``first_name``, ``last_name``, ``date_added``,
+  ``email_status`` and every custom field of the workspace;
+- ``tags`` and ``lists``: the contact's tags and list names, joined with ``"; "``;
+- ``current_level`` and ``previous_level``: engagement levels (as labels such as "Least engaged")
+  as of the engine's time and one previous period before it;
+- every engagement metric of :data:`engagekit.features.FEATURE_COLUMNS` (``open_rate``,
+  ``days_since_last_engagement``, ``score``...), as of the engine's time.
+
+Narrow segments
+---------------
+:func:`narrowness_warning` flags a segment that matches no contact, or *very few*: fewer than
+:data:`NARROW_MIN_CONTACTS` contacts or fewer than :data:`NARROW_SHARE` of all contacts, whichever
+is larger (a segment matching every contact is never narrow).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Protocol
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engagekit.config import EngagementConfig
+from engagekit.dataset import Dataset
+from engagekit.errors import DuplicateNameError, NotFoundError
+from engagekit.features import FEATURE_COLUMNS
+from engagekit.levels import current_and_previous
+from engagekit.safe_csv import to_safe_csv
+from engagekit.schema import LEVEL_LABELS, EmailStatus
+from engagekit.segments.store import (
+    DefinitionLike,
+    Segment,
+    as_definition,
+    clean_name,
+    run_atomically,
+)
+from engagekit.tables import build_tables
+from engagekit.workspace import Workspace, insert_frame, utc_now
+
+NARROW_MIN_CONTACTS = 5
+"""A segment with fewer members than this (and not every contact) is flagged as narrow."""
+
+NARROW_SHARE = 0.005
+"""A segment with fewer members than this share of all contacts (0.5 %) is flagged as narrow."""
+
+DEFAULT_MEMBER_COLUMNS: tuple[str, ...] = (
+    "email", "first_name", "last_name", "email_status", "current_level",
+)
+DEFAULT_EXPORT_FIELDS: tuple[str, ...] = ("email", "first_name", "last_name")
+LEVEL_COLUMNS: tuple[str, ...] = ("current_level", "previous_level")
+JOINED_COLUMNS: tuple[str, ...] = ("tags", "lists")
+JOIN_SEPARATOR = "; "
+
+NOT_SENDABLE: tuple[str, ...] = (EmailStatus.UNSUBSCRIBED, EmailStatus.BOUNCED)
+"""Email statuses left out of a send-ready audience."""
+
+
+class SegmentEngine(Protocol):
+    """What the operations need from an engine: its time, its settings and the members."""
+
+    as_of: pd.Timestamp
+    config: EngagementConfig | None
+
+    def members(self, definition) -> np.ndarray: ...
+
+    def count(self, definition) -> int: ...
+
+
+Definition = DefinitionLike | Segment
+
+
+# -- counting --------------------------------------------------------------------------------
+def count(engine: SegmentEngine, definition: Definition) -> int:
+    """How many contacts the segment matches as of the engine's time.
+
+    Examples
+    --------
+    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.segments.memory_engine import MemoryEngine
+    >>> from engagekit.segments.store import PREBUILT
+    >>> engine = MemoryEngine(generate_sample(300, seed=1), as_of="2026-11-30")
+    >>> sum(count(engine, segment) for segment in PREBUILT)
+    300
+    """
+    return int(engine.count(as_definition(definition)))
+
+
+def narrow_limit(total_contacts: int) -> int:
+    """The member count below which a segment is flagged narrow (see the module notes).
+
+    Examples
+    --------
+    >>> narrow_limit(300), narrow_limit(10_000)
+    (5, 50)
+    """
+    return max(NARROW_MIN_CONTACTS, math.ceil(NARROW_SHARE * total_contacts))
+
+
+def narrowness_warning(count: int, total_contacts: int) -> str | None:
+    """A warning when a segment matches no contact or very few for the list size, else None.
+
+    Examples
+    --------
+    >>> narrowness_warning(0, 1000)
+    'This segment matches no contacts; its criteria may be too narrow.'
+    >>> narrowness_warning(12, 10_000)
+    'This segment matches only 12 of 10,000 contacts (0.12 %); its criteria may be too narrow.'
+    >>> narrowness_warning(60, 10_000) is None
+    True
+    """
+    if total_contacts <= 0:
+        return None
+    if count == 0:
+        return "This segment matches no contacts; its criteria may be too narrow."
+    if count >= total_contacts or count >= narrow_limit(total_contacts):
+        return None
+    share = 100 * count / total_contacts
+    return (
+        f"This segment matches only {count:,} of {total_contacts:,} contacts ({share:.2g} %); "
+        "its criteria may be too narrow."
+    )
+
+
+def total_contacts(source: Dataset | Workspace) -> int:
+    """How many contacts the data holds; for a workspace, counted in the database without loading.
+
+    Examples
+    --------
+    >>> from engagekit.sample import generate_sample
+    >>> total_contacts(generate_sample(50, seed=1))
+    50
+    """
+    if isinstance(source, Dataset):
+        return source.n_contacts
+    contacts = build_tables().contacts
+    with source.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(contacts)).scalar())
+
+
+# -- members ---------------------------------------------------------------------------------
+def member_columns(dataset: Dataset) -> list[str]:
+    """Every column :func:`members_frame` can show for ``dataset``.
+
+    Examples
+    --------
+    >>> from engagekit.sample import generate_sample
+    >>> "loyalty_points" in member_columns(generate_sample(50, seed=1))
+    True
+    """
+    return [*dataset.contacts.columns, *JOINED_COLUMNS, *LEVEL_COLUMNS, *FEATURE_COLUMNS]
+
+
+def members_frame(
+    dataset: Dataset,
+    engine: SegmentEngine,
+    definition: Definition,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The segment's members, one row each (by contact id), with the chosen columns.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The workspace data the engine evaluates (for a SQL engine: ``workspace.load()``).
+    engine : MemoryEngine or SqlEngine
+    definition : SegmentDefinition, Segment, dict or JSON text
+    columns : sequence of str, optional
+        Any of :func:`member_columns` (default :data:`DEFAULT_MEMBER_COLUMNS`).
+
+    Examples
+    --------
+    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.segments.memory_engine import MemoryEngine
+    >>> from engagekit.segments.store import PREBUILT
+    >>> data = generate_sample(300, seed=1)
+    >>> frame = members_frame(data, MemoryEngine(data, as_of="2026-11-30"), PREBUILT[0],
+    ...                       ["email", "tags", "open_rate"])
+    >>> list(frame.columns)
+    ['email', 'tags', 'open_rate']
+    """
+    columns = list(DEFAULT_MEMBER_COLUMNS if columns is None else columns)
+    _check_columns(dataset, columns)
+    ids = engine.members(as_definition(definition))
+    return _member_table(dataset, engine, ids, columns)
+
+
+def _check_columns(dataset: Dataset, columns: list[str]) -> None:
+    known = member_columns(dataset)
+    unknown = [column for column in columns if column not in known]
+    if unknown:
+        raise NotFoundError(
+            f"unknown column(s) {', '.join(repr(c) for c in unknown)}; "
+            f"choose from: {', '.join(known)}"
+        )
+    if not columns:
+        raise NotFoundError("choose at least one column")
+
+
+def _member_table(
+    dataset: Dataset, engine: SegmentEngine, ids: np.ndarray, columns: list[str]
+) -> pd.DataFrame:
+    """The chosen columns for contacts ``ids``, in the order of ``ids``."""
+    contacts = dataset.contacts.set_index("contact_id", drop=False)
+    frame = pd.DataFrame(index=pd.Index(ids, name="contact_id"))
+    for column in columns:
+        if column in contacts.columns:
+            frame[column] = contacts[column].reindex(ids).to_numpy()
+    if any(c in JOINED_COLUMNS for c in columns):
+        for column, values in _joined(dataset).items():
+            if column in columns:
+                frame[column] = values.reindex(ids).fillna("").to_numpy()
+    if any(c in (*LEVEL_COLUMNS, *FEATURE_COLUMNS) for c in columns):
+        engagement = _engagement(dataset, engine)
+        for column in columns:
+            if column in engagement.columns:
+                frame[column] = engagement[column].reindex(ids).to_numpy()
+    return frame[columns].reset_index(drop=True)
+
+
+def _joined(dataset: Dataset) -> dict[str, pd.Series]:
+    """Per contact id: its tags and its list names, sorted and joined."""
+    lists = dataset.list_memberships.merge(dataset.lists, on="list_id")
+    return {
+        "tags": _join_by_contact(dataset.contact_tags, "tag"),
+        "lists": _join_by_contact(lists, "name"),
+    }
+
+
+def _join_by_contact(frame: pd.DataFrame, column: str) -> pd.Series:
+    ordered = frame.sort_values(["contact_id", column])
+    return ordered.groupby("contact_id")[column].agg(JOIN_SEPARATOR.join)
+
+
+def _engagement(dataset: Dataset, engine: SegmentEngine) -> pd.DataFrame:
+    """Levels (as labels) and metrics per contact id, as of the engine's time and settings."""
+    current, previous = current_and_previous(dataset, as_of=engine.as_of, config=engine.config)
+    table = current.table.set_index("contact_id")
+    table["current_level"] = table["level"].map(LEVEL_LABELS)
+    previous_levels = previous.table.set_index("contact_id")["level"].map(LEVEL_LABELS)
+    table["previous_level"] = previous_levels.reindex(table.index)
+    return table
+
+
+# -- exports ---------------------------------------------------------------------------------
+def export_fields(fields: Sequence[str] | None) -> list[str]:
+    """The exported columns: ``email`` first, then ``fields`` in order (without repeats).
+
+    Examples
+    --------
+    >>> export_fields(["last_name", "email", "first_name", "last_name"])
+    ['email', 'last_name', 'first_name']
+    """
+    chosen = DEFAULT_EXPORT_FIELDS if fields is None else fields
+    return list(dict.fromkeys(["email", *chosen]))
+
+
+def export_frame(
+    dataset: Dataset,
+    engine: SegmentEngine,
+    definition: Definition,
+    *,
+    fields: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The rows of a segment export: every member, email first (see :func:`export_fields`)."""
+    return members_frame(dataset, engine, definition, export_fields(fields))
+
+
+def export_csv(
+    dataset: Dataset,
+    engine: SegmentEngine,
+    definition: Definition,
+    path_or_buffer: str | Path | IO[str] | None = None,
+    *,
+    fields: Sequence[str] | None = None,
+) -> str | None:
+    """Export the segment's members as a spreadsheet-safe CSV (see :mod:`engagekit.safe_csv`).
+
+    Returns the CSV text when ``path_or_buffer`` is None, else writes it there.
+
+    Examples
+    --------
+    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.segments.memory_engine import MemoryEngine
+    >>> from engagekit.segments.store import PREBUILT
+    >>> data = generate_sample(300, seed=1)
+    >>> text = export_csv(data, MemoryEngine(data, as_of="2026-11-30"), PREBUILT[0],
+    ...                   fields=["date_added"])
+    >>> text.splitlines()[0]
+    'email,date_added'
+    """
+    return to_safe_csv(export_frame(dataset, engine, definition, fields=fields), path_or_buffer)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """A send-ready audience: the members one can email now, and who was left out.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The sendable members, email first.
+    left_out : dict
+        Members left out per email status (``unsubscribed``, ``bounced``).
+    as_of : pandas.Timestamp
+        When the segment was evaluated.
+    """
+
+    frame: pd.DataFrame
+    left_out: dict[str, int]
+    as_of: pd.Timestamp
+
+    @property
+    def size(self) -> int:
+        return len(self.frame)
+
+    def to_csv(self, path_or_buffer: str | Path | IO[str] | None = None) -> str | None:
+        """The audience as a spreadsheet-safe CSV (text when no path is given)."""
+        return to_safe_csv(self.frame, path_or_buffer)
+
+
+def build_audience(
+    dataset: Dataset,
+    engine: SegmentEngine,
+    definition: Definition,
+    *,
+    fields: Sequence[str] | None = None,
+) -> Audience:
+    """Evaluate the segment now and keep the members one may email.
+
+    Pass an engine built for the moment of sending (the CLI and dashboard build it for "now"):
+    the segment is re-evaluated, never read from an earlier result. Unsubscribed and bounced
+    contacts are left out and counted.
+
+    Examples
+    --------
+    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.segments.memory_engine import MemoryEngine
+    >>> from engagekit.segments.store import PREBUILT
+    >>> data = generate_sample(300, seed=1)
+    >>> audience = build_audience(data, MemoryEngine(data, as_of="2026-11-30"), PREBUILT[2])
+    >>> audience.size + sum(audience.left_out.values()) == count(
+    ...     MemoryEngine(data, as_of="2026-11-30"), PREBUILT[2])
+    True
+    """
+    columns = export_fields(fields)
+    frame = members_frame(dataset, engine, definition, list(dict.fromkeys([*columns, "email_status"])))
+    status = frame["email_status"]
+    left_out = {str(s): int((status == s).sum()) for s in NOT_SENDABLE}
+    sendable = frame[~status.isin(NOT_SENDABLE)]
+    return Audience(
+        frame=sendable[columns].reset_index(drop=True), left_out=left_out, as_of=engine.as_of
+    )
+
+
+def audience_csv(
+    dataset: Dataset,
+    engine: SegmentEngine,
+    definition: Definition,
+    path_or_buffer: str | Path | IO[str] | None = None,
+    *,
+    fields: Sequence[str] | None = None,
+) -> str | None:
+    """:func:`build_audience` written as a spreadsheet-safe CSV (text when no path is given)."""
+    return build_audience(dataset, engine, definition, fields=fields).to_csv(path_or_buffer)
+
+
+# -- add to a list ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AddToListResult:
+    """What :func:`add_to_list` did.
+
+    Attributes
+    ----------
+    list_id : int
+    list_name : str
+        The list's name as stored (an existing list keeps its own spelling).
+    added : int
+        Members newly added to the list.
+    already_there : int
+        Members that were in the list already.
+    created : bool
+        Whether the list was made by this call.
+    """
+
+    list_id: int
+    list_name: str
+    added: int
+    already_there: int
+    created: bool
+
+    def summary(self) -> str:
+        """A sentence for the user.
+
+        Examples
+        --------
+        >>> AddToListResult(3, "VIP", added=5, already_there=2, created=False).summary()
+        "Added 5 contacts to list 'VIP'; 2 were already there."
+        """
+        made = " (new list)" if self.created else ""
+        noun = "contact" if self.added == 1 else "contacts"
+        there = "was" if self.already_there == 1 else "were"
+        return (
+            f"Added {self.added:,} {noun} to list '{self.list_name}'{made}; "
+            f"{self.already_there:,} {there} already there."
+        )
+
+
+def add_to_list(
+    workspace: Workspace, engine: SegmentEngine, definition: Definition, list_name: str
+) -> AddToListResult:
+    """Copy the segment's current members into a workspace list, creating the list if needed.
+
+    The list is found by name ignoring case; a new one gets the next free list id and
+    ``origin='workspace'`` so that it survives re-imports. Running it again adds only the members
+    not yet in the list. Lists that came from imported data are refused: the next import would
+    silently undo the additions. In the same transaction the workspace's data version goes up, so
+    every cached copy of the data reloads with the new memberships.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.segments.memory_engine import MemoryEngine
+    >>> from engagekit.segments.store import PREBUILT
+    >>> ws = Workspace.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
+    >>> _ = ws.import_dataset(generate_sample(300, seed=1))
+    >>> engine = MemoryEngine(ws.load(), as_of="2026-11-30")
+    >>> first = add_to_list(ws, engine, PREBUILT[0], "Fans")
+    >>> again = add_to_list(ws, engine, PREBUILT[0], "fans")
+    >>> first.created, again.added == 0, again.already_there == first.added
+    (True, True, True)
+    """
+    name = clean_name(list_name, what="list")
+    ids = np.unique(np.asarray(engine.members(as_definition(definition)), dtype=np.int64))
+    return run_atomically(workspace.engine, lambda conn: _add_members(conn, name, ids))
+
+
+def _add_members(conn: Connection, name: str, ids: np.ndarray) -> AddToListResult:
+    list_id, stored_name, created = _workspace_list(conn, name)
+    memberships = build_tables().list_memberships
+    present = conn.execute(
+        sa.select(memberships.c.contact_id).where(memberships.c.list_id == list_id)
+    ).scalars()
+    new = np.setdiff1d(ids, np.fromiter(present, dtype=np.int64))
+    if len(new):
+        rows = pd.DataFrame({"list_id": list_id, "contact_id": new, "added_at": utc_now()})
+        insert_frame(conn, memberships, rows)
+    if len(new) or created:
+        bump_data_version(conn)
+    return AddToListResult(
+        list_id=list_id, list_name=stored_name, added=len(new),
+        already_there=len(ids) - len(new), created=created,
+    )
+
+
+def _workspace_list(conn: Connection, name: str) -> tuple[int, str, bool]:
+    """(list id, stored name, created?) of the workspace list called ``name``, made if missing."""
+    lists = build_tables().lists
+    row = conn.execute(
+        sa.select(lists.c.list_id, lists.c.name, lists.c.origin).where(lists.c.name_key == name.casefold())
+    ).first()
+    if row is not None:
+        if row.origin != "workspace":
+            raise DuplicateNameError(
+                f"list '{row.name}' comes from the imported data, and the next import would undo "
+                "the additions; choose another list name"
+            )
+        return int(row.list_id), row.name, False
+    list_id = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(lists.c.list_id), 0))).scalar()) + 1
+    conn.execute(sa.insert(lists).values(
+        list_id=list_id, name=name, name_key=name.casefold(), origin="workspace", created_at=utc_now(),
+    ))
+    return list_id, name, True
+
+
+def bump_data_version(conn: Connection) -> int:
+    """Raise the workspace's data version by one, inside the caller's transaction.
+
+    Cached datasets and the columnar copy are keyed by this number, so a change to the data made
+    outside an import (such as new list members) must move it. The row is read ``FOR UPDATE`` so
+    that two concurrent writers on PostgreSQL cannot both produce the same next version.
+    """
+    meta = build_tables().meta
+    current = conn.execute(
+        sa.select(meta.c.value).where(meta.c.key == "data_version").with_for_update()
+    ).scalar()
+    version = int(current or 0) + 1
+    if current is None:
+        conn.execute(sa.insert(meta).values(key="data_version", value=str(version)))
+    else:
+        conn.execute(sa.update(meta).where(meta.c.key == "data_version").values(value=str(version)))
+    return version
+
+
+__all__ = [
+    "DEFAULT_EXPORT_FIELDS",
+    "DEFAULT_MEMBER_COLUMNS",
+    "NARROW_MIN_CONTACTS",
+    "NARROW_SHARE",
+    "AddToListResult",
+    "Audience",
+    "add_to_list",
+    "audience_csv",
+    "build_audience",
+    "bump_data_version",
+    "count",
+    "export_csv",
+    "export_fields",
+    "export_frame",
+    "member_columns",
+    "members_frame",
+    "narrow_limit",
+    "narrowness_warning",
+    "total_contacts",
+]

@@ -1,0 +1,474 @@
+"""Saved segments in the workspace database.
+
+A segment is a name and a definition; its members are never stored (SPEC 3), so saving one writes
+only its JSON definition, the definition's schema version and its created / updated times.
+
+Names are trimmed, at most :data:`MAX_NAME_LENGTH` characters, and unique ignoring case: the
+``name_key`` column holds the case-folded name under a unique index, so even two processes racing
+to save the same name cannot both win. The four pre-built segments, one per engagement level, live
+in code rather than in the table; they are read-only and their names are reserved.
+
+Every operation is one transaction. On SQLite the workspace engine opens write transactions with
+``BEGIN IMMEDIATE`` and a busy timeout, so a second writer waits for the first; should a lock or a
+conflicting write still get through, :func:`run_atomically` retries the whole transaction a few
+times and then raises :class:`~engagekit.errors.WorkspaceError` with a message meant for a person.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+from engagekit.errors import DuplicateNameError, EngagekitError, NotFoundError, WorkspaceError
+from engagekit.schema import LEVEL_LABELS, LEVELS
+from engagekit.segments.catalog import Catalog
+from engagekit.segments.definition import SegmentDefinition, level_segment
+from engagekit.segments.validation import check_definition
+from engagekit.tables import build_tables
+from engagekit.workspace import Workspace, utc_now
+
+MAX_NAME_LENGTH = 200
+"""Longest segment name accepted, in characters (after trimming)."""
+
+WRITE_ATTEMPTS = 5
+"""How many times a transaction is tried when another writer gets in the way."""
+
+RETRY_PAUSE_SECONDS = 0.05
+"""First pause between attempts; it doubles after each one."""
+
+# PostgreSQL SQLSTATEs of a transaction that lost a race and can simply be run again.
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+T = TypeVar("T")
+DefinitionLike = SegmentDefinition | dict | str
+
+
+class ReadOnlySegmentError(EngagekitError):
+    """An attempt to edit, rename or delete a pre-built segment."""
+
+
+class InvalidNameError(EngagekitError):
+    """A segment or list name that is blank, too long or holds control characters."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A named segment definition, saved (``id`` set) or pre-built (``id`` None).
+
+    Attributes
+    ----------
+    id : int or None
+        The database id of a saved segment; None for a pre-built one.
+    name : str
+    definition : SegmentDefinition
+    prebuilt : bool
+        True for the four read-only, one-per-level segments.
+    created_at, updated_at : datetime or None
+        Naive UTC; None for pre-built segments.
+    """
+
+    id: int | None
+    name: str
+    definition: SegmentDefinition
+    prebuilt: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def kind(self) -> str:
+        """``"pre-built"`` or ``"custom"``, as a list of segments shows it."""
+        return "pre-built" if self.prebuilt else "custom"
+
+    def describe(self, catalog: Catalog | None = None) -> str:
+        """The definition as a readable sentence (list and campaign names from ``catalog``)."""
+        return self.definition.describe(catalog)
+
+
+PREBUILT: tuple[Segment, ...] = tuple(
+    Segment(id=None, name=LEVEL_LABELS[level], definition=level_segment(level), prebuilt=True)
+    for level in LEVELS
+)
+"""The pre-built segments, most engaged first: "Most engaged" ... "Everyone else"."""
+
+_PREBUILT_BY_KEY = {segment.name.casefold(): segment for segment in PREBUILT}
+
+
+def as_definition(value: DefinitionLike | Segment) -> SegmentDefinition:
+    """A :class:`SegmentDefinition` from a definition, its JSON text or dict, or a segment.
+
+    Examples
+    --------
+    >>> as_definition(PREBUILT[0]) is PREBUILT[0].definition
+    True
+    """
+    if isinstance(value, Segment):
+        return value.definition
+    return SegmentDefinition.coerce(value)
+
+
+def clean_name(name: str, *, what: str = "segment") -> str:
+    """``name`` trimmed, or :class:`InvalidNameError` when it cannot name a ``what``.
+
+    Examples
+    --------
+    >>> clean_name("  VIP buyers ")
+    'VIP buyers'
+    """
+    if not isinstance(name, str):
+        raise InvalidNameError(f"a {what} name must be text, not {type(name).__name__}")
+    cleaned = name.strip()
+    if not cleaned:
+        raise InvalidNameError(f"a {what} name cannot be blank")
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise InvalidNameError(
+            f"a {what} name can have at most {MAX_NAME_LENGTH} characters "
+            f"(this one has {len(cleaned)})"
+        )
+    if any(unicodedata.category(char) == "Cc" for char in cleaned):
+        raise InvalidNameError(f"a {what} name cannot contain line breaks, tabs or control characters")
+    return cleaned
+
+
+def name_key(name: str) -> str:
+    """The form in which names are compared: case-folded, so "VIP" and "vip" clash."""
+    return name.casefold()
+
+
+def copy_name(name: str, taken: set[str]) -> str:
+    """The first free name among "``name`` (copy)", "``name`` (copy 2)", "``name`` (copy 3)"...
+
+    ``taken`` holds the :func:`name_key` of every existing name. A copy of a copy is named from the
+    original (copying "A (copy)" gives "A (copy 2)"), and the base is shortened when needed so
+    the result fits :data:`MAX_NAME_LENGTH`.
+
+    Examples
+    --------
+    >>> copy_name("Least engaged", {"least engaged", "least engaged (copy)"})
+    'Least engaged (copy 2)'
+    >>> copy_name("Least engaged (copy)", {"least engaged (copy)"})
+    'Least engaged (copy 2)'
+    """
+    base = _strip_copy_suffix(name)
+    number = 1
+    while True:
+        suffix = " (copy)" if number == 1 else f" (copy {number})"
+        candidate = base[: MAX_NAME_LENGTH - len(suffix)].rstrip() + suffix
+        if name_key(candidate) not in taken:
+            return candidate
+        number += 1
+
+
+def _strip_copy_suffix(name: str) -> str:
+    stem, _, tail = name.rpartition(" (copy")
+    if stem and tail.endswith(")") and (tail == ")" or tail[:-1].strip().isdigit()):
+        return stem
+    return name
+
+
+class SegmentStore:
+    """Create, read, edit, rename, copy and delete segments in a workspace.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        Where the segments are saved (its ``segments`` table).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> store = SegmentStore(Workspace.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db"))
+    >>> [s.name for s in store.list()]
+    ['Most engaged', 'Somewhat engaged', 'Least engaged', 'Everyone else']
+    >>> store.copy("Least engaged").name
+    'Least engaged (copy)'
+    >>> store.rename("least engaged (COPY)", "Win-back").name
+    'Win-back'
+    >>> store.get("win-back").describe() == store.get("Least engaged").describe()
+    True
+    """
+
+    def __init__(self, workspace: Workspace):
+        self.workspace = workspace
+        self._table = build_tables().segments
+
+    # -- reading -----------------------------------------------------------------------------
+    def list(self) -> list[Segment]:
+        """Every segment: the pre-built ones first (most engaged first), then saved ones by name."""
+        rows = self._read(lambda conn: conn.execute(sa.select(self._table)).mappings().all())
+        saved = sorted((_from_row(row) for row in rows), key=lambda s: name_key(s.name))
+        return [*PREBUILT, *saved]
+
+    def get(self, name_or_id: str | int) -> Segment:
+        """The segment with this name (any case) or saved id, else :class:`NotFoundError`.
+
+        A name made only of digits that names no segment is tried as an id.
+        """
+        return self._read(lambda conn: self._existing(conn, name_or_id))
+
+    def names(self) -> list[str]:
+        """The names of every segment, in :meth:`list` order."""
+        return [segment.name for segment in self.list()]
+
+    # -- writing -----------------------------------------------------------------------------
+    def create(self, name: str, definition: DefinitionLike | Segment) -> Segment:
+        """Save a new segment.
+
+        Raises
+        ------
+        DuplicateNameError
+            When a segment (or a pre-built one) already has this name, ignoring case.
+        InvalidNameError
+            When the name is blank, too long or holds control characters.
+        """
+        name = clean_name(name)
+        parsed = self._checked(definition)
+        return self._write(lambda conn: self._insert(conn, name, parsed))
+
+    def update(self, name: str, definition: DefinitionLike | Segment) -> Segment:
+        """Replace the definition of the saved segment ``name``."""
+        parsed = self._checked(definition)
+
+        def work(conn: Connection) -> Segment:
+            current = self._editable(conn, name, "edited")
+            values = _definition_values(parsed)
+            self._update_row(conn, current.id, values)
+            return _replace(current, definition=parsed, updated_at=values["updated_at"])
+
+        return self._write(work)
+
+    def rename(self, old: str, new: str) -> Segment:
+        """Give the saved segment ``old`` the name ``new`` (a change of case alone is allowed)."""
+        new = clean_name(new)
+
+        def work(conn: Connection) -> Segment:
+            current = self._editable(conn, old, "renamed")
+            self._check_free(conn, new, allow_id=current.id)
+            values = {"name": new, "name_key": name_key(new), "updated_at": utc_now()}
+            self._update_row(conn, current.id, values)
+            return _replace(current, name=new, updated_at=values["updated_at"])
+
+        return self._write(work)
+
+    def delete(self, name: str) -> Segment:
+        """Delete the saved segment ``name`` and return what it was."""
+
+        def work(conn: Connection) -> Segment:
+            current = self._editable(conn, name, "deleted")
+            conn.execute(sa.delete(self._table).where(self._table.c.segment_id == current.id))
+            return current
+
+        return self._write(work)
+
+    def copy(self, name: str, new_name: str | None = None) -> Segment:
+        """Save a copy of any segment (pre-built or saved) as a new, editable segment.
+
+        Without ``new_name`` the copy is called "``name`` (copy)", or "(copy 2)", "(copy 3)"...
+        whichever is free.
+        """
+        wanted = None if new_name is None else clean_name(new_name)
+
+        def work(conn: Connection) -> Segment:
+            source = self._existing(conn, name)
+            target = wanted or copy_name(source.name, self._taken_keys(conn))
+            # A deep copy: the copy must not share (mutable) criteria with its source.
+            return self._insert(conn, target, source.definition.model_copy(deep=True))
+
+        return self._write(work)
+
+    def _checked(self, definition: DefinitionLike | Segment) -> SegmentDefinition:
+        """The definition, checked against the workspace data once there is some.
+
+        So a custom field, list or campaign that the data does not have is refused when the
+        segment is saved rather than when it is first used.
+        """
+        parsed = as_definition(definition)
+        if self.workspace.data_version():
+            check_definition(parsed, Catalog.from_workspace(self.workspace))
+        return parsed
+
+    # -- inside a transaction ----------------------------------------------------------------
+    def _insert(self, conn: Connection, name: str, definition: SegmentDefinition) -> Segment:
+        self._check_free(conn, name)
+        values = {"name": name, "name_key": name_key(name), **_definition_values(definition)}
+        values["created_at"] = values["updated_at"]
+        new_id = conn.execute(
+            sa.insert(self._table).values(**values).returning(self._table.c.segment_id)
+        ).scalar_one()
+        return Segment(
+            id=int(new_id), name=name, definition=definition,
+            created_at=values["created_at"], updated_at=values["updated_at"],
+        )
+
+    def _update_row(self, conn: Connection, segment_id: int, values: dict) -> None:
+        conn.execute(sa.update(self._table).where(self._table.c.segment_id == segment_id).values(**values))
+
+    def _check_free(self, conn: Connection, name: str, *, allow_id: int | None = None) -> None:
+        key = name_key(name)
+        if key in _PREBUILT_BY_KEY:
+            raise DuplicateNameError(
+                f"'{name}' is the name of a pre-built segment; choose another name"
+            )
+        clash = self._find(conn, name)
+        if clash is not None and clash.id != allow_id:
+            raise DuplicateNameError(
+                f"a segment named '{clash.name}' already exists (names are compared ignoring case)"
+            )
+
+    def _editable(self, conn: Connection, name: str, action: str) -> Segment:
+        segment = self._existing(conn, name)
+        if segment.prebuilt:
+            raise ReadOnlySegmentError(
+                f"'{segment.name}' is a pre-built segment and cannot be {action}; "
+                "copy it to get a segment you can change"
+            )
+        return segment
+
+    def _existing(self, conn: Connection, name_or_id: str | int) -> Segment:
+        if isinstance(name_or_id, int):
+            found = self._find_id(conn, name_or_id)
+        else:
+            found = self._find(conn, name_or_id)
+            if found is None and name_or_id.strip().isdigit():
+                found = self._find_id(conn, int(name_or_id))
+        if found is None:
+            saved = conn.execute(sa.select(self._table.c.name)).scalars()
+            hint = did_you_mean(str(name_or_id), [*(s.name for s in PREBUILT), *saved])
+            raise NotFoundError(f"no segment named '{name_or_id}'{hint}")
+        return found
+
+    def _find(self, conn: Connection, name: str) -> Segment | None:
+        key = name_key(name.strip())
+        if key in _PREBUILT_BY_KEY:
+            return _PREBUILT_BY_KEY[key]
+        row = conn.execute(sa.select(self._table).where(self._table.c.name_key == key)).mappings().first()
+        return None if row is None else _from_row(row)
+
+    def _find_id(self, conn: Connection, segment_id: int) -> Segment | None:
+        query = sa.select(self._table).where(self._table.c.segment_id == segment_id)
+        row = conn.execute(query).mappings().first()
+        return None if row is None else _from_row(row)
+
+    def _taken_keys(self, conn: Connection) -> set[str]:
+        saved = conn.execute(sa.select(self._table.c.name_key)).scalars()
+        return {*_PREBUILT_BY_KEY, *saved}
+
+    def _read(self, work: Callable[[Connection], T]) -> T:
+        try:
+            with self.workspace.engine.connect() as conn:
+                return work(conn)
+        except SQLAlchemyError as error:
+            raise _friendly(error) from None
+
+    def _write(self, work: Callable[[Connection], T]) -> T:
+        return run_atomically(self.workspace.engine, work)
+
+
+def did_you_mean(name: str, candidates: list[str]) -> str:
+    """``"; did you mean 'X' or 'Y'?"`` for close candidates (ignoring case), else ``""``.
+
+    Examples
+    --------
+    >>> did_you_mean("leest engaged", ["Most engaged", "Least engaged"])
+    "; did you mean 'Least engaged'?"
+    """
+    by_key = {candidate.casefold(): candidate for candidate in candidates}
+    close = difflib.get_close_matches(name.strip().casefold(), list(by_key), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return "; did you mean " + " or ".join(f"'{by_key[key]}'" for key in close) + "?"
+
+
+def run_atomically(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """Run ``work(conn)`` in one transaction, again if another writer got in the way.
+
+    A transaction that meets a lock, a serialisation failure or a unique-key clash made by a
+    concurrent writer is rolled back and run again from the start (so its checks see the other
+    writer's result), up to :data:`WRITE_ATTEMPTS` times. What still fails becomes a
+    :class:`~engagekit.errors.WorkspaceError`; errors raised by ``work`` itself pass through.
+    """
+    pause = RETRY_PAUSE_SECONDS
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            with engine.begin() as conn:
+                return work(conn)
+        except SQLAlchemyError as error:
+            if attempt == WRITE_ATTEMPTS or not _is_transient(error):
+                raise _friendly(error) from None
+        time.sleep(pause)
+        pause *= 2
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def _is_transient(error: SQLAlchemyError) -> bool:
+    if isinstance(error, IntegrityError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    return _is_lock(error) or getattr(error.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
+
+
+def _is_lock(error: SQLAlchemyError) -> bool:
+    text = str(getattr(error, "orig", error)).lower()
+    return "locked" in text or "busy" in text
+
+
+def _friendly(error: SQLAlchemyError) -> WorkspaceError:
+    if _is_lock(error):
+        return WorkspaceError(
+            "the workspace is busy: another program has been writing to it for a while; "
+            "nothing was changed, please try again in a moment"
+        )
+    if isinstance(error, IntegrityError):
+        return WorkspaceError(
+            "another program changed the same data at the same time; nothing was changed, "
+            "please try again"
+        )
+    return WorkspaceError(f"the workspace database failed: {getattr(error, 'orig', error)}")
+
+
+def _definition_values(definition: SegmentDefinition) -> dict:
+    data = definition.to_dict()
+    return {
+        "definition": json.dumps(data, sort_keys=True, ensure_ascii=False),
+        "schema_version": int(data["version"]),
+        "updated_at": utc_now(),
+    }
+
+
+def _from_row(row) -> Segment:
+    return Segment(
+        id=int(row["segment_id"]),
+        name=row["name"],
+        definition=SegmentDefinition.from_json(row["definition"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _replace(segment: Segment, **changes: object) -> Segment:
+    return Segment(**{**segment.__dict__, **changes})
+
+
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "PREBUILT",
+    "InvalidNameError",
+    "ReadOnlySegmentError",
+    "Segment",
+    "SegmentStore",
+    "as_definition",
+    "clean_name",
+    "copy_name",
+    "did_you_mean",
+    "run_atomically",
+]

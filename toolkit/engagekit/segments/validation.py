@@ -1,0 +1,224 @@
+"""Checks of a definition against the catalog, with errors that name the place in the tree.
+
+:func:`check_definition` runs whenever a :class:`~engagekit.segments.definition.SegmentDefinition`
+is built (with a catalog that knows no data: custom fields are judged by their operator, list and
+campaign ids are not looked up) and again by each engine against the catalog of its data, where an
+unknown custom field, list id or campaign id is an error. It also normalises values: a single
+level, list id or tag becomes a list of one, duplicates go, a date becomes ``YYYY-MM-DD``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from engagekit.schema import EMAIL_STATUSES, LEVEL_LABELS, LEVELS
+from engagekit.segments.catalog import (
+    CUSTOM_KINDS,
+    KIND_OPERATORS,
+    SOURCE_LABELS,
+    VALUE_LABELS,
+    Catalog,
+    FieldSpec,
+)
+from engagekit.segments.errors import SegmentDefinitionError
+
+if TYPE_CHECKING:
+    from engagekit.segments.definition import Criterion, Group, SegmentDefinition
+
+MAX_DAYS = 36_500
+MAX_CAMPAIGNS = 10_000
+MAX_TEXT = 1_000
+
+
+def check_definition(definition: SegmentDefinition, catalog: Catalog | None = None) -> None:
+    """Check every group and criterion of ``definition``, normalising values in place.
+
+    Raises
+    ------
+    SegmentDefinitionError
+        At the first problem, naming its path (``criteria.group[1].group[0]``).
+    """
+    _check_group(definition.criteria, "criteria", catalog or Catalog())
+
+
+def _check_group(group: Group, path: str, catalog: Catalog) -> None:
+    from engagekit.segments.definition import Group
+
+    if not group.group:
+        raise SegmentDefinitionError("empty group: add at least one criterion", path=path)
+    for i, node in enumerate(group.group):
+        where = f"{path}.group[{i}]"
+        if isinstance(node, Group):
+            _check_group(node, where, catalog)
+        else:
+            node.value = check_criterion(node, catalog, path=where)
+
+
+def check_criterion(criterion: Criterion, catalog: Catalog, *, path: str = "") -> Any:
+    """The normalised value of ``criterion``, or a :class:`SegmentDefinitionError`."""
+    spec = resolve_field(criterion, catalog, path=path)
+    allowed = KIND_OPERATORS[spec.kind]
+    if criterion.op not in allowed:
+        raise SegmentDefinitionError(
+            f"unknown operator {criterion.op!r} for field {criterion.field!r} "
+            f"(allowed: {', '.join(allowed)})", path=path,
+        )
+    kind = allowed[criterion.op]
+    try:
+        value = _NORMALISE[kind](criterion.value)
+    except (TypeError, ValueError) as error:
+        detail = f": {error}" if str(error) else ""
+        raise SegmentDefinitionError(
+            f"operator {criterion.op!r} of field {criterion.field!r} expects {VALUE_LABELS[kind]}, "
+            f"got {criterion.value!r}{detail}", path=path,
+        ) from None
+    _check_known(kind, value, catalog, path)
+    return value
+
+
+def resolve_field(criterion: Criterion, catalog: Catalog, *, path: str = "") -> FieldSpec:
+    """The field spec a criterion names (see the module note for custom fields)."""
+    if criterion.source not in SOURCE_LABELS:
+        raise SegmentDefinitionError(
+            f"unknown source {criterion.source!r} (known: {', '.join(SOURCE_LABELS)})", path=path
+        )
+    spec = catalog.field(criterion.source, criterion.field)
+    if spec is not None:
+        return spec
+    if criterion.source == "contact" and catalog.custom_fields is None and criterion.field:
+        kind = _kind_of_operator(criterion.op)
+        if kind is None:
+            raise SegmentDefinitionError(
+                f"unknown operator {criterion.op!r} for custom field {criterion.field!r} (allowed: "
+                "the operators of text, number or date fields)", path=path,
+            )
+        return FieldSpec("contact", criterion.field, criterion.field, kind, custom=True)
+    known = ", ".join(catalog.field_names(criterion.source))
+    raise SegmentDefinitionError(
+        f"unknown field {criterion.field!r} for source {criterion.source!r} (known: {known})",
+        path=path,
+    )
+
+
+def _kind_of_operator(op: str) -> str | None:
+    for kind in CUSTOM_KINDS:
+        if op in KIND_OPERATORS[kind]:
+            return kind
+    return None
+
+
+def _check_known(kind: str, value: Any, catalog: Catalog, path: str) -> None:
+    if kind == "list_ids" and catalog.lists is not None:
+        unknown = [i for i in value if i not in catalog.lists]
+        if unknown:
+            raise SegmentDefinitionError(
+                f"unknown list id{'s' if len(unknown) > 1 else ''} {', '.join(map(str, unknown))}",
+                path=path,
+            )
+    if kind == "campaign_id" and catalog.campaigns is not None and value not in catalog.campaigns:
+        raise SegmentDefinitionError(f"unknown campaign id {value}", path=path)
+
+
+# -- value kinds -----------------------------------------------------------------------------
+def _none(value: Any) -> None:
+    if value is not None:
+        raise ValueError("this operator takes no value")
+
+
+def _number(value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError()
+    if not math.isfinite(value):
+        raise ValueError("the number must be finite")
+    return value
+
+
+def _number_range(value: Any) -> list[int | float]:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise TypeError()
+    low, high = _number(value[0]), _number(value[1])
+    if low > high:
+        raise ValueError("low is above high")
+    return [low, high]
+
+
+def _whole(limit: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError()
+        if not 1 <= value <= limit:
+            raise ValueError(f"it must lie between 1 and {limit}")
+        return value
+
+    return check
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError()
+    if not value:
+        raise ValueError("use is_blank / is_not_blank to test for an empty value")
+    if len(value) > MAX_TEXT:
+        raise ValueError(f"longer than {MAX_TEXT} characters")
+    return value
+
+
+def _date(value: Any) -> str:
+    if isinstance(value, datetime):
+        raise TypeError()
+    if isinstance(value, date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        raise TypeError()
+    return date.fromisoformat(value.strip()).isoformat()
+
+
+def _items(check: Callable[[Any], Any]) -> Callable[[Any], list]:
+    """A non-empty list of checked items without duplicates; a single item becomes a list."""
+
+    def normalise(value: Any) -> list:
+        items = value if isinstance(value, list | tuple) else [value]
+        if not items:
+            raise ValueError("the list is empty")
+        return list(dict.fromkeys(check(item) for item in items))
+
+    return normalise
+
+
+def _choice(names: tuple[str, ...], labels: dict[str, str]) -> Callable[[Any], str]:
+    by_text = {name.casefold(): name for name in names}
+    by_text.update({label.casefold(): name for name, label in labels.items()})
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or value.strip().casefold() not in by_text:
+            raise ValueError(f"each must be one of {', '.join(names)}")
+        return by_text[value.strip().casefold()]
+
+    return check
+
+
+def _id(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError()
+    return value
+
+
+_NORMALISE: dict[str, Callable[[Any], Any]] = {
+    "none": _none,
+    "levels": _items(_choice(LEVELS, LEVEL_LABELS)),
+    "statuses": _items(_choice(EMAIL_STATUSES, {})),
+    "number": _number,
+    "number_range": _number_range,
+    "text": _text,
+    "date": _date,
+    "days": _whole(MAX_DAYS),
+    "campaign_count": _whole(MAX_CAMPAIGNS),
+    "list_ids": _items(_id),
+    "tags": _items(_text),
+    "campaign_id": _id,
+}
