@@ -19,13 +19,13 @@ FONT = {"family": "sans-serif", "size": 13}
 
 
 def _layout(fig: go.Figure, *, height: int = 340, **extra) -> go.Figure:
-    fig.update_layout(
-        height=height,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        font=FONT,
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-        **extra,
-    )
+    settings = {
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+        "font": FONT,
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+    }
+    fig.update_layout(**{**settings, **extra})
     return fig
 
 

@@ -258,6 +258,13 @@ def count(definition) -> int:
     return count_members(engine(), definition)
 
 
+def add_to_list(definition, list_name: str):
+    """Copy the segment's members (as of the settings in force) into a workspace list."""
+    from engagekit.segments.operations import add_to_list as add
+
+    return add(workspace(), engine(), definition, list_name)
+
+
 def deferred_export(definition, fields=None):
     """A function making the segment's CSV export, for a download button to call on click.
 

@@ -186,11 +186,20 @@ def criterion_editor(group: dict, row: dict) -> None:
     remove_col.button("", key=key(row, "remove"), icon=":material/close:", help="Remove this criterion",
                       on_click=model.remove_criterion, args=(tree, group["id"], row["id"]))
     error = criterion_error(row)
-    if error:
+    if error and row["value"] in (None, [], ""):
+        st.caption(f":material/info: Still to do: {error}")  # not wrong yet, only unfinished
+    elif error:
         st.error(error, icon=":material/error:")
 
 
 # --- the page -----------------------------------------------------------------------------------
+
+
+def place(path: str) -> str:
+    """Where a library error points, in the words of this page ("group 2, criterion 1")."""
+    numbers = [int(part.split("]")[0]) + 1 for part in path.split("[")[1:]]
+    words = ["group", "criterion"]
+    return ", ".join(f"{word} {n}" for word, n in zip(words, numbers, strict=False)).capitalize() or path
 
 
 def start_new() -> None:
@@ -257,7 +266,7 @@ with summary_col:
             definition = SegmentDefinition.from_json(model.document(tree))
             check_definition(definition, catalog)
         except SegmentDefinitionError as error:
-            problem = str(error)
+            problem = f"{place(error.path)}: {error.reason}" if error.path else error.reason
     if definition is None:
         st.warning(f"Not ready yet: {problem}", icon=":material/pending:")
     else:
@@ -292,6 +301,6 @@ with summary_col:
             widgets.show_error(error)
         else:
             tree["name"] = tree["editing"] = segment.name
-            st.session_state["segments_selected"] = segment.name
+            st.session_state["segments_select_next"] = segment.name
             st.session_state["builder_flash"] = (segment.name, matched)
             st.rerun()

@@ -1,2 +1,220 @@
+"""Segments: the pre-built and saved segments, their members, and what to do with them."""
+
+from __future__ import annotations
+
+import builder_model as model
+import pandas as pd
+import state
 import streamlit as st
-st.title("todo")
+import widgets
+
+import engagekit as ek
+from engagekit.segments.operations import (
+    DEFAULT_EXPORT_FIELDS,
+    DEFAULT_MEMBER_COLUMNS,
+    member_columns,
+    narrowness_warning,
+)
+
+SELECTED = "segments_selected"
+READ_ONLY_HELP = "Pre-built segments are read-only: copy one to get a segment you can change."
+
+st.title("Segments")
+data = state.require_data()
+store = state.segment_store()
+catalog = state.catalog()
+as_of = state.settings().as_of
+
+flash = st.session_state.pop("segments_flash", None)
+if flash:
+    st.success(widgets.md_escape(flash), icon=":material/check_circle:")
+
+segments = store.list()
+by_name = {segment.name: segment for segment in segments}
+total = data.n_contacts
+
+
+def open_builder(segment=None) -> None:
+    """Load ``segment`` (or an empty tree) into the builder and go there."""
+    if segment is None:
+        st.session_state["builder"] = model.new_tree()
+    else:
+        st.session_state["builder"] = model.tree_from_document(
+            segment.definition.to_dict(), name=segment.name, editing=segment.name
+        )
+    st.switch_page("app_pages/builder.py")
+
+
+intro, new_col = st.columns([4, 1], vertical_alignment="bottom")
+intro.caption(
+    f"Members are found when a segment is used: the counts are live, as of {as_of:%Y-%m-%d}. "
+    "Click a row to open a segment."
+)
+if new_col.button("New segment", icon=":material/add:", key="segments_new"):
+    open_builder()
+
+overview = pd.DataFrame({
+    "Segment": [segment.name for segment in segments],
+    "Kind": [segment.kind for segment in segments],
+    "Contacts": [state.count(segment.definition) for segment in segments],
+    "Who is in it": [segment.definition.describe(catalog) for segment in segments],
+})
+overview["Share"] = overview["Contacts"] / total if total else 0.0
+picked_rows = st.dataframe(
+    overview[["Segment", "Kind", "Contacts", "Share", "Who is in it"]], hide_index=True,
+    key="segments_table", on_select="rerun", selection_mode="single-row",
+    column_config={
+        "Contacts": st.column_config.NumberColumn(format="localized"),
+        "Share": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+        "Who is in it": st.column_config.TextColumn(width="large"),
+    },
+)
+rows = picked_rows.selection.rows if picked_rows else []
+clicked = segments[rows[0]].name if rows else None
+# Act on a row click once, when it is new, so the selectbox below can still change the segment.
+if clicked and clicked != st.session_state.get("segments_last_click"):
+    st.session_state["segments_last_click"] = clicked
+    st.session_state[SELECTED] = clicked
+# A segment chosen by an action of the last run (copy, rename, delete) or by another page.
+if "segments_select_next" in st.session_state:
+    st.session_state[SELECTED] = st.session_state.pop("segments_select_next")
+if st.session_state.get(SELECTED) not in by_name:
+    st.session_state[SELECTED] = segments[0].name
+
+name = st.selectbox("Segment", list(by_name), key=SELECTED)
+segment = by_name[name]
+definition = segment.definition
+members_count = state.count(definition)
+
+with st.container(border=True):
+    title_col, count_col = st.columns([3, 1])
+    with title_col:
+        st.subheader(segment.name, anchor=False)
+        st.caption("Pre-built, read-only" if segment.prebuilt else
+                   f"Saved segment · last changed {segment.updated_at:%Y-%m-%d %H:%M} UTC")
+        st.text(definition.describe(catalog))
+    count_col.metric("Contacts", f"{members_count:,}",
+                     delta=f"{members_count / total:.1%} of contacts" if total else None,
+                     delta_color="off", delta_arrow="off")
+    warning = narrowness_warning(members_count, total)
+    if warning:
+        st.warning(warning, icon=":material/warning:")
+
+    members_tab, export_tab, list_tab, manage_tab = st.tabs(
+        ["Members", "Export", "Add to list", "Copy, edit or delete"]
+    )
+
+    with members_tab:
+        columns = st.multiselect(
+            "Columns", member_columns(data), default=list(DEFAULT_MEMBER_COLUMNS),
+            key="segments_columns", help="Contact fields, tags and lists, levels and engagement "
+            "metrics.",
+        )
+        if columns:
+            widgets.paged_table(state.members(definition, columns), key="segments_members")
+        else:
+            st.info("Choose at least one column.")
+
+    with export_tab:
+        file_stem = widgets.csv_file_name(segment.name).removesuffix(".csv")
+        audience_col, export_col = st.columns(2, gap="large")
+        with audience_col:
+            st.markdown("**Send-ready audience**")
+            st.write("The members you can email right now: the segment is evaluated again when you "
+                     "click, and unsubscribed and bounced contacts are left out.")
+            st.download_button(
+                "Download send-ready audience", data=state.deferred_audience(definition),
+                file_name=f"{file_stem}-audience.csv", mime="text/csv", on_click="ignore",
+                key="segments_audience", icon=":material/send:", type="primary",
+            )
+        with export_col:
+            st.markdown("**Export members**")
+            optional = [column for column in member_columns(data) if column != "email"]
+            fields = st.multiselect(
+                "Fields besides email", optional, default=list(DEFAULT_EXPORT_FIELDS[1:]),
+                key="segments_export_fields",
+            )
+            st.download_button(
+                "Download CSV", data=state.deferred_export(definition, fields),
+                file_name=f"{file_stem}.csv", mime="text/csv", on_click="ignore",
+                key="segments_export", icon=":material/download:",
+            )
+
+    with list_tab:
+        st.write("Copy today's members into a list. Running it again adds only the new members.")
+        NEW_LIST = "__new__"
+        list_names = sorted(data.lists["name"].tolist(), key=str.casefold)
+        choice = st.selectbox(
+            "List", [NEW_LIST, *list_names], key="segments_list_choice",
+            format_func=lambda v: "A new list…" if v == NEW_LIST else v,
+            help="Lists that came from an import cannot be changed here (the next import would undo "
+            "it): add to a list made in engagekit, or make a new one.",
+        )
+        new_name = st.text_input("New list name", key="segments_new_list",
+                                 disabled=choice != NEW_LIST, placeholder=f"{segment.name} {as_of:%Y-%m-%d}")
+        target = new_name if choice == NEW_LIST else choice
+        if st.button("Add members to the list", key="segments_add_to_list",
+                     disabled=not target.strip(), icon=":material/playlist_add:"):
+            try:
+                result = state.add_to_list(definition, target)
+            except ek.EngagekitError as error:
+                widgets.show_error(error)
+            else:
+                st.session_state["segments_flash"] = result.summary()
+                st.rerun()
+
+    with manage_tab:
+        copy_col, edit_col = st.columns(2, gap="large")
+        with copy_col:
+            st.markdown("**Copy**")
+            copy_name = st.text_input("Name of the copy", key="segments_copy_name",
+                                      placeholder=f"{segment.name} (copy)")
+            if st.button("Copy segment", key="segments_copy", icon=":material/content_copy:"):
+                try:
+                    copied = store.copy(segment.name, copy_name.strip() or None)
+                except ek.EngagekitError as error:
+                    widgets.show_error(error)
+                else:
+                    st.session_state["segments_select_next"] = copied.name
+                    st.session_state["segments_flash"] = f"Copied to '{copied.name}'."
+                    st.rerun()
+        with edit_col:
+            st.markdown("**Change**")
+            help_text = READ_ONLY_HELP if segment.prebuilt else None
+            if st.button("Edit in the builder", key="segments_edit", icon=":material/edit:",
+                         disabled=segment.prebuilt, help=help_text):
+                try:
+                    open_builder(segment)
+                except ValueError as error:  # groups nested deeper than the builder shows
+                    st.error(str(error))
+            renamed = st.text_input("New name", key="segments_rename_name", disabled=segment.prebuilt,
+                                    help=help_text)
+            if st.button("Rename", key="segments_rename", disabled=segment.prebuilt or not renamed.strip(),
+                         help=help_text):
+                try:
+                    store.rename(segment.name, renamed)
+                except ek.EngagekitError as error:
+                    widgets.show_error(error)
+                else:
+                    st.session_state["segments_select_next"] = renamed.strip()
+                    st.session_state["segments_flash"] = f"Renamed to '{renamed.strip()}'."
+                    st.rerun()
+            confirming = st.session_state.get("segments_confirm_delete") == segment.name
+            if not confirming:
+                if st.button("Delete", key="segments_delete", icon=":material/delete:",
+                             disabled=segment.prebuilt, help=help_text):
+                    st.session_state["segments_confirm_delete"] = segment.name
+                    st.rerun()
+            else:
+                st.warning("Delete this segment? This cannot be undone; lists and contacts are not "
+                           "affected.", icon=":material/warning:")
+                yes, no = st.columns(2)
+                if yes.button("Yes, delete it", key="segments_delete_yes", type="primary"):
+                    store.delete(segment.name)
+                    st.session_state.pop("segments_confirm_delete", None)
+                    st.session_state["segments_select_next"] = segments[0].name
+                    st.session_state["segments_flash"] = f"Deleted '{segment.name}'."
+                    st.rerun()
+                if no.button("Cancel", key="segments_delete_no"):
+                    st.session_state.pop("segments_confirm_delete", None)
+                    st.rerun()

@@ -80,7 +80,7 @@ with picked:
         except ek.EngagekitError as error:
             widgets.show_error(error)
         else:
-            st.session_state["segments_selected"] = saved.name
+            st.session_state["segments_select_next"] = saved.name
             st.success(f"Saved segment '{saved.name}'.", icon=":material/check_circle:")
             st.page_link("app_pages/segments.py", label="Open it on the Segments page",
                          icon=":material/group:")

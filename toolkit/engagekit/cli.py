@@ -29,7 +29,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 WorkspaceOption = Annotated[
     str | None,
@@ -118,8 +118,10 @@ def load_data(url: str | None):
 
 def print_frame(frame, title: str | None = None, percent: tuple[str, ...] = ()) -> None:
     table = Table(title=title, title_justify="left")
-    for column in frame.columns:
-        table.add_column(str(column), justify="right" if frame[column].dtype.kind in "if" else "left")
+    for position, column in enumerate(frame.columns):
+        numeric = frame[column].dtype.kind in "if"
+        # the first column names the row; wrapping it would make rows hard to read
+        table.add_column(str(column), justify="right" if numeric else "left", no_wrap=position == 0)
     for row in frame.itertuples(index=False):
         cells = []
         for column, value in zip(frame.columns, row, strict=True):
@@ -160,14 +162,14 @@ def sample(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Generate a realistic, seeded sample workspace in the canonical CSV layout."""
-    from engagekit.io.canonical_writer import write_canonical
-    from engagekit.sample import generate_sample
+    from engagekit.sample import write_sample
 
-    dataset = generate_sample(contacts, seed=seed, end=end, show_progress=True)
-    with console.status(f"Writing {out}…"):
-        write_canonical(dataset, out, compress_events=True)
-    console.print(f"Wrote {dataset.n_contacts:,} contacts and {len(dataset.email_events):,} events to {out}/")
+    write_sample(out, n_contacts=contacts, seed=seed, end=end, show_progress=True)
+    console.print(f"Wrote {contacts:,} contacts in the canonical CSV layout to {out}/")
     if load:
+        from engagekit.io.canonical import read_canonical
+
+        dataset, _ = read_canonical(out)
         with console.status("Loading into the workspace…"):
             result = open_workspace(workspace).import_dataset(dataset)
         console.print(f"Loaded into the workspace (data version {result.data_version}).")

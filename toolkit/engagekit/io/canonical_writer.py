@@ -40,10 +40,18 @@ def write_canonical(dataset: Dataset, folder: str | Path, *, compress_events: bo
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     frames = {name: getattr(dataset, name) for name in CSV_FILES}
-    frames["contacts"] = contacts_with_tags(dataset)
+    contacts = contacts_with_tags(dataset)
+    for name, kind in dataset.custom_fields.items():
+        if kind == "date":  # a date field holds days, not times
+            contacts[name] = contacts[name].dt.strftime("%Y-%m-%d")
+    frames["contacts"] = contacts
     for name, file_name in CSV_FILES.items():
         path = folder / file_name
+        compression = None
         if name == "email_events" and compress_events:
             path = path.with_suffix(".csv.gz")
-        frames[name].to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S")
+            # a fixed gzip timestamp keeps the file byte-identical for the same data
+            compression = {"method": "gzip", "mtime": 0}
+        frames[name].to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S",
+                            compression=compression)
     return folder

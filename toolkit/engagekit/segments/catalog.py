@@ -243,7 +243,7 @@ class Catalog:
     def fields(self) -> list[FieldSpec]:
         """Every field, standard ones first, then the custom contact fields."""
         custom = [
-            FieldSpec("contact", name, name, kind, custom=True)
+            FieldSpec("contact", name, custom_label(name), kind, custom=True)
             for name, kind in (self.custom_fields or {}).items()
         ]
         return [*STANDARD_FIELDS, *custom]
@@ -253,7 +253,7 @@ class Catalog:
         spec = _STANDARD.get((source, name))
         if spec is None and source == "contact" and self.custom_fields is not None:
             kind = self.custom_fields.get(name)
-            spec = FieldSpec("contact", name, name, kind, custom=True) if kind else None
+            spec = FieldSpec("contact", name, custom_label(name), kind, custom=True) if kind else None
         return spec
 
     def field_names(self, source: str) -> list[str]:
@@ -292,6 +292,11 @@ class Catalog:
 
     def campaign_name(self, campaign_id: int) -> str:
         return (self.campaigns or {}).get(campaign_id) or f"campaign #{campaign_id}"
+
+
+def custom_label(name: str) -> str:
+    """How a custom field's column name reads in a sentence: ``loyalty_points`` -> "loyalty points"."""
+    return name.replace("_", " ").strip() or name
 
 
 def field_catalog(dataset: Dataset | None = None) -> list[FieldSpec]:

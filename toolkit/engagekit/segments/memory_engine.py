@@ -24,7 +24,7 @@ from engagekit.levels import LevelResult, current_and_previous
 from engagekit.segments.catalog import Catalog
 from engagekit.segments.definition import Criterion, Group, SegmentDefinition
 from engagekit.segments.operators import OPERATORS, Coded, argument
-from engagekit.segments.timing import Interval, purchase_window
+from engagekit.segments.timing import Interval, purchase_window, within_last_days
 from engagekit.segments.validation import check_definition, resolve_field
 from engagekit.timeutil import AsOf, as_timestamp
 
@@ -169,12 +169,13 @@ class MemoryEngine:
         if field == "campaign":
             return np.flatnonzero(ids == value)
         sent = campaigns["sent_at"].to_numpy()
-        until = self.as_of.to_datetime64()
         if field == "last_n_days":
-            since = (self.as_of - pd.Timedelta(days=value)).to_datetime64()
-            return np.flatnonzero((sent >= since) & (sent <= until))
+            window = within_last_days(self.as_of, value)
+            return np.flatnonzero(
+                (sent >= window.start.to_datetime64()) & (sent < window.end.to_datetime64())
+            )
         latest_first = np.lexsort((ids, sent))[::-1]
-        return latest_first[sent[latest_first] <= until][:value]
+        return latest_first[sent[latest_first] <= self.as_of.to_datetime64()][:value]
 
     def _deliveries(self, campaigns: np.ndarray) -> np.ndarray:
         """Indices of the activity index's deliveries of some campaigns."""

@@ -44,6 +44,7 @@ from engagekit.features import FEATURE_COLUMNS
 from engagekit.levels import current_and_previous
 from engagekit.safe_csv import to_safe_csv
 from engagekit.schema import LEVEL_LABELS, EmailStatus
+from engagekit.segments.memory_engine import MemoryEngine
 from engagekit.segments.store import (
     DefinitionLike,
     Segment,
@@ -250,7 +251,10 @@ def _join_by_contact(frame: pd.DataFrame, column: str) -> pd.Series:
 
 def _engagement(dataset: Dataset, engine: SegmentEngine) -> pd.DataFrame:
     """Levels (as labels) and metrics per contact id, as of the engine's time and settings."""
-    current, previous = current_and_previous(dataset, as_of=engine.as_of, config=engine.config)
+    if isinstance(engine, MemoryEngine) and engine.dataset is dataset:
+        current, previous = engine.levels  # computed once per engine, maybe already for criteria
+    else:
+        current, previous = current_and_previous(dataset, as_of=engine.as_of, config=engine.config)
     table = current.table.set_index("contact_id")
     table["current_level"] = table["level"].map(LEVEL_LABELS)
     previous_levels = previous.table.set_index("contact_id")["level"].map(LEVEL_LABELS)

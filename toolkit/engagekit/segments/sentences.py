@@ -136,7 +136,8 @@ def _activity(criterion: Criterion, _label: str, catalog: Catalog) -> str:
     elif criterion.field == "last_n_campaigns":
         target = "the last campaign" if value == 1 else f"any of the last {value} campaigns"
     else:
-        target = f"{'any' if negative else 'a'} campaign sent in the last {_days(value)}"
+        sent = "" if criterion.op in ("was_sent", "was_not_sent") else " sent"
+        target = f"{'any' if negative else 'a'} campaign{sent} in the last {_days(value)}"
     return f"{verb} {target}"
 
 

@@ -22,6 +22,7 @@ from engagekit.segments.catalog import (
     VALUE_LABELS,
     Catalog,
     FieldSpec,
+    custom_label,
 )
 from engagekit.segments.errors import SegmentDefinitionError
 
@@ -95,7 +96,7 @@ def resolve_field(criterion: Criterion, catalog: Catalog, *, path: str = "") -> 
                 f"unknown operator {criterion.op!r} for custom field {criterion.field!r} (allowed: "
                 "the operators of text, number or date fields)", path=path,
             )
-        return FieldSpec("contact", criterion.field, criterion.field, kind, custom=True)
+        return FieldSpec("contact", criterion.field, custom_label(criterion.field), kind, custom=True)
     known = ", ".join(catalog.field_names(criterion.source))
     raise SegmentDefinitionError(
         f"unknown field {criterion.field!r} for source {criterion.source!r} (known: {known})",

@@ -1,0 +1,230 @@
+"""The SQL engine: a segment definition as one SQLAlchemy Core query over the workspace database.
+
+The query selects ``contacts.contact_id`` with one boolean condition per criterion: columns of
+``contacts`` directly, levels and metrics through ``IN`` subqueries on the stored level snapshots
+(``snapshot_levels``), memberships, tags, email activity and purchases through correlated
+``EXISTS``, order aggregates through correlated scalar subqueries. Every value is a bound
+parameter and every time cut-off is computed in Python (:mod:`engagekit.segments.timing`), so the
+same query runs on SQLite and PostgreSQL; :meth:`SqlEngine.sql` shows it with the values inlined,
+for display only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from engagekit.config import EngagementConfig
+from engagekit.levels import previous_as_of
+from engagekit.segments.catalog import Catalog
+from engagekit.segments.definition import Criterion, Group, SegmentDefinition
+from engagekit.segments.dialects import text_lowerer
+from engagekit.segments.operators import (
+    OPERATORS,
+    SqlText,
+    argument,
+    time_literal,
+)
+from engagekit.segments.timing import events_end, purchase_window, within_last_days
+from engagekit.segments.validation import check_definition, resolve_field
+from engagekit.timeutil import AsOf, as_timestamp
+from engagekit.workspace import Workspace
+
+OPEN_TYPES = ("open", "click")
+
+
+class SqlEngine:
+    """Evaluate segment definitions inside a workspace database.
+
+    Levels and metrics come from level snapshots stored in the workspace: the current one as of
+    ``as_of`` and the previous one as of ``as_of - config.previous_period_days``, each with its
+    own thresholds, exactly as :func:`~engagekit.levels.current_and_previous` computes them. They
+    are computed and stored on first use (and reused when already stored).
+
+    Parameters
+    ----------
+    workspace : Workspace
+    as_of : date, time or ISO string
+    config : EngagementConfig, optional
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.segments.definition import level_segment
+    >>> ws = Workspace.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
+    >>> _ = ws.import_dataset(generate_sample(200, seed=1))
+    >>> engine = SqlEngine(ws, as_of="2026-11-30")
+    >>> engine.count(level_segment("most_engaged")) == len(engine.members(level_segment("most_engaged")))
+    True
+    """
+
+    def __init__(self, workspace: Workspace, *, as_of: AsOf, config: EngagementConfig | None = None):
+        self.workspace = workspace
+        self.as_of = as_timestamp(as_of)
+        self.config = config or EngagementConfig()
+        self.tables = workspace.tables
+        self._lower = text_lowerer(workspace.engine)
+
+    # -- public ------------------------------------------------------------------------------
+    @cached_property
+    def catalog(self) -> Catalog:
+        return Catalog.from_workspace(self.workspace)
+
+    @cached_property
+    def snapshot_ids(self) -> tuple[int, int]:
+        """Ids of the stored current and previous level snapshots (stored on first use)."""
+        with self.workspace.engine.connect() as conn:
+            contacts = conn.execute(sa.select(sa.func.count()).select_from(self.tables.contacts)).scalar()
+        if not contacts:
+            return -1, -1  # levels of no contacts: nothing to store, nothing matches
+        ensure = self.workspace.ensure_snapshot
+        return (
+            ensure(as_of=self.as_of, config=self.config),
+            ensure(as_of=previous_as_of(self.as_of, self.config), config=self.config),
+        )
+
+    def condition(self, definition: SegmentDefinition | str | dict) -> ColumnElement[bool]:
+        """The boolean condition on ``contacts`` rows that a definition stands for."""
+        definition = SegmentDefinition.coerce(definition)
+        check_definition(definition, self.catalog)
+        return self._group(definition.criteria)
+
+    def query(self, definition: SegmentDefinition | str | dict) -> sa.Select:
+        """``SELECT contact_id FROM contacts WHERE ...`` ordered by id, with bound parameters."""
+        contacts = self.tables.contacts
+        return (
+            sa.select(contacts.c.contact_id)
+            .where(self.condition(definition))
+            .order_by(contacts.c.contact_id)
+        )
+
+    def members(self, definition: SegmentDefinition | str | dict) -> np.ndarray:
+        """Contact ids in the segment, sorted (int64)."""
+        with self.workspace.engine.connect() as conn:
+            ids = conn.execute(self.query(definition)).scalars().all()
+        return np.array(ids, dtype=np.int64)
+
+    def count(self, definition: SegmentDefinition | str | dict) -> int:
+        """How many contacts are in the segment (counted by the database)."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(self.tables.contacts)
+            .where(self.condition(definition))
+        )
+        with self.workspace.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def sql(self, definition: SegmentDefinition | str | dict) -> str:
+        """The query as SQL text with values inlined — for display only, never to run."""
+        compiled = self.query(definition).compile(
+            dialect=self.workspace.engine.dialect, compile_kwargs={"literal_binds": True}
+        )
+        return str(compiled)
+
+    # -- tree --------------------------------------------------------------------------------
+    def _group(self, group: Group) -> ColumnElement[bool]:
+        parts = [self._group(node) if isinstance(node, Group) else self._criterion(node)
+                 for node in group.group]
+        return sa.and_(*parts) if group.type == "and" else sa.or_(*parts)
+
+    def _criterion(self, criterion: Criterion) -> ColumnElement[bool]:
+        op = OPERATORS[criterion.op]
+        arg = argument(criterion.op, criterion.value, self.as_of)
+        if criterion.source in ("engagement", "metrics"):
+            return self._snapshot_condition(criterion, lambda column: op.sql(column, arg))
+        operand = _OPERANDS[criterion.source](self, criterion)
+        return op.sql(operand, arg)
+
+    # -- operands per source -----------------------------------------------------------------
+    def _snapshot_condition(self, criterion: Criterion, test: Any) -> ColumnElement[bool]:
+        rows = self.tables.snapshot_levels
+        snapshot = self.snapshot_ids[1 if criterion.field == "previous_level" else 0]
+        column = rows.c.level if criterion.source == "engagement" else rows.c[criterion.field]
+        matching = sa.select(rows.c.contact_id).where(rows.c.snapshot_id == snapshot, test(column))
+        return self.tables.contacts.c.contact_id.in_(matching)
+
+    def _contact(self, criterion: Criterion) -> Any:
+        column = self.tables.contacts.c[criterion.field]
+        if resolve_field(criterion, self.catalog).kind == "text":
+            return SqlText(raw=column, lowered=self._lower(column))
+        return column
+
+    def _exists(self, table: sa.Table, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+        return sa.exists().where(table.c.contact_id == self.tables.contacts.c.contact_id, *conditions)
+
+    def _lists(self, criterion: Criterion) -> Mapping[str, ColumnElement[bool]]:
+        table = self.tables.list_memberships
+        return {"member": self._exists(table, table.c.list_id.in_(criterion.value))}
+
+    def _tags(self, criterion: Criterion) -> Mapping[str, ColumnElement[bool]]:
+        table = self.tables.contact_tags
+        return {"member": self._exists(table, table.c.tag.in_(criterion.value))}
+
+    def _activity(self, criterion: Criterion) -> Mapping[str, ColumnElement[bool]]:
+        events = self.tables.email_events
+        scope = self._scope(criterion.field, criterion.value)
+        known = events.c.occurred_at < time_literal(events_end(self.as_of))
+        return {
+            "sent": self._exists(events, scope, known),
+            "opened": self._exists(events, scope, known, events.c.event_type.in_(OPEN_TYPES)),
+            "clicked": self._exists(events, scope, known, events.c.event_type == "click"),
+        }
+
+    def _scope(self, field: str, value: int) -> ColumnElement[bool]:
+        """The campaigns an activity criterion covers, as a condition on ``email_events``."""
+        events, campaigns = self.tables.email_events, self.tables.campaigns
+        if field == "campaign":
+            return events.c.campaign_id == value
+        sent = campaigns.c.sent_at
+        if field == "last_n_days":
+            window = within_last_days(self.as_of, value)
+            chosen = sa.select(campaigns.c.campaign_id).where(
+                sent >= time_literal(window.start), sent < time_literal(window.end)
+            )
+        else:
+            chosen = (
+                sa.select(campaigns.c.campaign_id)
+                .where(sent <= time_literal(self.as_of))
+                .order_by(sent.desc(), campaigns.c.campaign_id.desc())
+                .limit(value)
+            )
+        return events.c.campaign_id.in_(chosen)
+
+    def _ecommerce(self, criterion: Criterion) -> Any:
+        orders = self.tables.orders
+        window = purchase_window(criterion.value if criterion.field == "purchase" else None, self.as_of)
+        conditions = [orders.c.ordered_at < time_literal(window.end)]
+        if window.start is not None:
+            conditions.append(orders.c.ordered_at >= time_literal(window.start))
+        if criterion.field == "purchase":
+            return {"purchased": self._exists(orders, *conditions)}
+        aggregate = {
+            "order_count": sa.func.count(),
+            "total_spent": sa.func.coalesce(_round_cents(sa.func.sum(orders.c.amount)), 0.0),
+            "last_order_date": sa.func.max(orders.c.ordered_at),
+        }[criterion.field]
+        return (
+            sa.select(aggregate)
+            .where(orders.c.contact_id == self.tables.contacts.c.contact_id, *conditions)
+            .scalar_subquery()
+        )
+
+
+def _round_cents(amount: ColumnElement) -> ColumnElement:
+    # Through NUMERIC so PostgreSQL rounds decimally, as SQLite's round() and round_cents do.
+    return sa.cast(sa.func.round(sa.cast(amount, sa.Numeric()), 2), sa.Float())
+
+
+_OPERANDS = {
+    "contact": SqlEngine._contact,
+    "list_membership": SqlEngine._lists,
+    "tags": SqlEngine._tags,
+    "email_activity": SqlEngine._activity,
+    "ecommerce": SqlEngine._ecommerce,
+}
