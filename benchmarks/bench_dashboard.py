@@ -85,7 +85,9 @@ def main(argv: list[str] | None = None) -> dict:
     folder = ensure_dataset(args.contacts)
     first = {}
     first["load_data_ms"], dataset = timed(lambda: load_dataset(folder))
-    dataset.__dict__["activity"] = load_index(folder)  # as a workspace's columnar copy does
+    index = load_index(folder)  # None when the cached index is of an older format
+    if index is not None:
+        dataset.__dict__["activity"] = index  # as a workspace's columnar copy does
     config = EngagementConfig()
     first["levels_ms"], levels = timed(lambda: compute_levels(dataset, as_of=AS_OF, config=config))
 

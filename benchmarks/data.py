@@ -53,4 +53,9 @@ def load_dataset(folder: Path) -> Dataset:
 
 
 def load_index(folder: Path) -> ActivityIndex:
-    return ActivityIndex.load(folder / "activity.npz")
+    """The cached activity index, rebuilt when the library's index format has changed."""
+    index = ActivityIndex.load(folder / "activity.npz")
+    if index is None:
+        index = ActivityIndex.build(load_dataset(folder))
+        index.save(folder / "activity.npz")
+    return index

@@ -21,9 +21,9 @@ FONT = {"family": "sans-serif", "size": 13}
 def _layout(fig: go.Figure, *, height: int = 340, **extra) -> go.Figure:
     settings = {
         "height": height,
-        "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+        "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
         "font": FONT,
-        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
     }
     fig.update_layout(**{**settings, **extra})
     return fig
@@ -47,10 +47,8 @@ def level_bars(changes: pd.DataFrame) -> go.Figure:
             ),
         ]
     )
-    return _layout(
-        fig, barmode="group", yaxis_title="contacts", title="Contacts per level: previous (pale) and current",
-        uniformtext_minsize=10,
-    )
+    return _layout(fig, barmode="group", yaxis_title="contacts", showlegend=False,
+                   yaxis_range=[0, max(changes["current"].max(), changes["previous"].max()) * 1.15])
 
 
 def score_histogram(scores: pd.Series, least_max: float, most_min: float) -> go.Figure:
@@ -59,19 +57,18 @@ def score_histogram(scores: pd.Series, least_max: float, most_min: float) -> go.
         go.Histogram(x=scores, nbinsx=40, marker_color="#94a3b8",
                      hovertemplate="score %{x}<br>%{y:,} contacts<extra></extra>")
     )
-    if pd.notna(least_max):
-        fig.add_vline(
-            x=least_max, line_color=LEVEL_COLORS["least_engaged"], line_width=3, line_dash="dash",
-            annotation_text=f"least engaged ≤ {least_max:.2f}", annotation_position="top left",
-        )
-    if pd.notna(most_min):
-        fig.add_vline(
-            x=most_min, line_color=LEVEL_COLORS["most_engaged"], line_width=3, line_dash="dash",
-            annotation_text=f"most engaged ≥ {most_min:.2f}", annotation_position="top right",
-        )
+    # The threshold lines are legend entries, so their labels never sit on top of the bars.
+    for value, level, text in ((least_max, "least_engaged", "Least engaged: score ≤ {:.2f}"),
+                               (most_min, "most_engaged", "Most engaged: score ≥ {:.2f}")):
+        if pd.notna(value):
+            fig.add_trace(go.Scatter(
+                x=[value, value], y=[0, 1], yaxis="y2", mode="lines", name=text.format(value),
+                line={"color": LEVEL_COLORS[level], "width": 3, "dash": "dash"}, hoverinfo="name",
+            ))
+    fig.data[0].showlegend = False
     return _layout(
-        fig, title="Score of judged contacts", xaxis_title="score (opens and clicks per send)",
-        yaxis_title="contacts", bargap=0.05,
+        fig, xaxis_title="score (opens and clicks per send)", yaxis_title="contacts", bargap=0.05,
+        yaxis2={"overlaying": "y", "range": [0, 1], "visible": False},
     )
 
 
@@ -89,8 +86,8 @@ def share_history(history: pd.DataFrame) -> go.Figure:
                 + LEVEL_LABELS[level] + "</extra>",
             )
         )
-    return _layout(fig, title="Level shares over time (monthly)", yaxis_tickformat=".0%",
-                   yaxis_range=[0, 1], hovermode="x unified")
+    return _layout(fig, yaxis_tickformat=".0%", yaxis_range=[0, 1], hovermode="x unified",
+                   legend_traceorder="reversed")
 
 
 def preview_bars(frame: pd.DataFrame) -> go.Figure:
@@ -104,8 +101,9 @@ def preview_bars(frame: pd.DataFrame) -> go.Figure:
                    text=frame["preview"], textposition="outside"),
         ]
     )
-    return _layout(fig, barmode="group", title="Level sizes: in force (pale) and preview",
-                   yaxis_title="contacts", height=320)
+    top = max(frame["now"].max(), frame["preview"].max()) * 1.15
+    return _layout(fig, barmode="group", yaxis_title="contacts", height=320, showlegend=False,
+                   yaxis_range=[0, top])
 
 
 def sankey(counts: pd.DataFrame) -> go.Figure:
@@ -124,16 +122,35 @@ def sankey(counts: pd.DataFrame) -> go.Figure:
                 values.append(value)
                 colors.append(_rgba(LEVEL_COLORS[previous], 0.35))
     node_colors = [LEVEL_COLORS[level] for level in LEVELS] * 2
+    left = _stacked_centres([int(counts.loc[level].sum()) for level in LEVELS])
+    right = _stacked_centres([int(counts[level].sum()) for level in LEVELS])
     fig = go.Figure(
         go.Sankey(
             arrangement="fixed",
-            node={"label": labels, "color": node_colors, "pad": 18, "thickness": 18,
-                  "x": [0.001] * n + [0.999] * n, "y": [0.05 + 0.3 * k for k in range(n)] * 2},
+            node={"label": labels, "color": node_colors, "pad": 14, "thickness": 18,
+                  "x": [0.001] * n + [0.999] * n, "y": left + right,
+                  "hovertemplate": "%{label}: %{value:,}<extra></extra>"},
             link={"source": sources, "target": targets, "value": values, "color": colors,
                   "hovertemplate": "%{source.label} → %{target.label}: %{value:,}<extra></extra>"},
         )
     )
-    return _layout(fig, title="Where contacts moved: previous level → current level", height=420)
+    return _layout(fig, height=420)
+
+
+def _stacked_centres(sizes: list[int], gap: float = 0.04) -> list[float]:
+    """Node centres (0..1, top down) for nodes stacked in level order, as tall as their size.
+
+    Fixed positions keep the levels in their natural order on both sides; plotly would otherwise
+    sort the nodes to shorten the links.
+    """
+    total = sum(sizes) or 1
+    room = 1 - gap * (len(sizes) - 1)
+    centres, top = [], 0.0
+    for size in sizes:
+        height = room * size / total
+        centres.append(min(max(top + height / 2, 0.001), 0.999))
+        top += height + gap
+    return centres
 
 
 def transition_heatmap(counts: pd.DataFrame, row_shares: pd.DataFrame) -> go.Figure:
@@ -142,8 +159,9 @@ def transition_heatmap(counts: pd.DataFrame, row_shares: pd.DataFrame) -> go.Fig
     A heatmap cell cannot be selected in plotly, so an invisible marker sits on each cell: clicking
     it selects that (previous, current) pair through ``st.plotly_chart(on_select=...)``.
     """
+    # Two-line labels keep the column headings horizontal in a narrow chart.
     previous_labels = [LEVEL_LABELS[level] for level in LEVELS]
-    current_labels = [LEVEL_LABELS[level] for level in LEVELS]
+    current_labels = [LEVEL_LABELS[level].replace(" ", "<br>", 1) for level in LEVELS]
     text = [
         [f"{int(counts.loc[p, c]):,}<br>{row_shares.loc[p, c]:.0%}" for c in LEVELS] for p in LEVELS
     ]
@@ -157,21 +175,21 @@ def transition_heatmap(counts: pd.DataFrame, row_shares: pd.DataFrame) -> go.Fig
     xs, ys, custom = [], [], []
     for p in LEVELS:
         for c in LEVELS:
-            xs.append(LEVEL_LABELS[c])
+            xs.append(LEVEL_LABELS[c].replace(" ", "<br>", 1))
             ys.append(LEVEL_LABELS[p])
-            custom.append([p, c, int(counts.loc[p, c])])
+            custom.append([p, c, int(counts.loc[p, c]), LEVEL_LABELS[p], LEVEL_LABELS[c]])
     fig.add_trace(
         go.Scatter(
             x=xs, y=ys, mode="markers", customdata=custom, showlegend=False,
             marker={"size": 60, "symbol": "square", "opacity": 0.01, "color": "#000000"},
-            hovertemplate="%{y} → %{x}<br>%{customdata[2]:,} contacts<br>click to see them"
-            "<extra></extra>",
+            hovertemplate="%{customdata[3]} → %{customdata[4]}<br>%{customdata[2]:,} contacts"
+            "<br>click to see them<extra></extra>",
         )
     )
     fig.update_yaxes(autorange="reversed", title="previous level")
-    fig.update_xaxes(side="top", title="current level")
-    return _layout(fig, height=420, title=None, clickmode="event+select", dragmode=False,
-                   margin={"l": 10, "r": 10, "t": 60, "b": 10})
+    fig.update_xaxes(side="top", title="current level", tickangle=0)
+    return _layout(fig, height=400, clickmode="event+select", dragmode=False,
+                   margin={"l": 10, "r": 10, "t": 70, "b": 10})
 
 
 def _rgba(hex_color: str, alpha: float) -> str:

@@ -8,6 +8,8 @@ import pandas as pd
 import streamlit as st
 
 PAGE_SIZE = 25
+ROW_HEIGHT = 35  # st.dataframe's default row height in pixels
+LABELS = {"email": "Email", "email_status": "Status", "open_rate": "Open rate", "click_rate": "Click rate"}
 
 
 def paged_table(frame: pd.DataFrame, *, key: str, page_size: int = PAGE_SIZE) -> None:
@@ -24,8 +26,15 @@ def paged_table(frame: pd.DataFrame, *, key: str, page_size: int = PAGE_SIZE) ->
     with right:
         if len(frame):
             st.caption(f"Rows {start + 1:,}–{min(start + page_size, len(frame)):,} of {len(frame):,}")
+    shown = frame.iloc[start : start + page_size]
     with table:
-        st.dataframe(frame.iloc[start : start + page_size], hide_index=True, key=f"{key}_table")
+        st.dataframe(shown, hide_index=True, key=f"{key}_table", height=ROW_HEIGHT * (len(shown) + 1) + 3,
+                     column_config={column: column_label(column) for column in shown.columns})
+
+
+def column_label(column: str) -> str:
+    """A column name as a heading: ``days_since_last_engagement`` -> "Days since last engagement"."""
+    return LABELS.get(column, column.replace("_", " ").capitalize())
 
 
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from hypothesis import strategies as st
 
 from engagekit.dataset import Dataset
 from engagekit.workspace import Workspace
@@ -167,3 +168,193 @@ def tiny_dataset() -> Dataset:
         orders=orders,
         custom_fields={"city": "text", "points": "number", "birthday": "date"},
     )
+
+
+# -- random data and definitions (hypothesis) ------------------------------------------------
+# Letters whose lower-casing Python and PostgreSQL's ICU agree on, plus every LIKE wildcard,
+# the escape character and quotes.
+ALPHABET = "aAzZ eéÉëËöÖ東京ßẞİΣσ%_\\'\"-.@1"
+NAME_POOL = ("Ann", "ann", "ANN", "Zoë", "ZOË", "zoe", "", "O'Brien", "100%", "a_b", "x\\y", "東京")
+TAG_POOL = ("vip", "VIP", "newsletter", "東京", "50%_off", "a\\b")
+NUMBER_POOL = (0, 0.25, 1 / 3, 0.5, 2 / 3, 1, 1.5, 2, 3, 5, 10, 30, 100, 250.5, -1)
+RANDOM_AS_OF = ("2026-06-15 12:00:00", "2026-06-15 12:00:00.500000", "2026-06-01")
+BASE_TIME = pd.Timestamp("2026-06-15 12:00:00")
+CUSTOM_FIELDS = {"city": "text", "points": "number", "birthday": "date"}
+
+
+def _maybe(strategy, none_share: int = 4):
+    """``strategy``, or ``None`` about one time in ``none_share``."""
+    return st.one_of(*([strategy] * (none_share - 1)), st.none())
+
+
+def _time(spread_days: float):
+    """Times around BASE_TIME and close to each as-of second, down to the microsecond."""
+    near = st.sampled_from(RANDOM_AS_OF).flatmap(lambda t: st.integers(-1_500_000, 1_500_000).map(
+        lambda us: pd.Timestamp(t) + pd.Timedelta(microseconds=us)))
+    spread = st.integers(int(-spread_days * 86_400e6), int(5 * 86_400e6)).map(
+        lambda us: BASE_TIME + pd.Timedelta(microseconds=us))
+    return st.one_of(spread, spread, near)
+
+
+def datasets():
+    """Random small datasets: blanks, unicode, ties in sent times, events around as_of."""
+    text = st.one_of(st.sampled_from(NAME_POOL), st.text(ALPHABET, max_size=6))
+
+    @st.composite
+    def build(draw) -> Dataset:
+        n = draw(st.integers(1, 14))
+        ids = draw(st.lists(st.integers(1, 10**6), min_size=n, max_size=n, unique=True))
+        contacts = pd.DataFrame({
+            "contact_id": ids,
+            "email": [f"{draw(st.text(ALPHABET, max_size=3))}{i}@{draw(st.sampled_from(['ex.com', 'Shop.Example', '東京.jp']))}"
+                      for i in range(n)],
+            "first_name": [draw(_maybe(text)) for _ in ids],
+            "last_name": [draw(_maybe(text)) for _ in ids],
+            "date_added": [draw(_maybe(_time(400))) for _ in ids],
+            "email_status": [draw(st.sampled_from(["subscribed", "unsubscribed", "bounced"])) for _ in ids],
+            "city": [draw(_maybe(text)) for _ in ids],
+            "points": [draw(_maybe(st.sampled_from(NUMBER_POOL))) for _ in ids],
+            "birthday": [draw(_maybe(st.dates(pd.Timestamp("1970-01-01").date(),
+                                                   pd.Timestamp("2010-01-01").date()).map(str), 2))
+                         for _ in ids],
+        })
+        n_campaigns = draw(st.integers(0, 6))
+        campaign_ids = draw(st.lists(st.integers(1, 500), min_size=n_campaigns, max_size=n_campaigns,
+                                     unique=True))
+        sent = [draw(st.one_of(_time(120), st.just(BASE_TIME))) for _ in campaign_ids]
+        campaigns = pd.DataFrame({"campaign_id": campaign_ids,
+                                  "name": [f"Campaign {c}" for c in campaign_ids], "sent_at": sent})
+        events = []
+        if n_campaigns:
+            for _ in range(draw(st.integers(0, 40))):
+                k = draw(st.integers(0, n_campaigns - 1))
+                late = draw(st.one_of(st.integers(0, 4 * 86_400_000_000), st.just(0)))
+                when = draw(st.one_of(st.just(sent[k] + pd.Timedelta(microseconds=late)),
+                                      _time(120)))
+                events.append((draw(st.sampled_from(ids)), campaign_ids[k],
+                               draw(st.sampled_from(["send", "open", "click", "bounce", "unsubscribe"])),
+                               when))
+        tags = {(c, t) for c in ids for t in draw(st.sets(st.sampled_from(TAG_POOL), max_size=2))}
+        n_lists = draw(st.integers(0, 3))
+        memberships = {(100 + k, c) for k in range(n_lists) for c in draw(st.sets(st.sampled_from(ids)))}
+        orders = [(f"o{i}", draw(st.sampled_from(ids)), draw(_time(200)),
+                   draw(st.integers(-5_000, 50_000)) / 100) for i in range(draw(st.integers(0, 10)))]
+        return Dataset.from_frames(
+            contacts=contacts,
+            contact_tags=pd.DataFrame(sorted(tags, key=str), columns=["contact_id", "tag"]),
+            lists=pd.DataFrame({"list_id": [100 + k for k in range(n_lists)],
+                                "name": [f"List {k}" for k in range(n_lists)]}),
+            list_memberships=pd.DataFrame(
+                [(lst, c, None) for lst, c in sorted(memberships)],
+                columns=["list_id", "contact_id", "added_at"]),
+            campaigns=campaigns,
+            email_events=pd.DataFrame(events, columns=["contact_id", "campaign_id", "event_type",
+                                                       "occurred_at"]),
+            orders=pd.DataFrame(orders, columns=["order_id", "contact_id", "ordered_at", "amount"]),
+            custom_fields=CUSTOM_FIELDS,
+        )
+
+    return build()
+
+
+def configs():
+    from engagekit.config import EngagementConfig
+
+    return st.builds(
+        EngagementConfig,
+        min_sends=st.integers(1, 3),
+        lookback_days=st.sampled_from([30, 90]),
+        exclusion_hours=st.sampled_from([0.0, 24.0]),
+        previous_period_days=st.sampled_from([7, 30]),
+    )
+
+
+def definitions(dataset: Dataset | None = None):
+    """Random definitions: nested and/or groups of criteria from every family.
+
+    With a dataset, list and campaign ids are its own (so they validate) and text values are often
+    pieces of its values (so they match something).
+    """
+    from engagekit.schema import LEVELS
+    from engagekit.segments import Group, SegmentDefinition, where
+    from engagekit.segments.operators import (
+        ACTIVITY_OPERATORS,
+        DATE_OPERATORS,
+        NUMBER_OPERATORS,
+        TEXT_OPERATORS,
+    )
+
+    seen = []
+    list_ids, campaign_ids = [1, 2], [1, 2]
+    if dataset is not None:
+        for column in ("email", "first_name", "last_name", "city"):
+            seen += [v for v in dataset.contacts[column].dropna().tolist() if v]
+        list_ids = dataset.lists["list_id"].tolist()
+        campaign_ids = dataset.campaigns["campaign_id"].tolist()
+    pieces = [v[i:j] for v in seen for i in range(len(v)) for j in range(i + 1, min(len(v), i + 4) + 1)]
+    needle = st.one_of(st.text(ALPHABET, min_size=1, max_size=3),
+                       *([st.sampled_from(pieces)] * 3 if pieces else []))
+    number = st.one_of(st.sampled_from(NUMBER_POOL),
+                       st.floats(-10, 600, allow_nan=False).map(lambda x: round(x, 2)))
+    days = st.integers(1, 400)
+    a_date = st.dates(pd.Timestamp("1970-01-01").date(), pd.Timestamp("2027-01-01").date()).map(str)
+
+    def numbers(source, fields):
+        def value(op):
+            if op == "between":
+                return st.lists(number, min_size=2, max_size=2).map(sorted)
+            return number
+        return st.sampled_from(NUMBER_OPERATORS).flatmap(lambda op: st.builds(
+            where, st.just(source), st.sampled_from(fields), st.just(op), value(op)))
+
+    def dates(source, fields):
+        return st.sampled_from(DATE_OPERATORS).flatmap(lambda op: st.builds(
+            where, st.just(source), st.sampled_from(fields), st.just(op),
+            a_date if op in ("before", "after") else days))
+
+    def texts(fields):
+        return st.sampled_from(TEXT_OPERATORS).flatmap(lambda op: st.builds(
+            where, st.just("contact"), st.sampled_from(fields), st.just(op),
+            st.none() if "blank" in op else needle))
+
+    families = [
+        st.builds(where, st.just("engagement"), st.sampled_from(["current_level", "previous_level"]),
+                  st.sampled_from(["is", "is_not"]),
+                  st.lists(st.sampled_from(LEVELS), min_size=1, max_size=3, unique=True)),
+        numbers("metrics", ["open_rate", "click_rate", "days_since_last_engagement", "eligible_sends",
+                            "opened", "clicked", "sends_since_last_engagement", "bounces", "score"]),
+        st.builds(where, st.just("tags"), st.just("tags"), st.sampled_from(["has_any", "has_none"]),
+                  st.lists(st.sampled_from([*TAG_POOL, "absent"]), min_size=1, max_size=3, unique=True)),
+        texts(["email", "first_name", "last_name", "city"]),
+        dates("contact", ["date_added", "birthday"]),
+        st.builds(where, st.just("contact"), st.just("email_status"), st.sampled_from(["is", "is_not"]),
+                  st.lists(st.sampled_from(["subscribed", "unsubscribed", "bounced"]), min_size=1,
+                           max_size=2, unique=True)),
+        numbers("contact", ["points"]),
+        st.builds(where, st.just("email_activity"), st.just("last_n_campaigns"),
+                  st.sampled_from(ACTIVITY_OPERATORS), st.integers(1, 7)),
+        st.builds(where, st.just("email_activity"), st.just("last_n_days"),
+                  st.sampled_from(ACTIVITY_OPERATORS), st.integers(1, 120)),
+        numbers("ecommerce", ["order_count", "total_spent"]),
+        dates("ecommerce", ["last_order_date"]),
+        st.sampled_from(["has_purchased", "has_not_purchased"]).map(
+            lambda op: where("ecommerce", "purchase", op)),
+        st.builds(where, st.just("ecommerce"), st.just("purchase"),
+                  st.sampled_from(["purchased_within_days", "not_purchased_within_days"]), days),
+    ]
+    if list_ids:
+        families.append(st.builds(where, st.just("list_membership"), st.just("lists"),
+                                  st.sampled_from(["in_any", "in_none"]),
+                                  st.lists(st.sampled_from(list_ids), min_size=1, max_size=2, unique=True)))
+    if campaign_ids:
+        families.append(st.builds(where, st.just("email_activity"), st.just("campaign"),
+                                  st.sampled_from(ACTIVITY_OPERATORS), st.sampled_from(campaign_ids)))
+    criteria = st.one_of(*families)
+    kind = st.sampled_from(["and", "or"])
+    nodes = st.recursive(criteria, lambda children: st.builds(
+        Group, type=kind, group=st.lists(children, min_size=1, max_size=3)), max_leaves=4)
+    single = criteria.map(lambda c: SegmentDefinition(criteria=Group(type="and", group=[c])))
+    # Half single criteria: deep trees of random criteria mostly match nobody or everybody.
+    return st.one_of(single, st.builds(
+        lambda t, group: SegmentDefinition(criteria=Group(type=t, group=group)),
+        kind, st.lists(nodes, min_size=1, max_size=3)))

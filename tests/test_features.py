@@ -102,3 +102,71 @@ def test_weights_and_lookback_are_configurable():
     )
     assert table.loc[1, "eligible_sends"] == 2
     assert table.loc[1, "score"] == pytest.approx((1 + 5) / 2)
+
+
+def test_last_open_is_the_latest_up_to_as_of_when_a_campaign_is_reopened_later():
+    table = features_of(
+        {1: "2026-11-01", 2: "2026-11-05"},
+        [(1, 1, "send", "2026-11-01"), (1, 1, "open", "2026-11-02"), (1, 1, "open", "2026-11-20"),
+         (1, 1, "click", "2026-12-05"), (1, 2, "send", "2026-11-05")],
+    )
+    assert table.loc[1, "last_open_at"] == pd.Timestamp("2026-11-20")
+    assert pd.isna(table.loc[1, "last_click_at"])
+    assert table.loc[1, "clicked"] == 0
+    # campaign 2 was sent before the last engagement, so no send since
+    assert table.loc[1, "sends_since_last_engagement"] == 0
+
+
+def reference_features(dataset, as_of, config):
+    """The feature rules written plainly with pandas, event by event."""
+    t = pd.Timestamp(as_of)
+    start, end = t - pd.Timedelta(days=config.lookback_days), t - pd.Timedelta(hours=config.exclusion_hours)
+    campaigns = dataset.campaigns.set_index("campaign_id")["sent_at"]
+    events = dataset.email_events.assign(sent_at=lambda f: f["campaign_id"].map(campaigns))
+    events = events[(events["sent_at"] > start) & (events["sent_at"] <= end) & (events["occurred_at"] <= t)]
+    rows = []
+    for contact_id in dataset.contacts["contact_id"]:
+        mine = events[events["contact_id"] == contact_id]
+        engaged = mine[mine["event_type"].isin(["open", "click"])]
+        clicks = mine[mine["event_type"] == "click"]
+        sends = mine["campaign_id"].nunique()
+        last = engaged["occurred_at"].max()
+        sent_times = mine.drop_duplicates("campaign_id")["sent_at"]
+        rows.append({
+            "contact_id": contact_id,
+            "eligible_sends": sends,
+            "opened": engaged["campaign_id"].nunique(),
+            "clicked": clicks["campaign_id"].nunique(),
+            "bounces": mine.loc[mine["event_type"] == "bounce", "campaign_id"].nunique(),
+            "last_open_at": last,
+            "last_click_at": clicks["occurred_at"].max(),
+            "sends_since_last_engagement": int((sent_times > last).sum()) if pd.notna(last) else sends,
+        })
+    return pd.DataFrame(rows)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+event_rows = st.lists(
+    st.tuples(st.integers(1, 4), st.integers(1, 6), st.sampled_from(["send", "open", "click", "bounce"]),
+              st.integers(0, 80 * 24)),
+    max_size=60,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(event_rows, st.integers(0, 60 * 24))
+def test_features_match_a_plain_reference(rows, as_of_hours):
+    base = pd.Timestamp("2026-08-01")
+    campaigns = {k: (base + pd.Timedelta(days=10 * k)).isoformat() for k in range(1, 7)}
+    events = [(c, k, kind, (pd.Timestamp(campaigns[k]) + pd.Timedelta(hours=h // 4)).isoformat())
+              for c, k, kind, h in rows]
+    dataset = tiny_dataset(campaigns, events, n_contacts=4)
+    as_of = base + pd.Timedelta(days=30) + pd.Timedelta(hours=as_of_hours)
+    config = EngagementConfig(lookback_days=45)
+    ours = compute_features(dataset.activity, as_of=as_of, config=config)
+    expected = reference_features(dataset, as_of, config)
+    for column in expected.columns:
+        pd.testing.assert_series_equal(ours[column], expected[column], check_dtype=False,
+                                       check_names=False, obj=column)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from engagekit.errors import DataError
 from engagekit.io.constant_contact import read_constant_contact
+from io_support import contact, problems, who
 
 FIXTURES = Path(__file__).parent / "fixtures" / "constant_contact"
 CONTACTS = FIXTURES / "contacts_export.csv"
@@ -22,18 +22,6 @@ REPORTS = [
 @pytest.fixture(scope="module")
 def imported():
     return read_constant_contact(CONTACTS, REPORTS)
-
-
-def _contact(ds, email):
-    return ds.contacts.set_index("email").loc[email]
-
-
-def _events(ds, campaign, event_type):
-    campaign_id = ds.campaigns.set_index("name").loc[campaign, "campaign_id"]
-    events = ds.email_events
-    chosen = events[(events["campaign_id"] == campaign_id) & (events["event_type"] == event_type)]
-    emails = ds.contacts.set_index("contact_id")["email"]
-    return sorted(chosen["contact_id"].map(emails))
 
 
 def test_contacts_statuses_and_fields(imported):
@@ -51,16 +39,16 @@ def test_contacts_statuses_and_fields(imported):
         "email_permission_status": "text", "company_name": "text", "job_title": "text",
         "phone_number": "text", "street_address_line_1": "text", "city": "text",
         "source_name": "text", "updated_at": "date"}
-    bob = _contact(ds, "bob@example.com")
+    bob = contact(ds, "bob@example.com")
     assert bob["date_added"] == pd.Timestamp("2026-02-01 15:00")  # -05:00 converted to UTC
-    assert _contact(ds, "carla@example.com")["last_name"] == "Díaz"
-    hal = _contact(ds, "hal@example.com")
+    assert contact(ds, "carla@example.com")["last_name"] == "Díaz"
+    hal = contact(ds, "hal@example.com")
     assert (hal["first_name"], hal["company_name"]) == ("Hal", "Kim Labs")
 
 
 def test_duplicate_email_merges(imported):
     ds, _ = imported
-    ann = _contact(ds, "ann@example.com")
+    ann = contact(ds, "ann@example.com")
     assert ann["first_name"] == "Annie"  # the later non-blank value wins
     assert ann["last_name"] == "Lee"  # a blank does not erase
     assert ann["date_added"] == pd.Timestamp("2025-12-01 08:00")  # the earliest is kept
@@ -88,15 +76,15 @@ def test_campaigns_events_and_synthesised_sends(imported):
         ["October Newsletter", pd.Timestamp("2026-10-05 08:00")],
         ["Black Friday", pd.Timestamp("2026-11-24 09:05")],  # its earliest open
     ]
-    assert _events(ds, "Black Friday", "open") == [
+    assert who(ds, "Black Friday", "open") == [
         "ann@example.com", "ann@example.com", "bob@example.com", "hal@example.com"]
-    assert _events(ds, "Black Friday", "click") == ["ann@example.com", "hal@example.com"]
+    assert who(ds, "Black Friday", "click") == ["ann@example.com", "hal@example.com"]
     # Subscribed at send time (eve and gina have no date added, so are assumed there), plus
     # everyone with activity; not carla (removed), not frank (bounced, added later).
-    assert _events(ds, "Black Friday", "send") == [
+    assert who(ds, "Black Friday", "send") == [
         "ann@example.com", "bob@example.com", "eve@example.com", "gina@example.com",
         "hal@example.com"]
-    assert _events(ds, "October Newsletter", "send") == [
+    assert who(ds, "October Newsletter", "send") == [
         "ann@example.com", "eve@example.com", "gina@example.com"]
     sends = ds.email_events[ds.email_events["event_type"] == "send"]
     assert set(sends["occurred_at"]) == set(ds.campaigns["sent_at"])
@@ -104,7 +92,7 @@ def test_campaigns_events_and_synthesised_sends(imported):
 
 def test_bad_rows_reported_with_rows(imported):
     _, report = imported
-    assert [(i.file, i.row, i.column, i.value) for i in report.issues] == [
+    assert problems(report) == [
         ("contacts_export.csv", 5, "Email address", "dan@example"),
         ("contacts_export.csv", 6, "Created At", "13/45/2026"),
         ("Black Friday - Opens.csv", 6, "Opened At", "not a time"),
@@ -125,7 +113,7 @@ def test_campaign_mapping_gives_name_and_sent_time():
     assert ds.campaigns[["name", "sent_at"]].values.tolist() == [
         ["BF 2026", pd.Timestamp("2026-11-24 13:00")]]
     # Now bob's earliest open came before the sent time: sends follow the given time.
-    assert _events(ds, "BF 2026", "send") == [
+    assert who(ds, "BF 2026", "send") == [
         "ann@example.com", "bob@example.com", "eve@example.com", "gina@example.com",
         "hal@example.com"]
     assert not any("taken as its earliest" in note for note in report.notes)
@@ -134,9 +122,9 @@ def test_campaign_mapping_gives_name_and_sent_time():
 def test_reports_without_contact_export():
     ds, report = read_constant_contact(activity_files=REPORTS[:2])
     assert ds.contacts["email"].tolist() == ["ann@example.com", "bob@example.com", "hal@example.com"]
-    assert _contact(ds, "bob@example.com")["email_status"] == "unsubscribed"
+    assert contact(ds, "bob@example.com")["email_status"] == "unsubscribed"
     # Contacts known only from reports are sent only what they acted on.
-    assert _events(ds, "Black Friday", "send") == [
+    assert who(ds, "Black Friday", "send") == [
         "ann@example.com", "bob@example.com", "hal@example.com"]
 
 

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from engagekit.errors import DataError
 from engagekit.io.canonical import read_canonical
 from engagekit.io.constant_contact import read_constant_contact
@@ -100,3 +99,32 @@ def test_missing_paths_and_empty_folders(tmp_path):
     (tmp_path / "other.csv").write_text("Note\nhello\n", encoding="utf-8")
     with pytest.raises(DataError, match="no file in a known layout"):
         read_any(tmp_path)
+
+
+def test_a_canonical_file_stands_for_its_folder():
+    ds, report = read_any(FIXTURES / "canonical" / "orders.csv")
+    assert report.ok and ds.summary()["email_events"] == 9
+
+
+def test_zip_archive_reads_like_its_folder(tmp_path):
+    archive = shutil.make_archive(str(tmp_path / "mailchimp_export"), "zip", MC)
+    ds, report = read_any([archive])
+    _same(ds, read_mailchimp_folder(MC)[0])
+    assert len(report.issues) == 3
+
+
+def test_flat_upload_tells_recipient_lists_by_name(tmp_path):
+    # Uploaded files lose their folders: "sent" in the name marks a recipient list.
+    shutil.copy(MC / "sent" / "Welcome.csv", tmp_path / "Welcome - sent.csv")
+    shutil.copy(MC / "opens" / "Welcome.csv", tmp_path / "Welcome - opens.csv")
+    ds, _ = read_any(sorted(tmp_path.iterdir()))
+    events = ds.email_events.sort_values(["event_type", "contact_id"])
+    assert events["event_type"].tolist() == ["open", "send", "send"]
+    assert ds.campaigns["name"].tolist() == ["Welcome"]
+
+
+def test_damaged_zip_archive(tmp_path):
+    path = tmp_path / "export.zip"
+    path.write_bytes(b"PK\x05\x06" + b"\x00" * 18)  # an empty archive is a valid one
+    with pytest.raises(DataError, match="no CSV file"):
+        read_any([path])

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from engagekit.errors import DataError
 from engagekit.io.mailchimp import read_mailchimp, read_mailchimp_folder
+from io_support import contact, problems, who
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mailchimp"
 MEMBERS = FIXTURE / "members_export_3f9c2a1b7d"
@@ -21,17 +21,6 @@ CLEANED = MEMBERS / "cleaned_members_export_3f9c2a1b7d.csv"
 @pytest.fixture(scope="module")
 def imported():
     return read_mailchimp_folder(FIXTURE)
-
-
-def _contact(ds, email):
-    return ds.contacts.set_index("email").loc[email]
-
-
-def _events(ds, campaign, event_type):
-    campaign_id = ds.campaigns.set_index("name").loc[campaign, "campaign_id"]
-    events = ds.email_events
-    chosen = events[(events["campaign_id"] == campaign_id) & (events["event_type"] == event_type)]
-    return sorted(chosen["contact_id"].map(ds.contacts.set_index("contact_id")["email"]))
 
 
 def test_status_comes_from_the_file(imported):
@@ -49,9 +38,9 @@ def test_fields_tags_and_dates(imported):
     assert ds.custom_fields == {
         "member_rating": "number", "address": "text", "phone_number": "text",
         "birthday": "text", "company": "text"}
-    ann = _contact(ds, "ann@example.com")
+    ann = contact(ds, "ann@example.com")
     assert (ann["member_rating"], ann["company"], ann["birthday"]) == (4.0, "Acme", "03/14")
-    assert _contact(ds, "cleo@example.com")["first_name"] == "Cléo"
+    assert contact(ds, "cleo@example.com")["first_name"] == "Cléo"
     assert ds.contacts.set_index("email")["date_added"].to_dict() == {
         "ann@example.com": pd.Timestamp("2026-01-05 09:00"),  # OPTIN_TIME
         "ben@example.com": pd.Timestamp("2026-02-10 14:00"),  # CONFIRM_TIME
@@ -73,23 +62,23 @@ def test_campaigns_and_events(imported):
         ["Welcome", pd.Timestamp("2026-02-15 09:00")],  # from its sent/ file
         ["Spring Sale", pd.Timestamp("2026-04-01 10:00:30")],  # its earliest open
     ]
-    assert _events(ds, "Spring Sale", "open") == [
+    assert who(ds, "Spring Sale", "open") == [
         "ann@example.com", "ann@example.com", "dora@example.com", "gus@example.com"]
-    assert _events(ds, "Spring Sale", "click") == ["ann@example.com"]
-    assert _events(ds, "Spring Sale", "unsubscribe") == ["dora@example.com"]
-    assert _events(ds, "Spring Sale", "bounce") == ["finn@example.com"]
+    assert who(ds, "Spring Sale", "click") == ["ann@example.com"]
+    assert who(ds, "Spring Sale", "unsubscribe") == ["dora@example.com"]
+    assert who(ds, "Spring Sale", "bounce") == ["finn@example.com"]
     # Subscribed at send time: dora and finn left after it; gail joined later; gus opened it.
-    assert _events(ds, "Spring Sale", "send") == [
+    assert who(ds, "Spring Sale", "send") == [
         "ann@example.com", "ben@example.com", "cleo@example.com", "dora@example.com",
         "finn@example.com", "gus@example.com"]
     # A recipient list replaces the assumption.
-    assert _events(ds, "Welcome", "send") == ["ann@example.com", "ben@example.com"]
+    assert who(ds, "Welcome", "send") == ["ann@example.com", "ben@example.com"]
     assert len(ds.email_events) == 16
 
 
 def test_bad_rows_reported(imported):
     _, report = imported
-    assert [(i.file, i.row, i.column, i.value) for i in report.issues] == [
+    assert problems(report) == [
         ("subscribed_members_export_3f9c2a1b7d.csv", 5, "Email Address", "not an email"),
         ("subscribed_members_export_3f9c2a1b7d.csv", 6, "OPTIN_TIME", "yesterday"),
         ("opens/Spring Sale.csv", 6, "Timestamp", "bad-ts"),
@@ -104,7 +93,7 @@ def test_explicit_files_and_status_by_file_name(tmp_path):
                     'zoe@example.com,Zoe,Ray,2,"""a"",""b, c"""\n', encoding="utf-8")
     ds, report = read_mailchimp([SUBSCRIBED, path])
     assert report.counts["email_events"] == 0
-    zoe = _contact(ds, "zoe@example.com")
+    zoe = contact(ds, "zoe@example.com")
     assert zoe["email_status"] == "unsubscribed" and zoe["member_rating"] == 2.0
     assert sorted(ds.contact_tags[ds.contact_tags["contact_id"] == zoe["contact_id"]]["tag"]) == [
         "a", "b, c"]
@@ -116,7 +105,7 @@ def test_same_member_in_two_files_keeps_the_stronger_status(tmp_path):
     cleaned.write_text(cleaned.read_text(encoding="utf-8").replace("finn@", "ann@"),
                        encoding="utf-8")
     ds, _ = read_mailchimp_folder(folder)
-    ann = _contact(ds, "ann@example.com")
+    ann = contact(ds, "ann@example.com")
     assert ann["email_status"] == "bounced" and ann["first_name"] == "Finn"
     assert ann["date_added"] == pd.Timestamp("2026-01-02 08:00")
 
@@ -144,3 +133,19 @@ def test_folder_without_exports(tmp_path):
         read_mailchimp_folder(tmp_path)
     with pytest.raises(DataError, match="not a folder"):
         read_mailchimp_folder(tmp_path / "nope")
+
+
+def test_recipient_list_without_times(tmp_path):
+    sent = tmp_path / "sent" / "Promo.csv"
+    opens = tmp_path / "opens" / "Promo.csv"
+    for path, text in [(sent, "Email Address\nann@example.com\nzed@example.com\n"),
+                       (opens, "Timestamp,Email Address\n2026-05-02 08:30:00,ann@example.com\n")]:
+        path.parent.mkdir()
+        path.write_text(text, encoding="utf-8")
+    ds, report = read_mailchimp_folder(tmp_path)
+    assert ds.campaigns[["name", "sent_at"]].values.tolist() == [
+        ["Promo", pd.Timestamp("2026-05-02 08:30")]]
+    assert who(ds, "Promo", "send") == ["ann@example.com", "zed@example.com"]
+    sends = ds.email_events[ds.email_events["event_type"] == "send"]
+    assert (sends["occurred_at"] == pd.Timestamp("2026-05-02 08:30")).all()
+    assert any("taken as its earliest open or click" in note for note in report.notes)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from engagekit.errors import DataError, ImportReport
 from engagekit.io.reading import (
     SourceFile,
@@ -20,6 +19,14 @@ from engagekit.io.reading import (
 )
 
 NAME_ROW = "Email,First name,Last name\njose@example.com,José,Müller\n"
+
+
+def read_text(tmp_path, text: str, name: str = "people.csv") -> tuple[SourceFile, ImportReport]:
+    """Write ``text`` as a UTF-8 file and open it."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    report = ImportReport()
+    return SourceFile(path, report), report
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
@@ -40,15 +47,12 @@ def test_gzip_file_reads_like_plain(tmp_path):
 
 @pytest.mark.parametrize("separator", [",", ";", "\t"])
 def test_separator_follows_header(tmp_path, separator):
-    path = tmp_path / "people.csv"
-    path.write_text(NAME_ROW.replace(",", separator), encoding="utf-8")
-    assert SourceFile(path, ImportReport()).text("Email").tolist() == ["jose@example.com"]
+    source, _ = read_text(tmp_path, NAME_ROW.replace(",", separator))
+    assert source.text("Email").tolist() == ["jose@example.com"]
 
 
 def test_headers_match_ignoring_case_and_spacing(tmp_path):
-    path = tmp_path / "people.csv"
-    path.write_text("  EMAIL   address ,First Name\nann@example.com,Ann\n", encoding="utf-8")
-    source = SourceFile(path, ImportReport())
+    source, _ = read_text(tmp_path, "  EMAIL   address ,First Name\nann@example.com,Ann\n")
     assert source.has("Email address") and source.has("first name")
     assert source.label("email address") == "EMAIL   address"
     assert source.emails("Email Address").tolist() == ["ann@example.com"]
@@ -56,14 +60,11 @@ def test_headers_match_ignoring_case_and_spacing(tmp_path):
 
 def test_rows_keep_spreadsheet_numbers(tmp_path):
     # Row 3 is blank, row 4 has a cell spanning two lines, row 5 has too many cells.
-    path = tmp_path / "people.csv"
-    path.write_text(
+    source, report = read_text(
+        tmp_path,
         'Email,Note\nann@example.com,hi\n\nbob@example.com,"two\nlines"\n'
         "cy@example.com,a,b\nbad-email,x\n",
-        encoding="utf-8",
     )
-    report = ImportReport()
-    source = SourceFile(path, report)
     emails = source.emails("Email")
     assert list(source.rows.index) == [2, 4, 6]
     assert [(issue.row, issue.column) for issue in report.issues] == [(5, None), (6, "Email")]
@@ -73,14 +74,11 @@ def test_rows_keep_spreadsheet_numbers(tmp_path):
 
 
 def test_invalid_emails_reported_and_skipped(tmp_path):
-    path = tmp_path / "people.csv"
-    path.write_text(
+    source, report = read_text(
+        tmp_path,
         "Email\n ANN@Example.COM \nno-at-sign\nspace in@example.com\na@b\n\n"
         "two@@example.com\nok@sub.example.co.uk\n   \n",
-        encoding="utf-8",
     )
-    report = ImportReport()
-    source = SourceFile(path, report)
     emails = source.kept(source.emails("Email").to_frame()).iloc[:, 0]
     assert emails.tolist() == ["ann@example.com", "ok@sub.example.co.uk"]
     assert [issue.row for issue in report.issues] == [3, 4, 5, 7]
@@ -104,11 +102,8 @@ def test_times_accept_export_formats():
 
 
 def test_required_and_optional_bad_cells(tmp_path):
-    path = tmp_path / "events.csv"
-    path.write_text("Email,When,Score\na@example.com,2026-01-01,x\nb@example.com,soon,2\n",
-                    encoding="utf-8")
-    report = ImportReport()
-    source = SourceFile(path, report)
+    source, report = read_text(
+        tmp_path, "Email,When,Score\na@example.com,2026-01-01,x\nb@example.com,soon,2\n")
     source.numbers("Score")
     assert source.ok.all()  # an optional bad cell is left blank, the row stays
     source.times("When", required=True)
@@ -120,9 +115,7 @@ def test_required_and_optional_bad_cells(tmp_path):
 
 
 def test_missing_required_column_names_file_and_column(tmp_path):
-    path = tmp_path / "contacts.csv"
-    path.write_text("Mail,Name\na@example.com,Ann\n", encoding="utf-8")
-    source = SourceFile(path, ImportReport())
+    source, _ = read_text(tmp_path, "Mail,Name\na@example.com,Ann\n", "contacts.csv")
     with pytest.raises(DataError, match=r"contacts.csv: missing required column 'email' "
                                         r"\(found: Mail, Name\)"):
         source.emails("email")
@@ -152,10 +145,8 @@ def test_missing_file_raises_data_error(tmp_path):
 
 
 def test_duplicate_header_keeps_first_and_notes(tmp_path):
-    path = tmp_path / "unsub.csv"
-    path.write_text("Email,UNSUB_CAMPAIGN_ID,unsub_campaign_id\na@example.com,1,2\n", encoding="utf-8")
-    report = ImportReport()
-    assert SourceFile(path, report).text("UNSUB_CAMPAIGN_ID").tolist() == ["1"]
+    source, report = read_text(tmp_path, "Email,UNSUB_CAMPAIGN_ID,unsub_campaign_id\na@b.co,1,2\n")
+    assert source.text("UNSUB_CAMPAIGN_ID").tolist() == ["1"]
     assert "appears more than once" in report.notes[0]
 
 

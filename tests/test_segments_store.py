@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
-import uuid
 from pathlib import Path
 
 import pytest
@@ -26,9 +24,8 @@ from engagekit.segments.store import (
 )
 from engagekit.tables import build_tables
 from engagekit.workspace import Workspace
-
-POSTGRES_ENV = "ENGAGEKIT_TEST_POSTGRES_URL"
-
+from postgres import fresh_database
+from postgres import postgres_url as postgres_url_of_server
 
 def level_is(*levels: str) -> dict:
     return {
@@ -39,27 +36,10 @@ def level_is(*levels: str) -> dict:
     }
 
 
-def postgres_server_url() -> str:
-    url = os.environ.get(POSTGRES_ENV)
-    if url:
-        return url
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{POSTGRES_ENV} is not set: CI must run the PostgreSQL tests")
-    pytest.skip(f"set {POSTGRES_ENV} to run against PostgreSQL")
-
-
 @pytest.fixture
 def postgres_url():
-    """A fresh, empty database on the test server, dropped afterwards."""
-    server = sa.engine.make_url(postgres_server_url())
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    name = f"engagekit_store_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    """A fresh, empty database on the test server (see tests/postgres.py)."""
+    return fresh_database(postgres_url_of_server())
 
 
 @pytest.fixture
@@ -237,7 +217,7 @@ def test_a_failing_operation_leaves_nothing_behind(store):
         raise RuntimeError("crash in the middle")
 
     with pytest.raises(RuntimeError):
-        run_atomically(store.workspace.engine, half_done)
+        run_atomically(store.workspace, half_done)
     with store.workspace.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 0
 
@@ -247,7 +227,7 @@ def locked() -> OperationalError:
 
 
 def test_a_lock_is_retried(sqlite_url, tmp_path):
-    engine = Workspace.open(sqlite_url, cache_dir=tmp_path).engine
+    workspace = Workspace.open(sqlite_url, cache_dir=tmp_path)
     attempts = []
 
     def work(conn):
@@ -256,19 +236,19 @@ def test_a_lock_is_retried(sqlite_url, tmp_path):
             raise locked()
         return "done"
 
-    assert run_atomically(engine, work) == "done"
+    assert run_atomically(workspace, work) == "done"
     assert len(attempts) == 3
 
 
 def test_a_lasting_lock_becomes_a_friendly_error(sqlite_url, tmp_path, monkeypatch):
     monkeypatch.setattr("engagekit.segments.store.RETRY_PAUSE_SECONDS", 0.001)
-    engine = Workspace.open(sqlite_url, cache_dir=tmp_path).engine
+    workspace = Workspace.open(sqlite_url, cache_dir=tmp_path)
 
     def work(conn):
         raise locked()
 
     with pytest.raises(WorkspaceError, match="workspace is busy") as caught:
-        run_atomically(engine, work)
+        run_atomically(workspace, work)
     assert "database is locked" not in str(caught.value)
 
 
@@ -289,7 +269,8 @@ def _save_segments(url: str, cache_dir: str, prefix: str, barrier, errors) -> No
 
 
 def run_writers(url: str, cache_dir: Path) -> list[str]:
-    context = multiprocessing.get_context("spawn")
+    # Fork: the children start at once with engagekit imported; each opens its own engine.
+    context = multiprocessing.get_context("fork")
     barrier, errors = context.Barrier(PROCESSES), context.Queue()
     workers = [
         context.Process(target=_save_segments, args=(url, str(cache_dir), f"writer {k}", barrier, errors))
@@ -309,6 +290,7 @@ def run_writers(url: str, cache_dir: Path) -> list[str]:
 @pytest.mark.slow
 def test_concurrent_writers_lose_nothing(url, tmp_path):
     store = SegmentStore(Workspace.open(url, cache_dir=tmp_path / "cache"))
+    store.workspace.engine.dispose()  # no pooled connection is carried into the children
     assert run_writers(url, tmp_path / "cache") == []
     names = [segment.name for segment in store.list()[len(PREBUILT):]]
     created = {f"writer {k} {i}" for k in range(PROCESSES) for i in range(PER_PROCESS)}

@@ -122,3 +122,15 @@ def test_postgres_workspace_works_the_same(sample_dataset):
     workspace.import_dataset(small())
     assert workspace.load().n_contacts == 3
     workspace.engine.dispose()
+
+
+def test_bulk_insert_writes_times_exactly_as_sqlalchemy_does(workspace):
+    import datetime
+
+    from engagekit.workspace import driver_values
+
+    dialect = workspace.engine.dialect
+    process = sa.DateTime().dialect_impl(dialect).bind_processor(dialect)
+    times = [datetime.datetime(2026, 11, 30, 10), datetime.datetime(2026, 1, 2, 3, 4, 5, 123456)]
+    ours = driver_values(pd.Series(pd.to_datetime(times + [None])), sa.DateTime(), dialect)
+    assert ours == [process(t) for t in times] + [None]

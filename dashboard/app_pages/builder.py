@@ -162,9 +162,24 @@ def criterion_error(row: dict) -> str | None:
     return None
 
 
+def unfinished_text(row: dict) -> str:
+    return f"Choose {operators(row)[row['op']].value.label}."
+
+
+def todo_at(path: str) -> str | None:
+    """The "choose a value" hint of the criterion at ``path`` when its value is still unset."""
+    numbers = [int(part.split("]")[0]) for part in path.split("[")[1:]]
+    if len(numbers) != 2 or numbers[0] >= len(tree["groups"]):
+        return None
+    criteria = tree["groups"][numbers[0]]["criteria"]
+    if numbers[1] >= len(criteria) or criteria[numbers[1]]["value"] not in (None, [], ""):
+        return None
+    return unfinished_text(criteria[numbers[1]])
+
+
 def criterion_editor(group: dict, row: dict) -> None:
     source_col, field_col, op_col, value_col, remove_col = st.columns(
-        [2, 3, 2.2, 4, 0.5], vertical_alignment="bottom"
+        [2.2, 3, 2.4, 4.2, 0.5], vertical_alignment="bottom"
     )
     with source_col:
         init(key(row, "source"), row["source"])
@@ -186,8 +201,8 @@ def criterion_editor(group: dict, row: dict) -> None:
     remove_col.button("", key=key(row, "remove"), icon=":material/close:", help="Remove this criterion",
                       on_click=model.remove_criterion, args=(tree, group["id"], row["id"]))
     error = criterion_error(row)
-    if error and row["value"] in (None, [], ""):
-        st.caption(f":material/info: Still to do: {error}")  # not wrong yet, only unfinished
+    if error and row["value"] in (None, [], ""):  # not wrong, only unfinished
+        st.caption(f":material/info: {unfinished_text(row)}")
     elif error:
         st.error(error, icon=":material/error:")
 
@@ -223,84 +238,89 @@ with head:
                    "is used, so it is always up to date.")
 new_col.button("New segment", key="builder_new", on_click=start_new, icon=":material/add:")
 
-criteria_col, summary_col = st.columns([7, 3], gap="large")
+summary = st.container(border=True)  # filled below, once every input has been read
 
-with criteria_col:
-    if len(tree["groups"]) > 1:
-        init(f"b{tree['serial']}_type", tree["type"])
-        tree["type"] = st.radio("Contacts must match", ["and", "or"], horizontal=True,
-                                key=f"b{tree['serial']}_type",
-                                format_func=lambda t: {"and": "all groups (AND)",
-                                                       "or": "any group (OR)"}[t])
-    for index, group in enumerate(tree["groups"]):
-        if index:
-            st.markdown(f"**{tree['type'].upper()}**")
-        with st.container(border=True):
-            title_col, join_col, remove_col = st.columns([1.2, 4, 1.3], vertical_alignment="center")
-            title_col.markdown(f"**Group {index + 1}**")
-            with join_col:
-                init(key(group, "type"), group["type"])
-                group["type"] = st.radio(
-                    "Match", ["and", "or"], horizontal=True, key=key(group, "type"),
-                    format_func=JOIN_LABELS.get, label_visibility="collapsed",
-                )
-            remove_col.button("Remove group", key=key(group, "remove_group"),
-                              icon=":material/delete:", on_click=model.remove_group,
-                              args=(tree, group["id"]))
-            for row in group["criteria"]:
-                criterion_editor(group, row)
-            if not group["criteria"]:
-                st.warning("This group is empty: add a criterion or remove the group.")
-            st.button("Add criterion", key=key(group, "add"), icon=":material/add:",
-                      on_click=model.add_criterion, args=(tree, group))
-    st.button("Add group", key="builder_add_group", icon=":material/library_add:",
-              on_click=model.add_group, args=(tree,))
+if len(tree["groups"]) > 1:
+    init(f"b{tree['serial']}_type", tree["type"])
+    tree["type"] = st.radio("Contacts must match", ["and", "or"], horizontal=True,
+                            key=f"b{tree['serial']}_type",
+                            format_func=lambda t: {"and": "all groups (AND)", "or": "any group (OR)"}[t])
+for index, group in enumerate(tree["groups"]):
+    if index:
+        st.markdown(f"**{tree['type'].upper()}**")
+    with st.container(border=True):
+        title_col, join_col, remove_col = st.columns([1, 5, 1.2], vertical_alignment="center")
+        title_col.markdown(f"**Group {index + 1}**")
+        with join_col:
+            init(key(group, "type"), group["type"])
+            group["type"] = st.radio(
+                "Match", ["and", "or"], horizontal=True, key=key(group, "type"),
+                format_func=JOIN_LABELS.get, label_visibility="collapsed",
+            )
+        remove_col.button("Remove group", key=key(group, "remove_group"), icon=":material/delete:",
+                          on_click=model.remove_group, args=(tree, group["id"]))
+        for row in group["criteria"]:
+            criterion_editor(group, row)
+        if not group["criteria"]:
+            st.warning("This group is empty: add a criterion or remove the group.")
+        st.button("Add criterion", key=key(group, "add"), icon=":material/add:",
+                  on_click=model.add_criterion, args=(tree, group))
+st.button("Add group", key="builder_add_group", icon=":material/library_add:",
+          on_click=model.add_group, args=(tree,))
 
-with summary_col:
-    st.subheader("Summary")
-    definition, problem = None, None
-    if not tree["groups"]:
-        problem = "Add a group with at least one criterion."
-    else:
-        try:
-            definition = SegmentDefinition.from_json(model.document(tree))
-            check_definition(definition, catalog)
-        except SegmentDefinitionError as error:
-            problem = f"{place(error.path)}: {error.reason}" if error.path else error.reason
+definition, problem = None, None
+if not tree["groups"]:
+    problem = "add a group with at least one criterion."
+else:
+    try:
+        definition = SegmentDefinition.from_json(model.document(tree))
+        check_definition(definition, catalog)
+    except SegmentDefinitionError as error:
+        definition = None
+        problem = f"{place(error.path)}: {error.reason}" if error.path else error.reason
+        unfinished = todo_at(error.path)
+        if unfinished:
+            problem = f"{place(error.path)}: {unfinished[0].lower()}{unfinished[1:]}"
+
+with summary:
+    count_col, text_col = st.columns([1, 3], gap="large")
     if definition is None:
-        st.warning(f"Not ready yet: {problem}", icon=":material/pending:")
+        text_col.warning(f"Not ready yet. {problem}", icon=":material/pending:")
+        count_col.metric("Matching contacts", "–")
     else:
         matched = state.count(definition)
         total = data.n_contacts
-        st.metric("Matching contacts", f"{matched:,}", border=True,
-                  help=f"As of {as_of:%Y-%m-%d}, out of {total:,} contacts.",
-                  delta=f"{matched / total:.1%} of contacts" if total else None,
-                  delta_color="off", delta_arrow="off")
-        st.markdown("**Who is in it**")
-        st.text(definition.describe(catalog))
-        warning = narrowness_warning(matched, total)
-        if warning:
-            st.warning(warning, icon=":material/warning:")
+        count_col.metric("Matching contacts", f"{matched:,}",
+                         help=f"As of {as_of:%Y-%m-%d}, out of {total:,} contacts.",
+                         delta=f"{matched / total:.1%} of contacts" if total else None,
+                         delta_color="off", delta_arrow="off")
+        with text_col:
+            st.markdown("**Who is in it**")
+            st.text(definition.describe(catalog))
+            warning = narrowness_warning(matched, total)
+            if warning:
+                st.warning(warning, icon=":material/warning:")
 
-    with st.form("builder_save", border=True):
-        name = st.text_input("Segment name", value=tree["name"], key=f"b{tree['serial']}_name",
-                             placeholder="e.g. Lapsed VIP customers")
-        label = "Save changes" if tree["editing"] else "Save segment"
-        saved = st.form_submit_button(label, type="primary", icon=":material/save:",
-                                      disabled=definition is None)
-    if saved and definition is not None:
-        store = state.segment_store()
-        try:
-            if tree["editing"]:
-                if name.strip() != tree["editing"]:
-                    store.rename(tree["editing"], name)
-                segment = store.update(name, definition)
-            else:
-                segment = store.create(name, definition)
-        except ek.EngagekitError as error:
-            widgets.show_error(error)
+with st.form("builder_save", border=True):
+    name_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
+    name = name_col.text_input("Segment name", value=tree["name"], key=f"b{tree['serial']}_name",
+                               placeholder="e.g. Lapsed VIP customers")
+    label = "Save changes" if tree["editing"] else "Save segment"
+    saved = button_col.form_submit_button(label, type="primary", icon=":material/save:",
+                                          disabled=definition is None)
+if saved and definition is not None:
+    store = state.segment_store()
+    try:
+        if tree["editing"]:
+            if name.strip() != tree["editing"]:
+                store.rename(tree["editing"], name)
+            segment = store.update(name, definition)
         else:
-            tree["name"] = tree["editing"] = segment.name
-            st.session_state["segments_select_next"] = segment.name
-            st.session_state["builder_flash"] = (segment.name, matched)
-            st.rerun()
+            segment = store.create(name, definition)
+    except ek.EngagekitError as error:
+        widgets.show_error(error)
+    else:
+        tree["name"] = tree["editing"] = segment.name
+        st.session_state["segments_select_next"] = segment.name
+        st.session_state["builder_flash"] = (segment.name, matched)
+        st.rerun()

@@ -51,10 +51,14 @@ for card, row in zip(cards, changes.itertuples(), strict=True):
     )
     card.caption(f"{row.current_share:.1%} of contacts · {points:+.1f} pts")
 
-left, right = st.columns(2)
+left, right = st.columns(2, gap="large")
 with left:
+    st.markdown("##### Contacts per level")
+    st.caption("Pale: previous; solid: current.")
     st.plotly_chart(charts.level_bars(changes), key="level_bars")
 with right:
+    st.markdown("##### Score of judged contacts")
+    st.caption("Dashed lines: the score cuts between the levels.")
     judged_scores = current.table.loc[current.table["level"] != "everyone_else", "score"]
     cuts = current.thresholds
     st.plotly_chart(
@@ -62,6 +66,8 @@ with right:
         key="score_histogram",
     )
 
+st.markdown("##### Level shares over time")
+st.caption(f"Monthly, over the {state.HISTORY_MONTHS} months to the as-of date, with the settings in force.")
 st.plotly_chart(charts.share_history(state.history()), key="share_history")
 
 with st.expander("What the levels mean", expanded=False, icon=":material/help:"):
@@ -91,6 +97,6 @@ if email:
         st.warning("No contact has this email address in the workspace.")
     else:
         explanation = ek.explain_contact(current, contact_id)
-        st.markdown(f"**{ek.LEVEL_LABELS[explanation.level]}**")
-        for reason in explanation.reasons:
-            st.write("- " + reason)
+        with st.container(border=True):
+            st.markdown(f"**{ek.LEVEL_LABELS[explanation.level]}**")
+            st.markdown("\n".join(f"- {reason}" for reason in explanation.reasons))

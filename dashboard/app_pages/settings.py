@@ -75,7 +75,7 @@ with settings_tab:
                             key="set_lookback", help="Emails sent in this many days before the as-of "
                             "date count.")
             st.number_input("Leave out the last … hours", min_value=0.0, max_value=720.0, step=1.0,
-                            key="set_exclusion", help="Recent emails are left out with their opens and "
+                            key="set_exclusion", format="%.1f", help="Recent emails are left out with their opens and "
                             "clicks: recipients have not had time to react.")
             st.number_input("Minimum sends to judge", min_value=1, max_value=1000, step=1,
                             key="set_min_sends", help="Contacts with fewer emails in the window are in "
@@ -110,6 +110,7 @@ with settings_tab:
             st.subheader("Preview of level sizes")
             chart, table = st.columns([3, 2])
             with chart:
+                st.caption("Pale: settings in force; solid: the preview.")
                 st.plotly_chart(charts.preview_bars(sizes), key="preview_chart")
             with table:
                 shown = sizes.assign(

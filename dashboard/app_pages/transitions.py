@@ -31,6 +31,8 @@ for column, (name, value) in zip(st.columns(len(movements)), movements.items(), 
                   delta=f"{value / total:.1%} of contacts" if total else None, delta_color="off",
                   delta_arrow="off")
 
+st.markdown("##### Where contacts moved")
+st.caption("Previous level on the left, current level on the right; each band is a group of contacts.")
 st.plotly_chart(charts.sankey(transitions.counts), key="sankey")
 
 # --- pick a pair: click a heatmap cell or use the two selectboxes -----------------------------------

@@ -6,13 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from dashboard_support import APP, APP_TIMEOUT_SECONDS
 
 import engagekit as ek
-
-REPO = Path(__file__).resolve().parents[2]
-APP = REPO / "dashboard" / "streamlit_app.py"
-AS_OF = "2026-11-30"
-APP_TIMEOUT_SECONDS = 60
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +52,5 @@ def app(workspace_url):
 
 @pytest.fixture
 def library(workspace_url):
-    """The library's own answers on the same workspace, to compare the app against."""
-    workspace = ek.Workspace.open(workspace_url)
-    return workspace
+    """The same workspace opened by the library, to compare the app's answers with its own."""
+    return ek.Workspace.open(workspace_url)

@@ -11,6 +11,7 @@ Rules encoded here:
   an open without a recorded send still counts as a send (exports often lack send rows).
 - A delivery is known as of T when its earliest event happened at or before T.
 - A click counts as an open: a delivery's first engagement is its first open or click.
+- Events are kept to the second; the keys below allow 136 years between the first and last event.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from engagekit.dataset import Dataset
 from engagekit.schema import EventType
 
 NEVER = np.iinfo(np.int64).max
-_FORMAT_VERSION = 1
+_LOW_MASK = (1 << 32) - 1
+_FORMAT_VERSION = 3
 
 
 def to_seconds(times: pd.Series | pd.Timestamp | np.ndarray) -> np.ndarray | int:
@@ -38,38 +40,50 @@ def to_seconds(times: pd.Series | pd.Timestamp | np.ndarray) -> np.ndarray | int
 
 @dataclass(frozen=True)
 class ActivityIndex:
-    """Per-delivery and per-engagement arrays, indexed by contact and campaign *position*.
+    """Per-delivery arrays, indexed by contact and campaign *position*.
 
-    Positions follow the order of ``dataset.contacts`` and ``dataset.campaigns``.
+    Positions follow the order of ``dataset.contacts`` and ``dataset.campaigns``. Deliveries are
+    grouped by campaign, campaigns in sent-time order, so the deliveries of the campaigns in any
+    time window form one contiguous slice (:meth:`window`): a feature pass touches only them.
 
     Attributes
     ----------
     contact_ids, campaign_ids
         Position -> id.
     campaign_sent
-        Sent time of each campaign, seconds since the epoch.
+        Sent time of each campaign (seconds since the epoch), by campaign position.
+    sent_order, delivery_offsets
+        Campaign positions by sent time; the deliveries of ``sent_order[k]`` are
+        ``delivery_offsets[k]:delivery_offsets[k + 1]``.
     delivery_contact, delivery_campaign
-        One entry per delivery (contact, campaign pair with any event), sorted by contact.
+        One entry per delivery (a contact, campaign pair with any event).
     delivery_first, delivery_engaged, delivery_clicked, delivery_bounced
-        Earliest event, earliest open-or-click, earliest click and earliest bounce of the delivery
-        (seconds; ``NEVER`` when there is none).
-    engagement_contact, engagement_campaign, engagement_time, engagement_is_click
-        Every open and click event, sorted by contact then time, for "last open" style features.
+        Earliest event, open-or-click, click and bounce of the delivery (seconds; ``NEVER`` if none).
+    delivery_last_engaged, delivery_last_clicked
+        Latest open-or-click and click of the delivery (``NEVER`` if none).
+    engagement_key, click_key
+        Sorted ``delivery << 32 | (time - epoch)`` of every open-or-click and every click event: the
+        latest engagement of a delivery up to any time T is one binary search away.
+    epoch
+        The time subtracted in the keys.
     """
 
     contact_ids: np.ndarray
     campaign_ids: np.ndarray
     campaign_sent: np.ndarray
+    sent_order: np.ndarray
+    delivery_offsets: np.ndarray
     delivery_contact: np.ndarray
     delivery_campaign: np.ndarray
     delivery_first: np.ndarray
     delivery_engaged: np.ndarray
     delivery_clicked: np.ndarray
     delivery_bounced: np.ndarray
-    engagement_contact: np.ndarray
-    engagement_campaign: np.ndarray
-    engagement_time: np.ndarray
-    engagement_is_click: np.ndarray
+    delivery_last_engaged: np.ndarray
+    delivery_last_clicked: np.ndarray
+    engagement_key: np.ndarray
+    click_key: np.ndarray
+    epoch: np.ndarray
 
     @property
     def n_contacts(self) -> int:
@@ -78,6 +92,29 @@ class ActivityIndex:
     @property
     def n_deliveries(self) -> int:
         return len(self.delivery_contact)
+
+    def window(self, start: int, end: int) -> slice:
+        """The deliveries of campaigns sent in ``(start, end]`` (seconds), as one slice."""
+        sent = self.campaign_sent[self.sent_order]
+        first, last = np.searchsorted(sent, [start, end], side="right")
+        return slice(int(self.delivery_offsets[first]), int(self.delivery_offsets[last]))
+
+    def delivery_sent_times(self, deliveries: slice) -> np.ndarray:
+        """The sent time of each delivery's campaign, for a slice from :meth:`window`."""
+        first, last = np.searchsorted(self.delivery_offsets, [deliveries.start, deliveries.stop])
+        runs = np.diff(self.delivery_offsets[first : last + 1])
+        return np.repeat(self.campaign_sent[self.sent_order[first:last]], runs)
+
+    def latest_up_to(self, keys: np.ndarray, deliveries: np.ndarray, t: int) -> np.ndarray:
+        """For each delivery, its latest keyed event at or before ``t`` (``NEVER`` if none)."""
+        offset = np.int64(t) - int(self.epoch)
+        if offset < 0 or not len(keys):
+            return np.full(len(deliveries), NEVER, dtype=np.int64)
+        wanted = (deliveries.astype(np.int64) << 32) | min(int(offset), _LOW_MASK)
+        position = np.searchsorted(keys, wanted, side="right") - 1
+        found = keys[np.maximum(position, 0)]
+        hit = (position >= 0) & ((found >> 32) == deliveries)
+        return np.where(hit, (found & _LOW_MASK) + int(self.epoch), NEVER)
 
     @classmethod
     def build(cls, dataset: Dataset) -> ActivityIndex:
@@ -93,45 +130,57 @@ class ActivityIndex:
         events = dataset.email_events
         contact_ids = dataset.contacts["contact_id"].to_numpy(np.int64)
         campaign_ids = dataset.campaigns["campaign_id"].to_numpy(np.int64)
+        campaign_sent = to_seconds(dataset.campaigns["sent_at"])
+        sent_order = np.argsort(campaign_sent, kind="stable")
+        sent_rank = np.empty_like(sent_order)
+        sent_rank[sent_order] = np.arange(len(sent_order))
+
         contact_pos = _positions(contact_ids, events["contact_id"].to_numpy(np.int64))
         campaign_pos = _positions(campaign_ids, events["campaign_id"].to_numpy(np.int64))
         time = to_seconds(events["occurred_at"])
         kind = events["event_type"].to_numpy(dtype=object)
-        is_open = kind == EventType.OPEN.value
         is_click = kind == EventType.CLICK.value
+        is_engaged = is_click | (kind == EventType.OPEN.value)
         is_bounce = kind == EventType.BOUNCE.value
 
-        n_campaigns = max(len(campaign_ids), 1)
-        key = contact_pos.astype(np.int64) * n_campaigns + campaign_pos
+        # Group events by delivery: campaigns in sent order, then contacts.
+        key = sent_rank[campaign_pos].astype(np.int64) * max(len(contact_ids), 1) + contact_pos
         order = np.argsort(key, kind="stable")
         key_sorted = key[order]
         starts = np.flatnonzero(np.r_[True, key_sorted[1:] != key_sorted[:-1]]) if len(key) else \
             np.empty(0, dtype=np.int64)
+        delivery_of_event = np.empty(len(key), dtype=np.int64)
+        delivery_of_event[order] = _run_ids(starts, len(key))
         time_sorted = time[order]
 
-        def earliest(mask: np.ndarray) -> np.ndarray:
+        def per_delivery(mask: np.ndarray, reduce: np.ufunc, empty: int) -> np.ndarray:
             if not len(starts):
                 return np.empty(0, dtype=np.int64)
-            masked = np.where(mask[order], time_sorted, NEVER)
-            return np.minimum.reduceat(masked, starts)
+            return reduce.reduceat(np.where(mask[order], time_sorted, empty), starts)
 
+        everything = np.ones(len(time), dtype=bool)
         delivery_key = key_sorted[starts]
-        engaged = is_open | is_click
-        engagement_order = np.lexsort((time[engaged], contact_pos[engaged]))
+        delivery_campaign = sent_order[delivery_key // max(len(contact_ids), 1)]
+        counts = np.bincount(sent_rank[delivery_campaign], minlength=len(campaign_ids))
+        epoch = int(time.min()) if len(time) else 0
         return cls(
             contact_ids=contact_ids,
             campaign_ids=campaign_ids,
-            campaign_sent=to_seconds(dataset.campaigns["sent_at"]),
-            delivery_contact=(delivery_key // n_campaigns).astype(np.int32),
-            delivery_campaign=(delivery_key % n_campaigns).astype(np.int32),
-            delivery_first=earliest(np.ones(len(time), dtype=bool)),
-            delivery_engaged=earliest(engaged),
-            delivery_clicked=earliest(is_click),
-            delivery_bounced=earliest(is_bounce),
-            engagement_contact=contact_pos[engaged][engagement_order].astype(np.int32),
-            engagement_campaign=campaign_pos[engaged][engagement_order].astype(np.int32),
-            engagement_time=time[engaged][engagement_order],
-            engagement_is_click=is_click[engaged][engagement_order],
+            campaign_sent=campaign_sent,
+            sent_order=sent_order,
+            delivery_offsets=np.r_[0, np.cumsum(counts)].astype(np.int64),
+            # int64 (numpy's index type) so counting needs no conversion of millions of entries
+            delivery_contact=(delivery_key % max(len(contact_ids), 1)).astype(np.int64),
+            delivery_campaign=delivery_campaign.astype(np.int32),
+            delivery_first=per_delivery(everything, np.minimum, NEVER),
+            delivery_engaged=per_delivery(is_engaged, np.minimum, NEVER),
+            delivery_clicked=per_delivery(is_click, np.minimum, NEVER),
+            delivery_bounced=per_delivery(is_bounce, np.minimum, NEVER),
+            delivery_last_engaged=_never_if_absent(per_delivery(is_engaged, np.maximum, -1)),
+            delivery_last_clicked=_never_if_absent(per_delivery(is_click, np.maximum, -1)),
+            engagement_key=_event_keys(delivery_of_event, time, is_engaged, epoch),
+            click_key=_event_keys(delivery_of_event, time, is_click, epoch),
+            epoch=np.array(epoch, dtype=np.int64),
         )
 
     def save(self, path: str | Path) -> None:
@@ -149,6 +198,22 @@ class ActivityIndex:
             if int(stored["format_version"]) != _FORMAT_VERSION:
                 return None
             return cls(**{f.name: stored[f.name] for f in fields(cls)})
+
+
+def _run_ids(starts: np.ndarray, n: int) -> np.ndarray:
+    """For n sorted items whose runs begin at ``starts``, the run number of each item."""
+    ids = np.zeros(n, dtype=np.int64)
+    if len(starts) > 1:
+        ids[starts[1:]] = 1
+    return np.cumsum(ids)
+
+
+def _never_if_absent(latest: np.ndarray) -> np.ndarray:
+    return np.where(latest < 0, NEVER, latest)
+
+
+def _event_keys(delivery: np.ndarray, time: np.ndarray, mask: np.ndarray, epoch: int) -> np.ndarray:
+    return np.sort((delivery[mask] << 32) | (time[mask] - epoch))
 
 
 def _positions(ids: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from engagekit.config import EngagementConfig
 from engagekit.dataset import Dataset
 from engagekit.features import compute_features
 from engagekit.schema import LEVEL_LABELS, LEVELS
-from engagekit.tiers import EngagementTiers, Thresholds, assign_codes, judged_scores, level_names
+from engagekit.tiers import EngagementTiers, Thresholds, assign_codes, judged_scores, level_categories
 from engagekit.timeutil import AsOf, as_timestamp
 
 LEVEL_DTYPE = pd.CategoricalDtype(list(LEVELS))
@@ -110,7 +110,7 @@ def compute_levels(
         tiers = EngagementTiers.from_config(config).fit(scores[:, None])
         thresholds = tiers.thresholds_for(0)
     codes = assign_codes(scores, thresholds)
-    table["level"] = pd.Categorical(level_names(codes), dtype=LEVEL_DTYPE)
+    table["level"] = level_categories(codes)
     return LevelResult(as_of=stamp, config=config, thresholds=thresholds, table=table)
 
 

@@ -13,9 +13,9 @@ import pandas as pd
 from engagekit.activity import ActivityIndex
 from engagekit.config import EngagementConfig
 from engagekit.dataset import Dataset
-from engagekit.levels import LEVEL_DTYPE, LevelResult, current_and_previous
+from engagekit.levels import LevelResult, current_and_previous
 from engagekit.schema import LEVEL_LABELS, LEVELS
-from engagekit.tiers import EngagementTiers, assign_codes, judged_scores, level_names
+from engagekit.tiers import EngagementTiers, assign_codes, judged_scores, level_categories
 from engagekit.timeutil import AsOf
 from engagekit.transitions import Transitions, compute_transitions
 
@@ -97,5 +97,5 @@ def relevel(levels: LevelResult, config: EngagementConfig) -> LevelResult | None
     thresholds = EngagementTiers.from_config(config).fit(scores[:, None]).thresholds_for(0)
     codes = assign_codes(scores, thresholds)
     recut = table.copy(deep=False)
-    recut["level"] = pd.Categorical(level_names(codes), dtype=LEVEL_DTYPE)
+    recut["level"] = level_categories(codes)
     return LevelResult(as_of=levels.as_of, config=config, thresholds=thresholds, table=recut)

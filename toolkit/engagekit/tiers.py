@@ -18,11 +18,12 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from engagekit.config import EngagementConfig
-from engagekit.schema import LEVEL_RANKS, Level
+from engagekit.schema import LEVEL_RANKS, LEVELS, Level
 
 # Level codes as returned by ``transform``: higher is more engaged.
 LEVEL_BY_CODE: dict[int, str] = {rank: str(level) for level, rank in LEVEL_RANKS.items()}
@@ -173,6 +174,18 @@ def assign_codes(score: np.ndarray, thresholds: Thresholds) -> np.ndarray:
     codes[least] = CODE_BY_LEVEL[Level.LEAST_ENGAGED]
     codes[most] = CODE_BY_LEVEL[Level.MOST_ENGAGED]
     return codes.astype(np.int64)
+
+
+def level_categories(codes: np.ndarray) -> pd.Categorical:
+    """Level codes as a categorical of level names (most engaged first), without string work.
+
+    Examples
+    --------
+    >>> level_categories(np.array([0, 3])).tolist()
+    ['everyone_else', 'most_engaged']
+    """
+    # LEVELS lists most engaged first, so a level's category position is 3 - its code.
+    return pd.Categorical.from_codes(3 - np.asarray(codes, dtype=np.int8), categories=list(LEVELS))
 
 
 def level_names(codes: np.ndarray) -> np.ndarray:

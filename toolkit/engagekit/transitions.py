@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from engagekit.levels import LevelResult
-from engagekit.schema import LEVEL_RANKS, LEVELS, Level
+from engagekit.schema import LEVELS, Level
 
 MOVEMENTS: tuple[str, ...] = ("rising", "steady", "slipping", "new")
 MOVEMENT_DTYPE = pd.CategoricalDtype(list(MOVEMENTS))
@@ -33,16 +33,18 @@ def movement(previous: pd.Series | np.ndarray, current: pd.Series | np.ndarray) 
     ...          np.array(["least_engaged", "least_engaged", "somewhat_engaged"])).tolist()
     ['new', 'slipping', 'rising']
     """
-    ranks = np.vectorize(LEVEL_RANKS.__getitem__, otypes=[np.int64])
-    previous = np.asarray(previous, dtype=object)
-    current = np.asarray(current, dtype=object)
-    if not len(previous):
-        return np.array([], dtype=object)
-    before, after = ranks(previous), ranks(current)
-    was_unjudged = previous == Level.EVERYONE_ELSE.value
-    out = np.where(after > before, "rising", np.where(after < before, "slipping", "steady"))
-    out = np.where(was_unjudged & (current != Level.EVERYONE_ELSE.value), "new", out)
-    return out.astype(object)
+    before = pd.Categorical(previous, categories=list(LEVELS)).codes
+    after = pd.Categorical(current, categories=list(LEVELS)).codes
+    return np.asarray(MOVEMENTS, dtype=object)[_movement_codes(before, after)]
+
+
+def _movement_codes(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Movement positions in MOVEMENTS from level category codes (0 = most engaged)."""
+    unjudged = LEVELS.index(Level.EVERYONE_ELSE)
+    # category codes run from most engaged (0) to everyone else (3): a lower code is a rise
+    codes = np.where(after < before, 0, np.where(after > before, 2, 1))
+    codes[(before == unjudged) & (after != unjudged)] = 3
+    return codes.astype(np.int8)
 
 
 @dataclass(frozen=True)
@@ -102,18 +104,17 @@ def compute_transitions(previous: LevelResult, current: LevelResult) -> Transiti
     >>> int(compute_transitions(before, now).counts.to_numpy().sum())
     400
     """
-    prev_levels = previous.table["level"].astype(object).to_numpy()
-    curr_levels = current.table["level"].astype(object).to_numpy()
+    before = previous.table["level"].cat.codes.to_numpy()
+    after = current.table["level"].cat.codes.to_numpy()
     contacts = pd.DataFrame(
         {
             "contact_id": current.table["contact_id"].to_numpy(),
-            "previous_level": pd.Categorical(prev_levels, categories=list(LEVELS)),
-            "current_level": pd.Categorical(curr_levels, categories=list(LEVELS)),
-            "movement": pd.Categorical(movement(prev_levels, curr_levels), dtype=MOVEMENT_DTYPE),
+            "previous_level": previous.table["level"].array,
+            "current_level": current.table["level"].array,
+            "movement": pd.Categorical.from_codes(_movement_codes(before, after), dtype=MOVEMENT_DTYPE),
         }
     )
-    codes = contacts["previous_level"].cat.codes.to_numpy() * len(LEVELS) + \
-        contacts["current_level"].cat.codes.to_numpy()
+    codes = before.astype(np.int64) * len(LEVELS) + after
     matrix = np.bincount(codes, minlength=len(LEVELS) ** 2).reshape(len(LEVELS), len(LEVELS))
     counts = pd.DataFrame(
         matrix,

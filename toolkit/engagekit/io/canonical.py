@@ -97,13 +97,16 @@ def read_canonical(folder: PathLike) -> tuple[Dataset, ImportReport]:
 
     Returns
     -------
-    dataset, report
+    Dataset
+        Every table found, with contact ids, list ids and campaign ids as written.
+    ImportReport
+        Rows skipped or cells left blank, by file, row and column; merged duplicate emails.
 
     Raises
     ------
     DataError
-        When the folder or ``contacts.csv`` is missing, a file cannot be read or lacks a
-        required column.
+        When the folder or ``contacts.csv`` is missing, or a file cannot be read or lacks one of
+        its table's required columns.
 
     Examples
     --------

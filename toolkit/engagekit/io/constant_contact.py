@@ -126,13 +126,17 @@ def read_constant_contact(
 
     Returns
     -------
-    dataset, report
-        The canonical data and what was read and skipped.
+    Dataset
+        Contacts with their tags, lists and custom fields; one campaign per report name with
+        its opens, clicks and synthesised sends.
+    ImportReport
+        Problems by file, row and column, and notes on inferred sent times and sends.
 
     Raises
     ------
     DataError
-        A file that cannot be read or lacks a required column.
+        A contact export without ``Email address``, a report without ``Opened At`` or
+        ``Clicked At``, or a file that cannot be read.
 
     Examples
     --------

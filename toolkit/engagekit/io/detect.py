@@ -12,9 +12,13 @@ constant_contact_contacts    ``Email address`` with ``Email status``, ``Email Li
 constant_contact_report      ``Email address`` with ``Opened At`` or ``Clicked At``
 mailchimp_audience           ``Email Address`` with a Mailchimp system column (``MEMBER_RATING``,
                              ``OPTIN_TIME``, ``LAST_CHANGED``, ``LEID``, ...)
-mailchimp_activity           ``Timestamp`` and ``Email`` (opens; clicks when it has ``Url``), or
-                             any file with ``Email`` in a folder named ``sent`` (recipients)
+mailchimp_activity           ``Timestamp`` and ``Email``, or a recipient list: ``Email`` in a
+                             file in a ``sent`` folder or named like ``Welcome - sent.csv``.
+                             Its kind comes from its folder (``opens``, ``clicks``, ``sent``),
+                             else its name (``sent``), else its header (``Url``: clicks)
 ===========================  ===================================================================
+
+A zip archive (an export as downloaded) is unpacked to a temporary folder and read like a folder.
 
 Files of several layouts may be read in one call: each group goes to its reader and the results
 merge by email identity (:mod:`engagekit.io.merge`), canonical first, then Constant Contact, then
@@ -23,10 +27,14 @@ Mailchimp.
 
 from __future__ import annotations
 
+import re
+import shutil
+import tempfile
+import zipfile
 from collections import defaultdict
 from collections.abc import Sequence
 from functools import reduce
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from engagekit.dataset import Dataset
 from engagekit.errors import DataError, ImportReport
@@ -35,6 +43,7 @@ from engagekit.io.constant_contact import read_constant_contact
 from engagekit.io.mailchimp import SYSTEM_COLUMNS, read_mailchimp
 from engagekit.io.merge import merge_datasets
 from engagekit.io.reading import PathLike, header_key, read_header
+from engagekit.io.records import campaign_stem
 from engagekit.schema import REQUIRED
 
 LAYOUTS: dict[str, str] = {
@@ -51,6 +60,8 @@ LAYOUTS: dict[str, str] = {
 }
 _MAILCHIMP_SYSTEM = {header_key(column) for column in SYSTEM_COLUMNS} - {"tags"}
 _CC_CONTACT = {"email status", "email lists", "created at", "tags", "first name"}
+_SENT_NAME = re.compile(r"(?:^|[\s_\-])(?:sent|recipients)$", re.IGNORECASE)
+_MAX_UNZIPPED = 4 * 2**30
 
 
 def detect_layout(header: Sequence[str], path: PathLike | None = None) -> str | None:
@@ -74,10 +85,15 @@ def detect_layout(header: Sequence[str], path: PathLike | None = None) -> str | 
         if keys & _CC_CONTACT:
             return "constant_contact_contacts"
     has_email = bool(keys & {"email", "email address"})
-    in_sent = path is not None and Path(path).parent.name.casefold() == "sent"
-    if has_email and ("timestamp" in keys or in_sent):
+    if has_email and ("timestamp" in keys or (path is not None and _is_recipient_list(path))):
         return "mailchimp_activity"
     return None
+
+
+def _is_recipient_list(path: PathLike) -> bool:
+    """A file in a ``sent`` folder, or named like ``Welcome - sent.csv`` (uploads lose folders)."""
+    path = Path(path)
+    return path.parent.name.casefold() == "sent" or bool(_SENT_NAME.search(campaign_stem(path)))
 
 
 def _unknown(path: Path, header: Sequence[str]) -> str:
@@ -96,15 +112,48 @@ def _csv_files(folder: Path) -> list[Path]:
 
 
 def _mailchimp_kind(path: Path, header: Sequence[str]) -> str:
-    if path.parent.name.casefold() == "sent":
+    folder = path.parent.name.casefold()
+    if folder in ("opens", "clicks", "sent"):
+        return folder
+    if _is_recipient_list(path):
         return "sent"
     return "clicks" if "url" in {header_key(column) for column in header} else "opens"
 
 
-def _classify(paths: Sequence[PathLike], report: ImportReport) -> dict[str, list[tuple[Path, list[str]]]]:
-    """Files by layout, with their headers; folders are searched for CSV files."""
+def _unzip(path: Path, scratch: Path) -> Path:
+    """Extract the CSV files of a zip archive (an export as downloaded) into a new folder."""
+    folder = scratch / f"{len(list(scratch.iterdir()))}-{path.stem}"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [
+                member for member in archive.infolist()
+                if not member.is_dir() and member.filename.lower().endswith((".csv", ".csv.gz"))
+            ]
+            if sum(member.file_size for member in members) > _MAX_UNZIPPED:
+                raise DataError(f"{path.name}: the archive unpacks to more than "
+                                f"{_MAX_UNZIPPED // 2**30} GiB; unzip it yourself")
+            for member in members:
+                parts = PurePosixPath(member.filename.replace("\\", "/")).parts
+                if not parts or parts[0] in ("/", "") or ".." in parts:
+                    continue  # a path that would land outside the folder
+                target = folder.joinpath(*parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as source, target.open("wb") as out:
+                    shutil.copyfileobj(source, out)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise DataError(f"{path.name}: cannot open the zip archive ({error})") from None
+    return folder
+
+
+def _classify(
+    paths: Sequence[PathLike], report: ImportReport, scratch: Path
+) -> dict[str, list[tuple[Path, list[str]]]]:
+    """Files by layout, with their headers; folders (and zip archives, unpacked into ``scratch``)
+    are searched for CSV files."""
     groups: dict[str, list[tuple[Path, list[str]]]] = defaultdict(list)
     for path in map(Path, paths):
+        if path.is_file() and zipfile.is_zipfile(path):
+            path = _unzip(path, scratch)
         if path.is_dir():
             contacts = path / "contacts.csv"
             if contacts.is_file() and detect_layout(read_header(contacts)) == "canonical":
@@ -140,12 +189,16 @@ def read_any(paths: PathLike | Sequence[PathLike]) -> tuple[Dataset, ImportRepor
     Parameters
     ----------
     paths
-        Files and folders; a folder is searched (at any depth) for CSV files, unless it holds a
-        canonical ``contacts.csv``, in which case it is read as a canonical folder.
+        Files, zip archives and folders; a folder is searched (at any depth) for CSV files,
+        unless it holds a canonical ``contacts.csv``, in which case it is read as a canonical
+        folder.
 
     Returns
     -------
-    dataset, report
+    Dataset
+        Everything read, merged by email identity when several layouts were given.
+    ImportReport
+        The readers' reports together, with notes on files skipped in folders.
 
     Raises
     ------
@@ -167,7 +220,18 @@ def read_any(paths: PathLike | Sequence[PathLike]) -> tuple[Dataset, ImportRepor
     if isinstance(paths, (str, Path)):
         paths = [paths]
     report = ImportReport()
-    groups = _classify(paths, report)
+    with tempfile.TemporaryDirectory(prefix="engagekit-import-") as scratch:
+        groups = _classify(paths, report, Path(scratch))
+        results = _read_groups(groups)
+    for _, part in results:
+        report.merge(part)
+    dataset = reduce(merge_datasets, [dataset for dataset, _ in results])
+    report.counts = dataset.summary()
+    return dataset, report
+
+
+def _read_groups(groups: dict[str, list[tuple[Path, list[str]]]]) -> list[tuple[Dataset, ImportReport]]:
+    """Each group of files read by its reader."""
     results = []
     for folder in dict.fromkeys(path.parent for path, _ in groups["canonical"]):
         results.append(read_canonical(folder))
@@ -184,11 +248,7 @@ def read_any(paths: PathLike | Sequence[PathLike]) -> tuple[Dataset, ImportRepor
             [path for path, _ in groups["mailchimp_audience"]],
             activity["opens"], activity["clicks"], activity["sent"],
         ))
-    for _, part in results:
-        report.merge(part)
-    dataset = reduce(merge_datasets, [dataset for dataset, _ in results])
-    report.counts = dataset.summary()
-    return dataset, report
+    return results
 
 
 __all__ = ["LAYOUTS", "detect_layout", "read_any"]

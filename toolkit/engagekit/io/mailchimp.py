@@ -36,6 +36,7 @@ import pandas as pd
 
 from engagekit.dataset import Dataset
 from engagekit.errors import DataError, ImportReport
+from engagekit.io.merge import STATUS_PRECEDENCE
 from engagekit.io.reading import PathLike, SourceFile, display_names, split_quoted
 from engagekit.io.records import (
     LEFT_AT,
@@ -142,12 +143,17 @@ def read_mailchimp(
 
     Returns
     -------
-    dataset, report
+    Dataset
+        Members with their tags and merge fields; campaigns named by their activity files with
+        opens, clicks, sends, unsubscribes and bounces.
+    ImportReport
+        Problems by file, row and column, and notes on what was inferred.
 
     Raises
     ------
     DataError
-        A file that cannot be read or lacks a required column.
+        An audience file without ``Email Address``, an activity file without ``Email`` or (opens
+        and clicks) ``Timestamp``, or a file that cannot be read.
 
     Examples
     --------
@@ -176,8 +182,10 @@ def read_mailchimp(
     parts: list[ContactRows] = []
     events: list[pd.DataFrame] = []
     leaving: list[pd.DataFrame] = []
-    for path in groups.pop("audience"):
-        source = SourceFile(path, report, label=labels[path])
+    audience = [SourceFile(path, report, label=labels[path]) for path in groups.pop("audience")]
+    # Stronger statuses last, so that whatever order files come in, their names and fields win.
+    strength = {status: rank for rank, status in enumerate(STATUS_PRECEDENCE)}
+    for source in sorted(audience, key=lambda source: strength[audience_status(source)]):
         rows, left = _audience(source)
         parts.append(rows)
         leaving.append(left)

@@ -376,7 +376,8 @@ class SourceFile:
                 self.headers[key] = text
                 positions.append(position)
         rows = body.iloc[:, positions].set_axis(list(self.headers), axis="columns")
-        blank = rows.apply(lambda column: column.str.strip() == "").all(axis="columns")
+        rows = rows.apply(lambda column: column.astype("str").str.strip())
+        blank = (rows == "").all(axis="columns")
         self.rows = rows[~blank & ~long_rows]
         self.ok = pd.Series(True, index=self.rows.index)
         report.files.append(self.name)
@@ -421,6 +422,8 @@ class SourceFile:
 
     def flag(self, bad: pd.Series, column: str | None, reason: str, *, skip: bool) -> None:
         """Report every row where ``bad`` holds, with its value; with ``skip`` mark it not ok."""
+        if not bad.any():
+            return
         values = self.text(column) if column else None
         label = self.label(column) if column else None
         for row in bad.index[bad.to_numpy(dtype=bool)]:
@@ -447,7 +450,7 @@ class SourceFile:
         key = header_key(column)
         if key not in self.headers:
             return pd.Series(np.nan, index=self.rows.index, dtype="str")
-        values = self.rows[key].astype("str").str.strip()
+        values = self.rows[key]
         return values.where(values != "")
 
     def required_text(self, column: str, what: str) -> pd.Series:

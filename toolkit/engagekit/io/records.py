@@ -152,8 +152,18 @@ def campaign_name(path: str | Path) -> str:
     >>> campaign_name("reports/Spring Sale - Opens.csv"), campaign_name("spring_sale_clicks.csv.gz")
     ('Spring Sale', 'spring_sale')
     """
-    stem = re.sub(r"(\.csv)?(\.gz)?$", "", Path(path).name, flags=re.IGNORECASE)
+    stem = campaign_stem(path)
     return _REPORT_SUFFIX.sub("", stem).strip(" _-") or stem
+
+
+def campaign_stem(path: str | Path) -> str:
+    """A file's name without ``.csv`` or ``.csv.gz``."""
+    return re.sub(r"(\.csv)?(\.gz)?$", "", Path(path).name, flags=re.IGNORECASE)
+
+
+def _among(values: pd.Series, pool: pd.Series) -> pd.Series:
+    """``values.isin(pool)`` for text; pandas' isin on Arrow strings loops over ``pool`` in Python."""
+    return values.astype(object).isin(pool.astype(object).unique())
 
 
 def _by_email(items: pd.Series, emails: pd.Series, column: str) -> pd.DataFrame:
@@ -168,7 +178,7 @@ def _combine(parts: Sequence[ContactRows]) -> tuple[pd.DataFrame, pd.DataFrame, 
     for part in parts:
         keep = part.contacts["email"].notna()
         if not part.listed:
-            keep &= ~part.contacts["email"].isin(listed)
+            keep &= ~_among(part.contacts["email"], listed)
         contacts = part.contacts[keep].assign(_listed=part.listed)
         frames.append(contacts)
         tags.append(_by_email(part.tags, contacts["email"], "tag"))
@@ -198,33 +208,33 @@ def _typed_custom_fields(rows: pd.DataFrame, parts: Sequence[ContactRows]) -> di
 def _date_campaigns(
     events: pd.DataFrame, sent_at: Mapping[str, AsOf], report: ImportReport
 ) -> pd.DataFrame:
-    """One row per campaign: key, name, sent_at, explicit (has a recipient list), ordered by time."""
+    """One row per campaign (name, sent_at, explicit: has a recipient list), ordered by time."""
     key = events["campaign"].str.casefold()
     groups = events.groupby(key, sort=False)
     campaigns = pd.DataFrame({
         "name": groups["campaign"].first(),
         "earliest": groups["occurred_at"].min(),
-        "files": groups["file"].agg(lambda files: ", ".join(dict.fromkeys(files))),
+        "files": groups["file"].unique().map(", ".join),
     })
     sends = events[events["event_type"] == EventType.SEND]
-    campaigns["explicit"] = campaigns.index.isin(sends["campaign"].str.casefold())
-    given = {name.casefold(): as_timestamp(time, name=f"sent time of campaign '{name}'")
-             for name, time in sent_at.items()}
-    campaigns["sent_at"] = (
-        pd.Series(given, dtype=TIME_DTYPE).reindex(campaigns.index)
-        .fillna(sends.groupby(sends["campaign"].str.casefold())["occurred_at"].min())
-        .fillna(campaigns["earliest"])
+    first_send = sends.groupby(sends["campaign"].str.casefold())["occurred_at"].min()
+    given = pd.Series(
+        {name.casefold(): as_timestamp(time, name=f"sent time of campaign '{name}'")
+         for name, time in sent_at.items()},
+        dtype=TIME_DTYPE,
     )
-    for name, files, earliest, given_time, explicit in zip(
-        campaigns["name"], campaigns["files"], campaigns["earliest"],
-        campaigns.index.isin(list(given)), campaigns["explicit"], strict=True,
+    campaigns["explicit"] = _among(campaigns.index.to_series(), sends["campaign"].str.casefold())
+    known = given.reindex(campaigns.index).fillna(first_send)
+    campaigns["sent_at"] = known.fillna(campaigns["earliest"])
+    for name, files, sent, inferred in zip(
+        campaigns["name"], campaigns["files"], campaigns["sent_at"], known.isna(), strict=True
     ):
-        if pd.isna(earliest) and not given_time:
+        if pd.isna(sent):
             report.add(files, None, None,
                        f"campaign '{name}' has no sent time and no dated activity; its rows are skipped")
-        elif not given_time and not explicit:
+        elif inferred:
             report.notes.append(f"campaign '{name}': sent time not given; taken as its earliest "
-                                f"open or click, {earliest:%Y-%m-%d %H:%M}")
+                                f"open or click, {sent:%Y-%m-%d %H:%M:%S}")
     campaigns = campaigns.dropna(subset=["sent_at"]).sort_values(["sent_at", "name"])
     campaigns["campaign_id"] = range(1, len(campaigns) + 1)
     return campaigns
@@ -249,6 +259,21 @@ def _sends(contacts: pd.DataFrame, events: pd.DataFrame, campaigns: pd.DataFrame
     recipients = recipients[recipients["_merge"] == "left_only"].drop(columns="_merge")
     dated = campaigns[["campaign_id", "sent_at"]].rename(columns={"sent_at": "occurred_at"})
     return recipients.merge(dated, on="campaign_id").assign(event_type=EventType.SEND.value)
+
+
+def _identified(events: pd.DataFrame, campaigns: pd.DataFrame, contact_id: pd.Series) -> pd.DataFrame:
+    """Events with contact and campaign ids; recipients listed without a time get the sent time."""
+    events = events.assign(
+        campaign_id=events["campaign"].str.casefold().map(campaigns["campaign_id"]),
+        contact_id=events["email"].map(contact_id),
+    )
+    events = events.dropna(subset=["campaign_id", "contact_id"]).astype(
+        {"campaign_id": "int64", "contact_id": "int64"})
+    undated = events["occurred_at"].isna()
+    if undated.any():  # mapping through an empty series fails in pandas 3.1: only when needed
+        events.loc[undated, "occurred_at"] = events.loc[undated, "campaign_id"].map(
+            campaigns.set_index("campaign_id")["sent_at"])
+    return events
 
 
 def build_dataset(
@@ -288,14 +313,7 @@ def build_dataset(
     events = pd.concat([no_events.astype({"occurred_at": TIME_DTYPE}),
                         *(frame[EVENT_COLUMNS] for frame in events)], ignore_index=True)
     campaigns = _date_campaigns(events, sent_at or {}, report)
-    events["campaign_id"] = events["campaign"].str.casefold().map(campaigns["campaign_id"])
-    events["contact_id"] = events["email"].map(contact_id)
-    events = events.dropna(subset=["campaign_id", "contact_id"]).astype(
-        {"campaign_id": "int64", "contact_id": "int64"})
-    undated = events["occurred_at"].isna()  # recipients listed without a time: sent with the rest
-    if undated.any():
-        events.loc[undated, "occurred_at"] = events.loc[undated, "campaign_id"].map(
-            campaigns.set_index("campaign_id")["sent_at"])
+    events = _identified(events, campaigns, contact_id)
     sends = _sends(contacts.join(extra, on="email"), events, campaigns)
     if len(sends):
         report.notes.append(

@@ -55,6 +55,7 @@ from engagekit.segments.operators import (
 
 if TYPE_CHECKING:
     from engagekit.dataset import Dataset
+    from engagekit.tables import WorkspaceTables
     from engagekit.workspace import Workspace
 
 SOURCE_LABELS: dict[str, str] = {
@@ -227,16 +228,18 @@ class Catalog:
         )
 
     @classmethod
-    def from_workspace(cls, workspace: Workspace) -> Catalog:
+    def from_workspace(cls, workspace: Workspace, tables: WorkspaceTables | None = None) -> Catalog:
         """The catalog of a workspace database, read with a few small queries."""
-        tables = workspace.tables
+        tables = tables or workspace.tables
+        fields = tables.custom_fields
         with workspace.engine.connect() as conn:
             lists = dict(conn.execute(sa.select(tables.lists.c.list_id, tables.lists.c.name)).all())
             campaigns = dict(
                 conn.execute(sa.select(tables.campaigns.c.campaign_id, tables.campaigns.c.name)).all()
             )
             tags = conn.execute(sa.select(tables.contact_tags.c.tag).distinct()).scalars().all()
-            custom = workspace.custom_fields(conn)
+            custom = dict(conn.execute(
+                sa.select(fields.c.name, fields.c.kind).order_by(fields.c.position)).all())
         return cls(custom_fields=custom, lists=lists, campaigns=campaigns, tags=tuple(sorted(tags)))
 
     # -- fields ------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -453,7 +454,8 @@ def add_to_list(
     """
     name = clean_name(list_name, what="list")
     ids = np.unique(np.asarray(engine.members(as_definition(definition)), dtype=np.int64))
-    return run_atomically(workspace.engine, lambda conn: _add_members(conn, name, ids))
+    work = partial(_add_members, name=name, ids=ids)
+    return run_atomically(workspace, work, lock=build_tables().lists)
 
 
 def _add_members(conn: Connection, name: str, ids: np.ndarray) -> AddToListResult:

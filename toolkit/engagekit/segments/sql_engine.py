@@ -74,7 +74,7 @@ class SqlEngine:
     # -- public ------------------------------------------------------------------------------
     @cached_property
     def catalog(self) -> Catalog:
-        return Catalog.from_workspace(self.workspace)
+        return Catalog.from_workspace(self.workspace, self.tables)
 
     @cached_property
     def snapshot_ids(self) -> tuple[int, int]:

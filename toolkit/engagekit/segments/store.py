@@ -8,10 +8,12 @@ Names are trimmed, at most :data:`MAX_NAME_LENGTH` characters, and unique ignori
 to save the same name cannot both win. The four pre-built segments, one per engagement level, live
 in code rather than in the table; they are read-only and their names are reserved.
 
-Every operation is one transaction. On SQLite the workspace engine opens write transactions with
-``BEGIN IMMEDIATE`` and a busy timeout, so a second writer waits for the first; should a lock or a
-conflicting write still get through, :func:`run_atomically` retries the whole transaction a few
-times and then raises :class:`~engagekit.errors.WorkspaceError` with a message meant for a person.
+Every operation is one transaction, and writers run one at a time: on SQLite the workspace's write
+transaction takes the lock up front (``BEGIN IMMEDIATE``, with a busy timeout), on PostgreSQL a
+table lock does the same. Should a lock or a conflicting write still get through,
+:func:`run_atomically` retries the whole transaction a few times and then raises
+:class:`~engagekit.errors.WorkspaceError` with a message meant for a person, never a raw
+"database is locked".
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from datetime import datetime
 from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from engagekit.errors import DuplicateNameError, EngagekitError, NotFoundError, WorkspaceError
@@ -279,9 +281,12 @@ class SegmentStore:
 
         def work(conn: Connection) -> Segment:
             source = self._existing(conn, name)
-            target = wanted or copy_name(source.name, self._taken_keys(conn))
             # A deep copy: the copy must not share (mutable) criteria with its source.
-            return self._insert(conn, target, source.definition.model_copy(deep=True))
+            definition = source.definition.model_copy(deep=True)
+            if wanted:
+                return self._insert(conn, wanted, definition)
+            # Writers run one at a time (see run_atomically), and the unique index backs that up.
+            return self._insert_row(conn, copy_name(source.name, self._taken_keys(conn)), definition)
 
         return self._write(work)
 
@@ -299,6 +304,9 @@ class SegmentStore:
     # -- inside a transaction ----------------------------------------------------------------
     def _insert(self, conn: Connection, name: str, definition: SegmentDefinition) -> Segment:
         self._check_free(conn, name)
+        return self._insert_row(conn, name, definition)
+
+    def _insert_row(self, conn: Connection, name: str, definition: SegmentDefinition) -> Segment:
         values = {"name": name, "name_key": name_key(name), **_definition_values(definition)}
         values["created_at"] = values["updated_at"]
         new_id = conn.execute(
@@ -370,7 +378,7 @@ class SegmentStore:
             raise _friendly(error) from None
 
     def _write(self, work: Callable[[Connection], T]) -> T:
-        return run_atomically(self.workspace.engine, work)
+        return run_atomically(self.workspace, work, lock=self._table)
 
 
 def did_you_mean(name: str, candidates: list[str]) -> str:
@@ -388,10 +396,17 @@ def did_you_mean(name: str, candidates: list[str]) -> str:
     return "; did you mean " + " or ".join(f"'{by_key[key]}'" for key in close) + "?"
 
 
-def run_atomically(engine: Engine, work: Callable[[Connection], T]) -> T:
-    """Run ``work(conn)`` in one transaction, again if another writer got in the way.
+def run_atomically(
+    workspace: Workspace, work: Callable[[Connection], T], *, lock: sa.Table | None = None
+) -> T:
+    """Run ``work(conn)`` in one write transaction, again if another writer got in the way.
 
-    A transaction that meets a lock, a serialisation failure or a unique-key clash made by a
+    The transaction is :meth:`Workspace.transaction`, which on SQLite takes the write lock up
+    front, so writers run one at a time (a second one queues for up to the busy timeout). On
+    PostgreSQL, ``lock`` names the table whose writers must likewise run one at a time, so that a
+    "check, then write" (is this name free? which list id is next?) cannot interleave with another.
+
+    A transaction that still meets a lock, a serialisation failure or a unique-key clash made by a
     concurrent writer is rolled back and run again from the start (so its checks see the other
     writer's result), up to :data:`WRITE_ATTEMPTS` times. What still fails becomes a
     :class:`~engagekit.errors.WorkspaceError`; errors raised by ``work`` itself pass through.
@@ -399,7 +414,9 @@ def run_atomically(engine: Engine, work: Callable[[Connection], T]) -> T:
     pause = RETRY_PAUSE_SECONDS
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
-            with engine.begin() as conn:
+            with workspace.transaction() as conn:
+                if lock is not None and conn.dialect.name == "postgresql":
+                    _lock_for_writing(conn, lock)
                 return work(conn)
         except SQLAlchemyError as error:
             if attempt == WRITE_ATTEMPTS or not _is_transient(error):
@@ -407,6 +424,13 @@ def run_atomically(engine: Engine, work: Callable[[Connection], T]) -> T:
         time.sleep(pause)
         pause *= 2
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def _lock_for_writing(conn: Connection, table: sa.Table) -> None:
+    # SHARE ROW EXCLUSIVE conflicts with itself and with writes, never with plain reads. The table
+    # name comes from our own schema, quoted by the dialect: no user text reaches this statement.
+    name = conn.dialect.identifier_preparer.format_table(table)
+    conn.execute(sa.text(f"LOCK TABLE {name} IN SHARE ROW EXCLUSIVE MODE"))
 
 
 def _is_transient(error: SQLAlchemyError) -> bool:
