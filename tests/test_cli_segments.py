@@ -7,13 +7,12 @@ import json
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
-
 from engagekit.cli_segments import app
 from engagekit.sample import generate_sample
 from engagekit.segments.definition import SCHEMA_VERSION
 from engagekit.segments.store import SegmentStore
 from engagekit.workspace import Workspace
+from typer.testing import CliRunner
 
 AS_OF = "2026-11-30"
 
@@ -169,6 +168,7 @@ def test_audience(run, tmp_path, sample):
 @pytest.mark.parametrize(("args", "fragments"), [
     (["show", "Leest engaged"], ["no segment named 'Leest engaged'", "did you mean 'Least engaged'"]),
     (["delete", "Most engaged", "--yes"], ["pre-built segment and cannot be deleted"]),
+    (["delete", "Most engaged"], ["pre-built segment and cannot be deleted"]),  # before asking
     (["rename", "Most engaged", "Top"], ["cannot be renamed"]),
     (["count", "Least engaged", "--as-of", "yesterday-ish"], ["--as-of 'yesterday-ish'"]),
     (["members", "Least engaged", "--columns", "email,shoe_size"], ["'shoe_size'"]),

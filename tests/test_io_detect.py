@@ -123,8 +123,8 @@ def test_flat_upload_tells_recipient_lists_by_name(tmp_path):
     assert ds.campaigns["name"].tolist() == ["Welcome"]
 
 
-def test_damaged_zip_archive(tmp_path):
+def test_zip_archive_without_csv_files(tmp_path):
     path = tmp_path / "export.zip"
-    path.write_bytes(b"PK\x05\x06" + b"\x00" * 18)  # an empty archive is a valid one
-    with pytest.raises(DataError, match="no CSV file"):
+    path.write_bytes(b"PK\x05\x06" + b"\x00" * 18)  # the smallest valid archive: empty
+    with pytest.raises(DataError, match="export.zip: the archive holds no CSV file"):
         read_any([path])

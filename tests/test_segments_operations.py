@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-
 from engagekit.errors import DuplicateNameError, NotFoundError
 from engagekit.levels import current_and_previous
 from engagekit.sample import generate_sample

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError
-
 from engagekit.errors import DuplicateNameError, NotFoundError, WorkspaceError
 from engagekit.segments.definition import SCHEMA_VERSION, SegmentDefinition
 from engagekit.segments.store import (
@@ -26,6 +24,8 @@ from engagekit.tables import build_tables
 from engagekit.workspace import Workspace
 from postgres import fresh_database
 from postgres import postgres_url as postgres_url_of_server
+from sqlalchemy.exc import OperationalError
+
 
 def level_is(*levels: str) -> dict:
     return {
@@ -78,6 +78,19 @@ def test_prebuilt_segments_are_read_only(store, action):
     with pytest.raises(ReadOnlySegmentError, match="pre-built.*copy it"):
         action(store)
     assert store.get("Most engaged") == PREBUILT[0]
+
+
+def test_editable_refuses_prebuilt_segments(store):
+    mine = store.create("Mine", level_is("most_engaged"))
+    assert store.editable("MINE") == mine
+    with pytest.raises(ReadOnlySegmentError, match="cannot be deleted"):
+        store.editable("Least engaged", "deleted")
+
+
+def test_saved_segments_are_listed_in_natural_order(store):
+    for name in ["b (copy 10)", "B (copy 2)", "a", "B", "b (copy)"]:
+        store.create(name, level_is("most_engaged"))
+    assert store.names()[len(PREBUILT):] == ["a", "B", "b (copy)", "B (copy 2)", "b (copy 10)"]
 
 
 def test_custom_segments_cannot_take_a_prebuilt_name(store):

@@ -7,6 +7,7 @@ data. A failing cell fails the test with that cell's source and error.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -17,6 +18,7 @@ from nbclient.exceptions import CellExecutionError
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 CELL_TIMEOUT_SECONDS = 600
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def test_there_are_notebooks():
@@ -31,13 +33,16 @@ def test_there_are_notebooks():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
 def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     notebook = nbformat.read(path, as_version=4)
-    workdir = tmp_path / "work"
-    workdir.mkdir()
-    # The kernel inherits this process's environment: a throw-away workspace and home, and where
-    # the sample data is (the notebooks default to ../sample_data, relative to notebooks/).
+    workdir, home, scratch = tmp_path / "work", tmp_path / "home", tmp_path / "tmp"
+    for folder in (workdir, home, scratch):
+        folder.mkdir()
+    # The kernel inherits this process's environment: a throw-away workspace, home and temporary
+    # folder (the notebooks make their workspace with tempfile), and where the sample data is
+    # (the notebooks default to ../sample_data, relative to notebooks/).
     monkeypatch.setenv("ENGAGEKIT_WORKSPACE", f"sqlite:///{tmp_path / 'workspace.db'}")
     monkeypatch.setenv("ENGAGEKIT_SAMPLE_DATA", str(REPO / "sample_data"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("TMPDIR", str(scratch))
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     client = NotebookClient(
         notebook,
@@ -48,7 +53,8 @@ def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, monkeypatch: py
     try:
         client.execute()
     except CellExecutionError as error:
-        pytest.fail(f"{path.name} failed:\n{error}", pytrace=False)
+        plain = ANSI_ESCAPE.sub("", str(error))  # the kernel colours its tracebacks
+        pytest.fail(f"{path.name} failed:\n{plain}", pytrace=False)
     errors = [
         output
         for cell in notebook.cells

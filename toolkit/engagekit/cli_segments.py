@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
@@ -47,7 +47,7 @@ DEFAULT_MEMBER_LIMIT = 20
 STDOUT = "-"
 
 
-class EngineKind(str, Enum):
+class EngineKind(StrEnum):
     memory = "memory"
     sql = "sql"
 
@@ -154,11 +154,13 @@ def read_definition(path: Path) -> SegmentDefinition:
     return SegmentDefinition.from_json(text)
 
 
-def write_csv(frame: pd.DataFrame, out: str) -> None:
+def write_csv(frame: pd.DataFrame, out: str) -> str:
+    """Write ``frame`` as a safe CSV to ``out`` and say where it went."""
     if out == STDOUT:
         typer.echo(to_safe_csv(frame), nl=False)
-    else:
-        to_safe_csv(frame, out)
+        return "standard output"
+    to_safe_csv(frame, out)
+    return out
 
 
 def when(stamp: pd.Timestamp) -> str:
@@ -253,7 +255,7 @@ def delete(
 ) -> None:
     """Delete one of your segments."""
     store = Session(workspace).store
-    segment = store.get(name)
+    segment = store.editable(name, "deleted")  # a pre-built one fails here, before any question
     if not yes and not typer.confirm(f"Delete segment '{segment.name}'?"):
         say("Nothing deleted.")
         raise typer.Exit(1)
@@ -303,7 +305,9 @@ def members(
     evaluator = session.engine(engine, as_of)
     frame = operations.members_frame(session.dataset, evaluator, segment, split_names(columns))
     shown = frame if limit == 0 else frame.head(limit)
-    table = Table(*[escape(str(c)) for c in frame.columns])
+    table = Table()
+    for column in frame.columns:
+        table.add_column(escape(str(column)), overflow="fold")  # wrap long emails, never cut them
     for row in shown.itertuples(index=False):
         table.add_row(*[escape(cell_text(value)) for value in row])
     console.print(table)
@@ -337,9 +341,9 @@ def export(
     segment = session.store.get(name)
     evaluator = session.engine(engine, as_of)
     frame = operations.export_frame(session.dataset, evaluator, segment, fields=split_names(fields))
-    write_csv(frame, out)
+    where = write_csv(frame, out)
     say(f"Exported {len(frame):,} members of '{escape(segment.name)}' as of "
-        f"{when(evaluator.as_of)} to {escape(out)}.")
+        f"{when(evaluator.as_of)} to {escape(where)}.")
     warn_if_narrow(len(frame), session.dataset.n_contacts)
 
 
@@ -371,17 +375,16 @@ def audience(
     as_of: AsOfOption = None,
     engine: EngineOption = EngineKind.memory,
 ) -> None:
-    """Export a send-ready audience: the segment evaluated now, without unsubscribed or bounced
-    contacts."""
+    """Export a send-ready audience: members as of now, without unsubscribed or bounced ones."""
     session = Session(workspace)
     segment = session.store.get(name)
     result = operations.build_audience(
         session.dataset, session.engine(engine, as_of), segment, fields=split_names(fields)
     )
-    write_csv(result.frame, out)
+    where = write_csv(result.frame, out)
     left_out = ", ".join(f"{n:,} {status}" for status, n in result.left_out.items())
     say(f"Wrote {result.size:,} sendable contacts of '{escape(segment.name)}' as of "
-        f"{when(result.as_of)} to {escape(out)} (left out: {left_out}).")
+        f"{when(result.as_of)} to {escape(where)} (left out: {left_out}).")
     warn_if_narrow(result.size, session.dataset.n_contacts)
 
 

@@ -225,16 +225,25 @@ def generate_sample(
             "email_status": _STATUS_NAMES[status],
             **fields,
         })
+        tables = {
+            "contacts": contacts,
+            "contact_tags": contact_tags,
+            "lists": lists,
+            "list_memberships": memberships,
+            "campaigns": plan.frame(),
+            "email_events": email_events,
+            "orders": orders,
+        }
         return Dataset.from_frames(
-            contacts=contacts,
-            contact_tags=contact_tags,
-            lists=lists,
-            list_memberships=memberships,
-            campaigns=plan.frame(),
-            email_events=email_events,
-            orders=orders,
+            **{name: _whole_seconds(frame) for name, frame in tables.items()},
             custom_fields={"city": "text", "loyalty_points": "number", "birthday": "date"},
         )
+
+
+def _whole_seconds(frame: pd.DataFrame) -> pd.DataFrame:
+    """Times cut to the second, as email tools export them (so the CSV layout round-trips)."""
+    times = frame.select_dtypes("datetime").columns
+    return frame.assign(**{name: frame[name].dt.floor("s") for name in times}) if len(times) else frame
 
 
 def write_sample(

@@ -45,6 +45,7 @@ EVENTS = {
     "unsubscribed": "unsubscribe",
 }
 KEYS = {"contacts": "contact_id", "lists": "list_id", "campaigns": "campaign_id", "orders": "order_id"}
+OWNERS = {key: table for table, key in KEYS.items()}
 REFERENCES = {
     "list_memberships": ("list_id", "contact_id"),
     "email_events": ("contact_id", "campaign_id"),
@@ -132,53 +133,43 @@ def read_canonical(folder: PathLike) -> tuple[Dataset, ImportReport]:
                         f"(found: {found})")
     report = ImportReport()
     frames: dict[str, pd.DataFrame] = {}
-    custom_fields: dict[str, str] = {}
-    tags = pd.Series(dtype="str")
-    for table, path in paths.items():
-        if path is None:
-            continue
-        source = SourceFile(path, report)
-        source.require(*REQUIRED[table])
-        spec = TABLES[table]
-        frame = pd.DataFrame(
-            {column: _column(source, column, kind, column in REQUIRED[table])
-             for column, kind in spec.items()},
-            index=source.rows.index,
-        )
-        for column in REFERENCES.get(table, ()):
-            owner = frames.get(_owner(column), pd.DataFrame({column: []}))
-            _skip_unknown(source, frame, column, owner[column])
-        if table in KEYS:
-            _skip_duplicates(source, frame, KEYS[table])
-        if table == "contacts":
-            for header in source.other_columns([*spec, "tags"]):
-                frame[header] = source.text(header)
-            tags = split_cells(source.text("tags"), TAG_SEPARATOR)
-        frames[table] = source.kept(frame)
+    for table, path in paths.items():  # in CSV_FILES order: a table before those that refer to it
+        if path is not None:
+            frames[table] = _read_table(SourceFile(path, report), table, frames)
+    return _assemble(frames, report), report
+
+
+def _read_table(source: SourceFile, table: str, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The good rows of one table, checked against its key and the tables read before it."""
+    source.require(*REQUIRED[table])
+    spec = TABLES[table]
+    frame = pd.DataFrame(
+        {column: _column(source, column, kind, column in REQUIRED[table])
+         for column, kind in spec.items()},
+        index=source.rows.index,
+    )
+    for column in REFERENCES.get(table, ()):
+        owner = frames.get(OWNERS[column], pd.DataFrame({column: []}))
+        _skip_unknown(source, frame, column, owner[column])
+    if table in KEYS:
+        _skip_duplicates(source, frame, KEYS[table])
+    if table == "contacts":  # tags and custom fields stay text until bad rows are gone
+        for header in [*source.other_columns([*spec, "tags"]), "tags"]:
+            frame[header] = source.text(header)
+    return source.kept(frame)
+
+
+def _assemble(frames: dict[str, pd.DataFrame], report: ImportReport) -> Dataset:
+    """Type custom fields, merge contacts sharing an email, point references at the kept one."""
     contacts = frames.pop("contacts")
+    tags = split_cells(contacts.pop("tags"), TAG_SEPARATOR)
+    custom_fields: dict[str, str] = {}
     for header in contacts.columns.difference(list(TABLES["contacts"]), sort=False):
         custom_fields[header], contacts[header] = infer_field(contacts[header])
-    return _assemble(contacts, tags, frames, custom_fields, report), report
-
-
-def _owner(column: str) -> str:
-    """The table whose key ``column`` is."""
-    return next(table for table, key in KEYS.items() if key == column)
-
-
-def _assemble(
-    contacts: pd.DataFrame,
-    tags: pd.Series,
-    frames: dict[str, pd.DataFrame],
-    custom_fields: dict[str, str],
-    report: ImportReport,
-) -> Dataset:
-    """Merge contacts sharing an email, point every reference at the kept contact, deduplicate."""
     merged, ids = collapse_contacts(contacts)
     if len(merged) < len(contacts):
         report.notes.append(f"contacts.csv: {len(contacts) - len(merged):,} row(s) repeat an "
                             "email and were merged into the first contact with it")
-    tags = tags[tags.index.isin(contacts.index)]
     contact_tags = pd.DataFrame({
         "contact_id": contacts.loc[tags.index, "contact_id"].map(ids).to_numpy(),
         "tag": tags.to_numpy(),

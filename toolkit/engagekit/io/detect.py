@@ -122,6 +122,8 @@ def _mailchimp_kind(path: Path, header: Sequence[str]) -> str:
 
 def _unzip(path: Path, scratch: Path) -> Path:
     """Extract the CSV files of a zip archive (an export as downloaded) into a new folder."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):  # workbooks are zip archives too
+        raise DataError(f"{path.name}: this is an Excel workbook; save the sheet as CSV (UTF-8)")
     folder = scratch / f"{len(list(scratch.iterdir()))}-{path.stem}"
     try:
         with zipfile.ZipFile(path) as archive:
@@ -129,6 +131,8 @@ def _unzip(path: Path, scratch: Path) -> Path:
                 member for member in archive.infolist()
                 if not member.is_dir() and member.filename.lower().endswith((".csv", ".csv.gz"))
             ]
+            if not members:
+                raise DataError(f"{path.name}: the archive holds no CSV file")
             if sum(member.file_size for member in members) > _MAX_UNZIPPED:
                 raise DataError(f"{path.name}: the archive unpacks to more than "
                                 f"{_MAX_UNZIPPED // 2**30} GiB; unzip it yourself")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import time
 import unicodedata
 from collections.abc import Callable
@@ -146,6 +147,18 @@ def name_key(name: str) -> str:
     return name.casefold()
 
 
+def sort_key(name: str) -> list:
+    """Order names as a person reads them: ignoring case, numbers by value, copies after the original.
+
+    Examples
+    --------
+    >>> sorted(["B (copy 10)", "b", "B (copy 2)", "B (copy)"], key=sort_key)
+    ['b', 'B (copy)', 'B (copy 2)', 'B (copy 10)']
+    """
+    text = re.sub(r" \(copy\)$", " (copy 1)", name_key(name))
+    return [int(part) if part.isdecimal() else part for part in re.split(r"(\d+)", text)]
+
+
 def copy_name(name: str, taken: set[str]) -> str:
     """The first free name among "``name`` (copy)", "``name`` (copy 2)", "``name`` (copy 3)"...
 
@@ -207,7 +220,7 @@ class SegmentStore:
     def list(self) -> list[Segment]:
         """Every segment: the pre-built ones first (most engaged first), then saved ones by name."""
         rows = self._read(lambda conn: conn.execute(sa.select(self._table)).mappings().all())
-        saved = sorted((_from_row(row) for row in rows), key=lambda s: name_key(s.name))
+        saved = sorted((_from_row(row) for row in rows), key=lambda s: sort_key(s.name))
         return [*PREBUILT, *saved]
 
     def get(self, name_or_id: str | int) -> Segment:
@@ -216,6 +229,13 @@ class SegmentStore:
         A name made only of digits that names no segment is tried as an id.
         """
         return self._read(lambda conn: self._existing(conn, name_or_id))
+
+    def editable(self, name_or_id: str | int, action: str = "changed") -> Segment:
+        """The saved segment ``name_or_id``, or :class:`ReadOnlySegmentError` for a pre-built one.
+
+        For asking before a change ("Delete segment X?") only when the change can happen.
+        """
+        return self._read(lambda conn: self._editable(conn, name_or_id, action))
 
     def names(self) -> list[str]:
         """The names of every segment, in :meth:`list` order."""
@@ -332,7 +352,7 @@ class SegmentStore:
                 f"a segment named '{clash.name}' already exists (names are compared ignoring case)"
             )
 
-    def _editable(self, conn: Connection, name: str, action: str) -> Segment:
+    def _editable(self, conn: Connection, name: str | int, action: str) -> Segment:
         segment = self._existing(conn, name)
         if segment.prebuilt:
             raise ReadOnlySegmentError(
@@ -386,8 +406,8 @@ def did_you_mean(name: str, candidates: list[str]) -> str:
 
     Examples
     --------
-    >>> did_you_mean("leest engaged", ["Most engaged", "Least engaged"])
-    "; did you mean 'Least engaged'?"
+    >>> did_you_mean("vip buyer", ["VIP buyers", "Lapsed"])
+    "; did you mean 'VIP buyers'?"
     """
     by_key = {candidate.casefold(): candidate for candidate in candidates}
     close = difflib.get_close_matches(name.strip().casefold(), list(by_key), n=3, cutoff=0.6)
@@ -494,5 +514,6 @@ __all__ = [
     "clean_name",
     "copy_name",
     "did_you_mean",
+    "sort_key",
     "run_atomically",
 ]

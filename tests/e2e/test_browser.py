@@ -1,0 +1,295 @@
+"""The dashboard in a real headless Chromium, driven by Playwright, on a sample workspace.
+
+It opens the app, sees the four levels, picks a transition pair by clicking the heatmap and saves it
+as a segment, builds a segment with an AND group and an OR group, saves it, finds it on the
+segments page with the count the library gives, downloads its export and checks the CSV. On the
+way it saves a screenshot of every page into ``docs/screenshots/``.
+
+Needs Debian's ``chromium`` at /usr/bin/chromium (``.ci/run`` installs it): without it the test
+fails when ``CI=true`` and is skipped elsewhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import engagekit as ek
+from engagekit.segments.memory_engine import MemoryEngine
+from engagekit.segments.operations import members_frame
+from engagekit.segments.store import SegmentStore
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOTS = REPO / "docs" / "screenshots"
+AS_OF = "2026-11-30"
+LABELS = list(ek.LEVEL_LABELS.values())
+STARTUP_SECONDS = 60
+TIMEOUT_MS = 60_000
+
+
+def require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"headless Chromium is missing at {CHROMIUM} (apt-get install -y chromium)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, sample_dataset):
+    """``streamlit run`` on a fresh sample workspace; yields (base URL, workspace)."""
+    require_chromium()
+    folder = tmp_path_factory.mktemp("e2e")
+    url = f"sqlite:///{folder / 'ws.db'}"
+    workspace = ek.Workspace.open(url)
+    workspace.import_dataset(sample_dataset)
+    port = free_port()
+    env = {**os.environ, "ENGAGEKIT_WORKSPACE": url}
+    log = (folder / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py",
+         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
+                if answer.read() == b"ok":
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"streamlit did not start: {(folder / 'streamlit.log').read_text()[-2000:]}")
+        time.sleep(0.3)
+    yield base, workspace
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    tab.goto(server[0])
+    settle(tab)
+    yield tab
+    context.close()
+
+
+# --- driving Streamlit ----------------------------------------------------------------------------
+
+
+def settle(page) -> None:
+    """Wait until the script has finished its run and the page has drawn."""
+    page.wait_for_selector("[data-testid='stMain'] h1")
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && !document.querySelector('[data-testid=\"stSkeleton\"]')"
+    )
+    page.wait_for_timeout(300)
+    assert page.get_by_test_id("stException").count() == 0, page.get_by_test_id("stException").first.inner_text()
+
+
+def widget(page, key_part: str):
+    """The element whose widget key ends with ``key_part`` (Streamlit adds class st-key-<key>)."""
+    return page.locator(f"[class*='{key_part}']").first
+
+
+def pick(page, key_part: str, option: str) -> None:
+    """Open the dropdown of a select widget and click one of its options."""
+    choice = page.get_by_role("option", name=option, exact=True)
+    for _ in range(3):  # a click that lands while the widget redraws does not open it
+        widget(page, key_part).locator("input").click()
+        try:
+            choice.wait_for(timeout=5000)
+            break
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError; try the click again
+            page.keyboard.press("Escape")
+    choice.click()
+
+
+def select(page, key_part: str, option: str) -> None:
+    pick(page, key_part, option)
+    settle(page)
+
+
+def multiselect(page, key_part: str, options: list[str]) -> None:
+    for option in options:
+        pick(page, key_part, option)
+        page.keyboard.press("Escape")
+        settle(page)
+
+
+def type_number(page, key_part: str, value: float) -> None:
+    field = widget(page, key_part).locator("input")
+    field.fill(str(value))
+    field.press("Enter")
+    settle(page)
+
+
+def go(page, title: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    settle(page)
+
+
+def metric_value(page, label: str) -> str:
+    card = page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
+    return card.get_by_test_id("stMetricValue").inner_text().strip()
+
+
+def screenshot(page, name: str) -> None:
+    """The whole page: the viewport is stretched to the height of the main area first."""
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1440, "height": max(900, min(int(height) + 40, 4000))})
+    page.wait_for_timeout(800)  # charts resize to the new viewport
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    page.set_viewport_size({"width": 1440, "height": 1000})
+
+
+def library_engine(workspace) -> MemoryEngine:
+    return MemoryEngine(workspace.load(), as_of=AS_OF)
+
+
+# --- the tests -------------------------------------------------------------------------------------
+
+
+def test_overview_and_a_transition_pair_saved_as_a_segment(page, server):
+    _, workspace = server
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 3")
+    labels = page.get_by_test_id("stMetricLabel").all_inner_texts()
+    assert all(label in " ".join(labels) for label in LABELS)
+    report = ek.engagement_report(workspace.load(), as_of=AS_OF)
+    for row in report.level_changes().itertuples():
+        assert metric_value(page, row.label) == f"{row.current:,}"
+    screenshot(page, "overview")
+
+    go(page, "Transitions")
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2")
+    # Click the heatmap cell Somewhat engaged -> Least engaged (row 2, column 3 of 4 x 4).
+    heatmap = page.locator(".js-plotly-plot").nth(1)
+    heatmap.locator(".scatterlayer .point").nth(1 * 4 + 2).click(force=True)
+    settle(page)
+    expected = len(report.transitions.pair("somewhat_engaged", "least_engaged"))
+    assert metric_value(page, "Somewhat engaged → Least engaged") == f"{expected:,} contacts"
+    widget(page, "pair_save").locator("button").click()
+    settle(page)
+    assert page.get_by_text("Saved segment").is_visible()
+    saved = SegmentStore(workspace).get("Somewhat engaged → Least engaged")
+    assert library_engine(workspace).count(saved.definition) == expected
+    screenshot(page, "transitions")
+
+
+def test_build_save_find_and_export_a_segment(page, server):
+    _, workspace = server
+    go(page, "Segment builder")
+    # Group 1 (AND): current level is least or somewhat engaged, and email status is subscribed.
+    multiselect(page, "_2_value", ["Least engaged", "Somewhat engaged"])
+    widget(page, "_1_add").locator("button").click()
+    settle(page)
+    select(page, "_3_source", "Contact details")
+    select(page, "_3_field", "Email status")
+    multiselect(page, "_3_value", ["subscribed"])
+    # Group 2 (OR): tagged newsletter, or open rate at least 50 %.
+    widget(page, "builder_add_group").locator("button").click()
+    settle(page)
+    widget(page, "_4_type").get_by_text("any of them (OR)").click()
+    settle(page)
+    select(page, "_5_source", "Tags")
+    multiselect(page, "_5_value", ["newsletter"])
+    widget(page, "_4_add").locator("button").click()
+    settle(page)
+    select(page, "_6_source", "Engagement metrics")
+    select(page, "_6_field", "Open rate")
+    select(page, "_6_op", "is at least")
+    type_number(page, "_6_value", 50)
+
+    document = {"version": 1, "criteria": {"type": "and", "group": [
+        {"type": "and", "group": [
+            {"source": "engagement", "field": "current_level", "op": "is",
+             "value": ["least_engaged", "somewhat_engaged"]},
+            {"source": "contact", "field": "email_status", "op": "is", "value": ["subscribed"]}]},
+        {"type": "or", "group": [
+            {"source": "tags", "field": "tags", "op": "has_any", "value": ["newsletter"]},
+            {"source": "metrics", "field": "open_rate", "op": "gte", "value": 0.5}]}]}}
+    engine = library_engine(workspace)
+    expected = engine.count(document)
+    assert expected > 0
+    assert metric_value(page, "Matching contacts") == f"{expected:,}"
+
+    name = "E2E engaged subscribers"
+    widget(page, "_name").locator("input").fill(name)
+    page.get_by_role("button", name="Save segment").click()
+    settle(page)
+    assert page.get_by_text(f"{expected:,} contacts today").is_visible()
+    screenshot(page, "builder")
+    saved = SegmentStore(workspace).get(name)
+    assert engine.count(saved.definition) == expected
+
+    go(page, "Segments")
+    assert name in widget(page, "segments_selected").inner_text()
+    assert metric_value(page, "Contacts") == f"{expected:,}"
+    screenshot(page, "segments")
+
+    page.get_by_role("tab", name="Export").click()
+    page.wait_for_timeout(300)
+    with page.expect_download() as download_info:
+        widget(page, "segments_export").get_by_role("button").click()
+    download = download_info.value
+    assert download.suggested_filename == "e2e-engaged-subscribers.csv"
+    rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
+    assert list(rows[0]) == ["email", "first_name", "last_name"]
+    members = members_frame(workspace.load(), engine, saved.definition, ["email"])
+    assert sorted(row["email"] for row in rows) == sorted(members["email"])
+
+
+def test_settings_preview(page):
+    go(page, "Data and settings")
+    chart = page.locator(".js-plotly-plot").first  # its bar labels are SVG text
+    before = chart.inner_text()
+    type_number(page, "set_min_sends", 5)
+    page.wait_for_timeout(500)
+    assert chart.inner_text() != before
+    assert page.get_by_role("button", name="Apply").is_enabled()
+    screenshot(page, "settings")
