@@ -143,7 +143,7 @@ def test_export_to_file_and_stdout(run, tmp_path):
                  "--as-of", AS_OF, "--engine", "sql")
     frame = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert list(frame.columns) == ["email", "last_name", "first_name"]
-    assert f"Exported {len(frame):,} members" in result.stderr
+    assert f"Wrote {len(frame):,} members" in result.stderr
     piped = run("export", "Least engaged", "--out", "-", "--as-of", AS_OF)
     assert pd.read_csv(io.StringIO(piped.stdout), dtype=str)["email"].tolist() == frame["email"].tolist()
 

@@ -178,22 +178,20 @@ def sample(
 @app.command("import")
 @friendly_errors
 def import_files(
-    paths: Annotated[list[Path], typer.Argument(help="A folder or files: canonical CSVs, Constant "
-                                                "Contact or Mailchimp exports.")],
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="A folder or files: canonical CSVs, Constant Contact or Mailchimp exports.")] = None,
+    from_database: Annotated[str | None, typer.Option(
+        help="Read from this database URL instead of files (needs --mapping).")] = None,
+    mapping: Annotated[Path | None, typer.Option(
+        help="JSON column mapping for --from-database (see engagekit.io.database).")] = None,
     workspace: WorkspaceOption = None,
     mode: Annotated[str, typer.Option(help="replace: the files become the data; merge: add them "
                                       "to it by email.")] = "replace",
     report: Annotated[Path | None, typer.Option(help="Write the problems found to this CSV.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and report only; change nothing.")] = False,
 ) -> None:
-    """Import exports into the workspace; bad rows are reported, good rows imported."""
-    from engagekit.io.detect import read_any
-
-    for path in paths:
-        if not path.exists():
-            raise EngagekitError(f"{path} does not exist")
-    with console.status("Reading files…"):
-        dataset, import_report = read_any(paths)
+    """Import exports (or a database) into the workspace; bad rows are reported, good rows imported."""
+    dataset, import_report = _read_import_source(paths or [], from_database, mapping)
     if import_report.issues:
         issues = import_report.to_frame()
         print_frame(issues.head(20), title=f"{len(issues):,} problem(s) (first 20)")
@@ -206,6 +204,25 @@ def import_files(
         result = open_workspace(workspace).import_dataset(dataset, mode=mode)
     console.print(import_report.summary())
     console.print("Workspace now holds " + ", ".join(f"{n:,} {t}" for t, n in result.counts.items()) + ".")
+
+
+def _read_import_source(paths: list[Path], from_database: str | None, mapping: Path | None):
+    if from_database:
+        from engagekit.io.database import read_database
+
+        if mapping is None or not mapping.exists():
+            raise EngagekitError("--from-database needs --mapping FILE, a JSON column mapping")
+        with console.status("Reading the database…"):
+            return read_database(from_database, mapping.read_text())
+    from engagekit.io.detect import read_any
+
+    if not paths:
+        raise EngagekitError("give files or a folder to import, or --from-database URL --mapping FILE")
+    for path in paths:
+        if not path.exists():
+            raise EngagekitError(f"{path} does not exist")
+    with console.status("Reading files…"):
+        return read_any(paths)
 
 
 @app.command()

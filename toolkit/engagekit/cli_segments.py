@@ -31,7 +31,7 @@ from engagekit.segments import operations
 from engagekit.segments.definition import SegmentDefinition
 from engagekit.segments.memory_engine import MemoryEngine
 from engagekit.segments.sql_engine import SqlEngine
-from engagekit.segments.store import SegmentStore
+from engagekit.segments.store import Segment, SegmentStore
 from engagekit.timeutil import as_timestamp
 from engagekit.workspace import Workspace
 
@@ -130,11 +130,15 @@ class Session:
     def dataset(self) -> Dataset:
         return self.workspace.load()
 
-    def engine(self, kind: EngineKind, as_of: str | None) -> MemoryEngine | SqlEngine:
+    def evaluate(
+        self, name: str, kind: EngineKind, as_of: str | None
+    ) -> tuple[Segment, MemoryEngine | SqlEngine]:
+        """The segment called ``name`` and an engine of ``kind`` for ``--as-of``."""
+        segment = self.store.get(name)
         stamp = reference_time(as_of)
         if kind is EngineKind.sql:
-            return SqlEngine(self.workspace, as_of=stamp)
-        return MemoryEngine(self.dataset, as_of=stamp)
+            return segment, SqlEngine(self.workspace, as_of=stamp)
+        return segment, MemoryEngine(self.dataset, as_of=stamp)
 
 
 def reference_time(as_of: str | None) -> pd.Timestamp:
@@ -273,8 +277,7 @@ def count(
 ) -> None:
     """Count the contacts a segment matches."""
     session = Session(workspace)
-    segment = session.store.get(name)
-    evaluator = session.engine(engine, as_of)
+    segment, evaluator = session.evaluate(name, engine, as_of)
     matched = operations.count(evaluator, segment)
     total = operations.total_contacts(session.workspace)
     console.print(
@@ -301,8 +304,7 @@ def members(
 ) -> None:
     """Show a segment's members with chosen columns."""
     session = Session(workspace)
-    segment = session.store.get(name)
-    evaluator = session.engine(engine, as_of)
+    segment, evaluator = session.evaluate(name, engine, as_of)
     frame = operations.members_frame(session.dataset, evaluator, segment, split_names(columns))
     shown = frame if limit == 0 else frame.head(limit)
     table = Table()
@@ -337,13 +339,39 @@ def export(
     engine: EngineOption = EngineKind.memory,
 ) -> None:
     """Export a segment's members to a CSV file (email first, then --fields)."""
-    session = Session(workspace)
-    segment = session.store.get(name)
-    evaluator = session.engine(engine, as_of)
-    frame = operations.export_frame(session.dataset, evaluator, segment, fields=split_names(fields))
+    write_members(Session(workspace), name, engine, as_of, out, fields, send_ready=False)
+
+
+@command("audience")
+def audience(
+    name: NameArgument,
+    out: OutOption,
+    fields: FieldsOption = None,
+    workspace: WorkspaceOption = None,
+    as_of: AsOfOption = None,
+    engine: EngineOption = EngineKind.memory,
+) -> None:
+    """Export a send-ready audience: members as of now, without unsubscribed or bounced ones."""
+    write_members(Session(workspace), name, engine, as_of, out, fields, send_ready=True)
+
+
+def write_members(
+    session: Session, name: str, engine: EngineKind, as_of: str | None, out: str,
+    fields: str | None, *, send_ready: bool,
+) -> None:
+    """Write a segment export, or its send-ready audience, and say what was written."""
+    segment, evaluator = session.evaluate(name, engine, as_of)
+    chosen = split_names(fields)
+    if send_ready:
+        result = operations.build_audience(session.dataset, evaluator, segment, fields=chosen)
+        frame, what = result.frame, "sendable contacts"
+        note = " (left out: " + ", ".join(f"{n:,} {s}" for s, n in result.left_out.items()) + ")"
+    else:
+        frame, what, note = operations.export_frame(
+            session.dataset, evaluator, segment, fields=chosen), "members", ""
     where = write_csv(frame, out)
-    say(f"Exported {len(frame):,} members of '{escape(segment.name)}' as of "
-        f"{when(evaluator.as_of)} to {escape(where)}.")
+    say(f"Wrote {len(frame):,} {what} of '{escape(segment.name)}' as of {when(evaluator.as_of)} "
+        f"to {escape(where)}{escape(note)}.")
     warn_if_narrow(len(frame), session.dataset.n_contacts)
 
 
@@ -359,33 +387,8 @@ def add_to_list(
 ) -> None:
     """Add a segment's current members to a list (repeatable: nobody is added twice)."""
     session = Session(workspace)
-    segment = session.store.get(name)
-    result = operations.add_to_list(
-        session.workspace, session.engine(engine, as_of), segment, list_name
-    )
-    console.print(result.summary())
-
-
-@command("audience")
-def audience(
-    name: NameArgument,
-    out: OutOption,
-    fields: FieldsOption = None,
-    workspace: WorkspaceOption = None,
-    as_of: AsOfOption = None,
-    engine: EngineOption = EngineKind.memory,
-) -> None:
-    """Export a send-ready audience: members as of now, without unsubscribed or bounced ones."""
-    session = Session(workspace)
-    segment = session.store.get(name)
-    result = operations.build_audience(
-        session.dataset, session.engine(engine, as_of), segment, fields=split_names(fields)
-    )
-    where = write_csv(result.frame, out)
-    left_out = ", ".join(f"{n:,} {status}" for status, n in result.left_out.items())
-    say(f"Wrote {result.size:,} sendable contacts of '{escape(segment.name)}' as of "
-        f"{when(result.as_of)} to {escape(where)} (left out: {left_out}).")
-    warn_if_narrow(result.size, session.dataset.n_contacts)
+    segment, evaluator = session.evaluate(name, engine, as_of)
+    console.print(operations.add_to_list(session.workspace, evaluator, segment, list_name).summary())
 
 
 __all__ = ["app"]

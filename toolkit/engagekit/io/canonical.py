@@ -18,6 +18,7 @@ Rules
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -132,11 +133,18 @@ def read_canonical(folder: PathLike) -> tuple[Dataset, ImportReport]:
         raise DataError(f"{folder}: no contacts.csv, which the canonical layout requires "
                         f"(found: {found})")
     report = ImportReport()
+    sources = {table: (lambda path=path: SourceFile(path, report))
+               for table, path in paths.items() if path is not None}
+    return read_sources(sources, report), report
+
+
+def read_sources(sources: dict[str, Callable[[], SourceFile]], report: ImportReport) -> Dataset:
+    """Check and assemble canonical tables, each given as a function opening its source."""
     frames: dict[str, pd.DataFrame] = {}
-    for table, path in paths.items():  # in CSV_FILES order: a table before those that refer to it
-        if path is not None:
-            frames[table] = _read_table(SourceFile(path, report), table, frames)
-    return _assemble(frames, report), report
+    for table in CSV_FILES:  # a table before those that refer to it
+        if table in sources:
+            frames[table] = _read_table(sources[table](), table, frames)
+    return _assemble(frames, report)
 
 
 def _read_table(source: SourceFile, table: str, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -195,4 +203,4 @@ def _assemble(frames: dict[str, pd.DataFrame], report: ImportReport) -> Dataset:
     return dataset
 
 
-__all__ = ["read_canonical"]
+__all__ = ["read_canonical", "read_sources"]

@@ -328,6 +328,24 @@ def infer_field(values: pd.Series) -> tuple[str, pd.Series]:
     return "text", values
 
 
+def as_text(values: pd.Series) -> pd.Series:
+    """Cells of any type as the text a CSV export would hold (blank for missing).
+
+    Examples
+    --------
+    >>> as_text(pd.Series([1.0, None, 2.5])).tolist()
+    ['1', '', '2.5']
+    """
+    blank = values.isna()
+    if pd.api.types.is_datetime64_any_dtype(values):
+        text = values.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    elif pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
+        text = values.fillna(0).astype("int64").astype("str")
+    else:
+        text = values.astype("str")
+    return text.mask(blank, "")
+
+
 # --- a file being imported ---------------------------------------------------------------------
 
 
@@ -357,7 +375,25 @@ class SourceFile:
         self.path = Path(path)
         self.name = label or self.path.name
         self.report = report
-        table = parse_csv(load_text(self.path), self.name)
+        self._take(parse_csv(load_text(self.path), self.name))
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, report: ImportReport, *, label: str) -> SourceFile:
+        """A table read from elsewhere (a database), checked like a file named ``label``.
+
+        Rows are numbered as if the table were a CSV file with a header row.
+        """
+        source = cls.__new__(cls)
+        source.path, source.name, source.report = Path(label), label, report
+        cells = pd.DataFrame({position: as_text(frame[column])
+                              for position, column in enumerate(frame.columns)})
+        header = pd.DataFrame([[str(column) for column in frame.columns]])
+        source._take(pd.concat([header, cells], ignore_index=True))
+        return source
+
+    def _take(self, table: pd.DataFrame) -> None:
+        """Keep the header and the rows of a table of text cells (header first)."""
+        report = self.report
         header = [cell.strip() for cell in table.iloc[0].tolist()]
         if not any(header):
             raise DataError(f"{self.name}: the first row is empty; it should hold the column names")

@@ -57,7 +57,8 @@ def _group(group: Group, catalog: Catalog) -> str:
     for node in group.group:
         if isinstance(node, Group):
             inner = _group(node, catalog)
-            parts.append(f"({inner})" if len(node.group) > 1 else inner)
+            bracket = len(node.group) > 1 and len(group.group) > 1
+            parts.append(f"({inner})" if bracket else inner)
         else:
             parts.append(describe_criterion(node, catalog))
     return f" {group.type.upper()} ".join(parts)
