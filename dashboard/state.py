@@ -42,7 +42,9 @@ def use_workspace(url: str) -> ek.Workspace:
     """Open the workspace at ``url`` (raises :class:`engagekit.WorkspaceError`) and switch to it."""
     opened = open_workspace(url)
     st.session_state[WORKSPACE_KEY] = url
+    # the other workspace has its own saved settings
     st.session_state.pop(AS_OF_KEY, None)
+    st.session_state.pop(CONFIG_KEY, None)
     return opened
 
 
@@ -106,32 +108,32 @@ class Settings:
         return self.as_of.isoformat(), self.config.to_json()
 
 
-def default_as_of(data: ek.Dataset) -> pd.Timestamp:
-    """Midnight after the last campaign was sent (today when there are none).
+def now() -> pd.Timestamp:
+    """The current time (naive UTC): the dashboard is the edge where "now" is read."""
+    return ek.as_timestamp(pd.Timestamp.now(tz="UTC")).floor("s")
 
-    For the sample data that is 2026-11-30, the day its data ends. engagekit has no call for this
-    rule yet; it belongs in the library (see the dashboard notes).
-    """
-    sent = data.campaigns["sent_at"]
-    if sent.empty or sent.isna().all():
-        return ek.as_timestamp(pd.Timestamp.now(tz="UTC").normalize())
-    return ek.as_timestamp(sent.max().normalize() + pd.Timedelta(days=1))
+
+def default_as_of(data: ek.Dataset) -> pd.Timestamp:
+    """The data's natural reference time (see :meth:`engagekit.Dataset.default_as_of`)."""
+    return data.default_as_of(now=now())
 
 
 def settings() -> Settings:
-    """The as-of time and engagement settings in force for this session."""
+    """The as-of time and engagement settings in force: this session's, else the workspace's."""
+    saved_config, pinned_as_of = workspace().load_settings()
     config_json = st.session_state.get(CONFIG_KEY)
-    config = ek.EngagementConfig.from_json(config_json) if config_json else ek.EngagementConfig()
-    as_of = st.session_state.get(AS_OF_KEY)
+    config = ek.EngagementConfig.from_json(config_json) if config_json else saved_config
+    as_of = st.session_state.get(AS_OF_KEY) or pinned_as_of
     if as_of is None:
-        as_of = default_as_of(dataset()) if has_data() else ek.as_timestamp(pd.Timestamp.now().normalize())
+        as_of = default_as_of(dataset()) if has_data() else now().normalize()
     return Settings(as_of=ek.as_timestamp(as_of), config=config)
 
 
 def apply_settings(as_of: pd.Timestamp, config: ek.EngagementConfig) -> None:
-    """Put settings in force for this session (the library has no call to persist them yet)."""
+    """Put settings in force for this session and keep them in the workspace for next time."""
     st.session_state[AS_OF_KEY] = ek.as_timestamp(as_of).isoformat()
     st.session_state[CONFIG_KEY] = config.to_json()
+    workspace().save_settings(config, as_of=as_of)
 
 
 # --- engagement ---------------------------------------------------------------------------------

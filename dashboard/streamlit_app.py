@@ -42,6 +42,6 @@ navigation = st.navigation(pages)
 state.sidebar()
 if login_required() and st.user.is_logged_in:
     with st.sidebar:
-        st.caption(f"Signed in as {st.user.get('email') or st.user.get('name') or 'you'}")
+        st.text(f"Signed in as {st.user.get('email') or st.user.get('name') or 'you'}")  # not Markdown
         st.button("Sign out", on_click=st.logout)
 navigation.run()

@@ -37,7 +37,8 @@ def column_label(column: str) -> str:
     return LABELS.get(column, column.replace("_", " ").capitalize())
 
 
-_MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")
+# Markdown syntax characters; "<" and ">" need nothing, as raw HTML is never rendered.
+_MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|~$:")
 
 
 def md_escape(text: str) -> str:
@@ -46,8 +47,8 @@ def md_escape(text: str) -> str:
 
 
 def show_error(error: Exception) -> None:
-    """An engagekit error, in the words the library chose."""
-    st.error(str(error), icon=":material/error:")
+    """An engagekit error, in the words the library chose (names in it shown literally)."""
+    st.error(md_escape(str(error)), icon=":material/error:")
 
 
 def csv_file_name(name: str, suffix: str = "") -> str:

@@ -11,15 +11,14 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from hypothesis import strategies as st
-
 from engagekit.dataset import Dataset
 from engagekit.workspace import Workspace
+from hypothesis import strategies as st
 
 POSTGRES_ENV = "ENGAGEKIT_TEST_POSTGRES_URL"
 AS_OF = "2026-06-30"
@@ -72,6 +71,27 @@ def open_workspace(kind: str, url: str | None = None) -> Workspace:
     if kind == "sqlite":
         url = f"sqlite:///{folder}/workspace.db"
     return Workspace.open(url, cache_dir=f"{folder}/columnar")
+
+
+ENGINE_KINDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+"""Parameters of an ``engine`` fixture: the memory engine and the SQL engine on both databases."""
+
+
+@contextmanager
+def engine_over(kind: str, dataset: Dataset, as_of: str = AS_OF) -> Iterator:
+    """A segment engine of ``kind`` over ``dataset`` (imported into a fresh workspace for SQL)."""
+    from engagekit.segments import MemoryEngine, SqlEngine
+
+    if kind == "memory":
+        yield MemoryEngine(dataset, as_of=as_of)
+        return
+    with fresh_postgres_database() if kind == "postgres" else nullcontext() as url:
+        workspace = open_workspace(kind, url)
+        workspace.import_dataset(dataset)
+        try:
+            yield SqlEngine(workspace, as_of=as_of)
+        finally:
+            workspace.engine.dispose()
 
 
 def tiny_dataset() -> Dataset:
@@ -176,6 +196,7 @@ def tiny_dataset() -> Dataset:
 ALPHABET = "aAzZ eéÉëËöÖ東京ßẞİΣσ%_\\'\"-.@1"
 NAME_POOL = ("Ann", "ann", "ANN", "Zoë", "ZOË", "zoe", "", "O'Brien", "100%", "a_b", "x\\y", "東京")
 TAG_POOL = ("vip", "VIP", "newsletter", "東京", "50%_off", "a\\b")
+SPECIAL_NEEDLES = ("%", "_", "\\", "'", "\"", "a%", "%_", "_a", "\\%", "' OR 1=1 --", ":x", "Zoë", "東京")
 NUMBER_POOL = (0, 0.25, 1 / 3, 0.5, 2 / 3, 1, 1.5, 2, 3, 5, 10, 30, 100, 250.5, -1)
 RANDOM_AS_OF = ("2026-06-15 12:00:00", "2026-06-15 12:00:00.500000", "2026-06-01")
 BASE_TIME = pd.Timestamp("2026-06-15 12:00:00")
@@ -292,7 +313,7 @@ def definitions(dataset: Dataset | None = None):
         list_ids = dataset.lists["list_id"].tolist()
         campaign_ids = dataset.campaigns["campaign_id"].tolist()
     pieces = [v[i:j] for v in seen for i in range(len(v)) for j in range(i + 1, min(len(v), i + 4) + 1)]
-    needle = st.one_of(st.text(ALPHABET, min_size=1, max_size=3),
+    needle = st.one_of(st.text(ALPHABET, min_size=1, max_size=3), st.sampled_from(SPECIAL_NEEDLES),
                        *([st.sampled_from(pieces)] * 3 if pieces else []))
     number = st.one_of(st.sampled_from(NUMBER_POOL),
                        st.floats(-10, 600, allow_nan=False).map(lambda x: round(x, 2)))

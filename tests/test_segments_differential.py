@@ -12,10 +12,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from engagekit.segments import MemoryEngine, SegmentDefinition, SqlEngine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from engagekit.segments import MemoryEngine, SegmentDefinition, SqlEngine
 from segments_support import (
     RANDOM_AS_OF,
     configs,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from engagekit.segments import (
     MemoryEngine,
     SegmentDefinition,
@@ -20,7 +19,7 @@ from engagekit.segments import (
     segment_members,
     where,
 )
-from segments_support import AS_OF, fresh_postgres_database, open_workspace, tiny_dataset
+from segments_support import AS_OF, ENGINE_KINDS, engine_over, open_workspace, tiny_dataset
 
 ALL = [1, 2, 3, 4, 5, 6, 7, 8]
 
@@ -170,23 +169,10 @@ def sqlite_workspace(dataset):
     return ws
 
 
-@pytest.fixture(scope="module")
-def postgres_workspace(dataset):
-    with fresh_postgres_database() as url:
-        ws = open_workspace("postgres", url)
-        ws.import_dataset(dataset)
-        yield ws
-        ws.engine.dispose()
-
-
-@pytest.fixture(
-    scope="module",
-    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-)
+@pytest.fixture(scope="module", params=ENGINE_KINDS)
 def engine(request, dataset):
-    if request.param == "memory":
-        return MemoryEngine(dataset, as_of=AS_OF)
-    return SqlEngine(request.getfixturevalue(f"{request.param}_workspace"), as_of=AS_OF)
+    with engine_over(request.param, dataset) as chosen:
+        yield chosen
 
 
 @pytest.mark.parametrize(("name", "criteria", "expected"), CASES, ids=[c[0] for c in CASES])
@@ -266,7 +252,6 @@ def test_evaluate_helpers(dataset, sqlite_workspace):
 
 def test_empty_dataset_has_no_members():
     import pandas as pd
-
     from engagekit.dataset import Dataset
 
     empty = Dataset.from_frames(contacts=pd.DataFrame(

@@ -19,6 +19,7 @@ from engagekit.segments.sql_engine import SqlEngine
 from engagekit.segments.store import PREBUILT, InvalidNameError
 from engagekit.tables import build_tables
 from engagekit.workspace import Workspace
+from postgres import fresh_database, postgres_url
 
 AS_OF = pd.Timestamp("2026-11-30")
 MOST, SOMEWHAT, LEAST, EVERYONE_ELSE = PREBUILT
@@ -264,3 +265,38 @@ def test_an_empty_segment_still_makes_the_list(workspace, engine):
     result = ops.add_to_list(workspace, engine, NOBODY, "Nobody yet")
     assert (result.created, result.added, result.already_there) == (True, 0, 0)
     assert "Nobody yet" in set(workspace.load().lists["name"])
+
+
+def without_contacts(data, gone: set[int]):
+    """``data`` without the contacts ``gone`` and everything that refers to them."""
+    return data.replace(**{
+        name: frame[~frame["contact_id"].isin(gone)]
+        for name in ("contacts", "contact_tags", "list_memberships", "email_events", "orders")
+        for frame in [getattr(data, name)]
+    })
+
+
+def test_members_gone_since_the_engine_was_built_are_skipped(workspace):
+    stale = MemoryEngine(workspace.load(), as_of=AS_OF)
+    members = stale.members(LEAST.definition)
+    gone = set(members[:3].tolist())
+    workspace.import_dataset(without_contacts(workspace.load(), gone))
+    result = ops.add_to_list(workspace, stale, LEAST, "Stale")
+    assert result.added == len(members) - 3
+    kept = workspace.load().list_memberships
+    assert not kept[kept["list_id"] == result.list_id]["contact_id"].isin(gone).any()
+
+
+@pytest.mark.postgres
+def test_add_to_list_on_postgresql(sample, tmp_path):
+    url = fresh_database(postgres_url())
+    ws = Workspace.open(url, cache_dir=tmp_path / "cache")
+    ws.import_dataset(sample)
+    engine = SqlEngine(ws, as_of=AS_OF)
+    version = ws.data_version()
+    first = ops.add_to_list(ws, engine, LEAST, "Win-back")
+    again = ops.add_to_list(ws, engine, LEAST, "win-back")
+    assert first.created and first.added == ops.count(engine, LEAST) > 0
+    assert (again.added, again.already_there) == (0, first.added)
+    assert ws.data_version() == version + 1
+    assert "Win-back" in set(ws.load().lists["name"])

@@ -89,7 +89,7 @@ members_count = state.count(definition)
 with st.container(border=True):
     title_col, count_col = st.columns([3, 1])
     with title_col:
-        st.subheader(segment.name, anchor=False)
+        st.subheader(widgets.md_escape(segment.name), anchor=False)
         st.caption("Pre-built, read-only" if segment.prebuilt else
                    f"Saved segment · last changed {segment.updated_at:%Y-%m-%d %H:%M} UTC")
         st.text(definition.describe(catalog))
@@ -107,8 +107,8 @@ with st.container(border=True):
     with members_tab:
         columns = st.multiselect(
             "Columns", member_columns(data), default=list(DEFAULT_MEMBER_COLUMNS),
-            key="segments_columns", help="Contact fields, tags and lists, levels and engagement "
-            "metrics.",
+            key="segments_columns", format_func=widgets.column_label,
+            help="Contact fields, tags and lists, levels and engagement metrics.",
         )
         if columns:
             widgets.paged_table(state.members(definition, columns), key="segments_members")
@@ -132,7 +132,7 @@ with st.container(border=True):
             optional = [column for column in member_columns(data) if column != "email"]
             fields = st.multiselect(
                 "Fields besides email", optional, default=list(DEFAULT_EXPORT_FIELDS[1:]),
-                key="segments_export_fields",
+                key="segments_export_fields", format_func=widgets.column_label,
             )
             st.download_button(
                 "Download CSV", data=state.deferred_export(definition, fields),
@@ -208,13 +208,13 @@ with st.container(border=True):
             else:
                 st.warning("Delete this segment? This cannot be undone; lists and contacts are not "
                            "affected.", icon=":material/warning:")
-                yes, no = st.columns(2)
-                if yes.button("Yes, delete it", key="segments_delete_yes", type="primary"):
+                answer = st.container(horizontal=True)
+                if answer.button("Yes, delete it", key="segments_delete_yes", type="primary"):
                     store.delete(segment.name)
                     st.session_state.pop("segments_confirm_delete", None)
                     st.session_state["segments_select_next"] = segments[0].name
                     st.session_state["segments_flash"] = f"Deleted '{segment.name}'."
                     st.rerun()
-                if no.button("Cancel", key="segments_delete_no"):
+                if answer.button("Cancel", key="segments_delete_no"):
                     st.session_state.pop("segments_confirm_delete", None)
                     st.rerun()

@@ -115,14 +115,14 @@ with settings_tab:
             with table:
                 shown = sizes.assign(
                     change=sizes["preview"] - sizes["now"],
-                    share=preview.shares().to_numpy(),
+                    share=preview.shares().to_numpy() * 100,
                 )[["label", "now", "preview", "change", "share"]]
                 st.dataframe(
                     shown, hide_index=True, key="preview_table",
                     column_config={
                         "label": "Level", "now": "In force", "preview": "Preview",
                         "change": st.column_config.NumberColumn("Change", format="%+d"),
-                        "share": st.column_config.NumberColumn("Share", format="percent"),
+                        "share": st.column_config.NumberColumn("Share", format="%.1f%%"),
                     },
                 )
                 cuts = preview.thresholds
@@ -136,13 +136,13 @@ with settings_tab:
 
         unchanged = candidate is not None and candidate == in_force.config and \
             candidate_as_of == in_force.as_of
-        apply_col, reset_col, _ = st.columns([1, 1, 4])
-        if apply_col.button("Apply", type="primary", disabled=candidate is None or unchanged,
+        buttons = st.container(horizontal=True)
+        if buttons.button("Apply", type="primary", disabled=candidate is None or unchanged,
                             key="apply_settings", help="Use these settings on every page."):
             state.apply_settings(candidate_as_of, candidate)
             st.session_state["settings_flash"] = "Settings applied to every page."
             st.rerun()
-        reset_col.button("Reset to defaults", on_click=reset_to_defaults, key="reset_settings")
+        buttons.button("Reset to defaults", on_click=reset_to_defaults, key="reset_settings")
         st.caption("Settings last for this browser session.")
 
 
@@ -202,33 +202,39 @@ with data_tab:
         "Mailchimp audience export and its opens and clicks files. Nothing is imported until you "
         "confirm."
     )
-    uploads = st.file_uploader("Export files", type=["csv", "gz", "txt", "zip"],
-                               accept_multiple_files=True, key="uploads")
+    uploads = st.file_uploader("Export files", type=["csv", "gz", "txt"], accept_multiple_files=True,
+                               key="uploads", help="Up to 200 MB per file. Compressed .csv.gz files "
+                               "are fine.")
     if st.button("Check the files", disabled=not uploads, key="check_uploads"):
         from engagekit.io.detect import read_any
 
-        folder = Path(tempfile.mkdtemp(prefix="engagekit-upload-"))
-        paths = []
-        for upload in uploads:
-            path = folder / Path(upload.name).name  # the bare name: never a path from the browser
-            path.write_bytes(upload.getvalue())
-            paths.append(path)
-        try:
-            with st.spinner("Reading the files…"):
-                st.session_state["pending_import"] = read_any(paths)
-        except ek.EngagekitError as error:
-            st.session_state.pop("pending_import", None)
-            widgets.show_error(error)
+        with tempfile.TemporaryDirectory(prefix="engagekit-upload-") as folder:
+            paths = []
+            for number, upload in enumerate(uploads):
+                # One folder per file: exports of opens and clicks often share a file name.
+                # Only the bare name is kept, never a path sent by the browser.
+                path = Path(folder) / str(number) / Path(upload.name).name
+                path.parent.mkdir()
+                path.write_bytes(upload.getvalue())
+                paths.append(path)
+            try:
+                with st.spinner("Reading the files…"):
+                    st.session_state["pending_import"] = read_any(paths)
+            except ek.EngagekitError as error:
+                st.session_state.pop("pending_import", None)
+                widgets.show_error(error)
 
     pending = st.session_state.get("pending_import")
     if pending is not None:
         incoming, import_report = pending
         with st.container(border=True):
-            st.markdown("**Import report**")
-            st.write(import_report.summary())
-            st.dataframe(pd.DataFrame({"table": list(incoming.summary()),
-                                       "rows": list(incoming.summary().values())}),
+            st.markdown("**Import report**: read from the files, not imported yet")
+            counts = incoming.summary()
+            st.dataframe(pd.DataFrame({"Table": [name.replace("_", " ").capitalize() for name in counts],
+                                       "Rows": list(counts.values())}),
                          hide_index=True, key="import_counts")
+            for note in import_report.notes:
+                st.caption(note)
             issues = import_report.to_frame()
             if len(issues):
                 st.warning(f"{len(issues):,} problem(s) found; the rows they name were skipped or "
@@ -239,11 +245,11 @@ with data_tab:
                 format_func={"replace": "Replace the workspace data",
                              "merge": "Merge into it (matched by email)"}.get,
             )
-            confirm, cancel, _ = st.columns([1, 1, 4])
-            if confirm.button("Import", type="primary", key="confirm_import",
+            buttons = st.container(horizontal=True)
+            if buttons.button("Import", type="primary", key="confirm_import",
                               disabled=incoming.n_contacts == 0):
                 import_now(incoming, mode, "the uploaded files")
-            if cancel.button("Cancel", key="cancel_import"):
+            if buttons.button("Cancel", key="cancel_import"):
                 st.session_state.pop("pending_import", None)
                 st.rerun()
 

@@ -83,12 +83,14 @@ with picked:
             widgets.show_error(error)
         else:
             st.session_state["segments_select_next"] = saved.name
-            st.success(f"Saved segment '{saved.name}'.", icon=":material/check_circle:")
+            st.success(f"Saved segment '{widgets.md_escape(saved.name)}'.", icon=":material/check_circle:")
             st.page_link("app_pages/segments.py", label="Open it on the Segments page",
                          icon=":material/group:")
     with download:
         st.download_button(
-            "Download CSV", data=state.deferred_export(definition), on_click="ignore",
+            "Download CSV", on_click="ignore",
+            data=state.deferred_export(definition, ["first_name", "last_name", "previous_level",
+                                                    "current_level"]),
             file_name=widgets.csv_file_name(default_name), mime="text/csv", key="pair_download",
             icon=":material/download:", help="Email, first name, last name and both levels of "
             "these contacts.",

@@ -13,6 +13,11 @@ LABELS = list(ek.LEVEL_LABELS.values())
 PAGES = ["overview", "transitions", "segments", "builder", "settings"]
 
 
+def plain(markdown: str) -> str:
+    """Text as shown: the app escapes Markdown characters in names and messages."""
+    return markdown.replace("\\", "")
+
+
 def go(at, page: str):
     at.switch_page(f"app_pages/{page}.py").run()
     assert not at.exception, at.exception
@@ -87,10 +92,10 @@ def test_transitions_save_a_pair_as_a_segment(app, library):
     engine = MemoryEngine(library.load(), as_of=AS_OF)
     expected = len(library_report(library).transitions.pair("most_engaged", "least_engaged"))
     assert engine.count(segment.definition) == expected
-    assert "Saved segment" in app.success[0].value
+    assert "Saved segment" in plain(app.success[0].value)
 
     app.button(key="pair_save").click().run()  # the same name again: the library refuses
-    assert "already exists" in app.error[0].value
+    assert "already exists" in plain(app.error[0].value)
 
 
 def test_segments_list_prebuilt_with_live_counts(app, library):
@@ -144,11 +149,11 @@ def test_segments_add_to_a_new_list_twice(app, library):
     app.text_input(key="segments_new_list").input("Fans").run()
     app.button(key="segments_add_to_list").click().run()
     expected = library_report(library).current.counts()["most_engaged"]
-    assert f"Added {expected:,} contacts to list 'Fans' (new list)" in app.success[0].value.replace("\\", "")
+    assert f"Added {expected:,} contacts to list 'Fans' (new list)" in plain(app.success[0].value)
     app.selectbox(key="segments_list_choice").set_value("Fans").run()
     app.button(key="segments_add_to_list").click().run()
     assert f"Added 0 contacts to list 'Fans'; {expected:,} were already there" in \
-        app.success[0].value.replace("\\", "")
+        plain(app.success[0].value)
 
 
 def test_segments_edit_opens_the_builder(app, library):
@@ -179,7 +184,7 @@ def test_settings_preview_then_apply(app, library):
     app.slider(key="set_most").set_value(10).run()
     app.number_input(key="set_min_sends").set_value(5).run()
     app.button(key="apply_settings").click().run()
-    assert "applied" in app.success[0].value
+    assert "applied" in plain(app.success[0].value)
     go(app, "overview")
     assert metrics(app)["Most engaged"] == f"{expected['most_engaged']:,}"
     sidebar = " ".join(block.value for block in app.sidebar.markdown)
@@ -190,7 +195,7 @@ def test_settings_show_the_library_error_for_impossible_shares(app):
     go(app, "settings")
     app.slider(key="set_most").set_value(70).run()
     app.slider(key="set_least").set_value(50).run()
-    assert "at most 1" in app.error[0].value
+    assert "at most 1" in plain(app.error[0].value)
     assert app.button(key="apply_settings").disabled
 
 
@@ -214,7 +219,7 @@ def test_empty_workspace_points_to_settings_and_loads_the_sample(empty_workspace
     at.number_input(key="sample_contacts").set_value(300).run()
     at.button(key="load_sample").click().run()
     assert not at.exception, at.exception
-    assert "Imported the sample data" in at.success[0].value
+    assert "Imported the sample data" in plain(at.success[0].value)
     assert ek.Workspace.open(empty_workspace_url).load().n_contacts == 300
     go(at, "overview")
     assert set(LABELS) <= set(metrics(at))
@@ -229,4 +234,32 @@ def test_open_another_workspace_by_url(app, tmp_path):
     assert other in app.sidebar.code[0].value
     app.text_input(key="workspace_url_input").input("not a url").run()
     app.button(key="open_workspace").click().run()
-    assert "not a database URL" in app.error[0].value
+    assert "not a database URL" in plain(app.error[0].value)
+
+
+def test_login_is_off_without_auth_secrets(app):
+    assert not [button for button in app.button if button.label == "Sign in"]
+
+
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
+    "client_id": "engagekit", "client_secret": "secret",
+    "server_metadata_url": "https://login.example.com/.well-known/openid-configuration",
+}
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_login_is_required_when_auth_is_configured(workspace_url, signed_in):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT_SECONDS)
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": signed_in, "email": "ann@example.com"}
+    at.run()
+    assert not at.exception, at.exception
+    if signed_in:
+        assert set(LABELS) <= set(metrics(at))
+        assert "Signed in as ann@example.com" in at.sidebar.text.values
+    else:
+        assert [button.label for button in at.button] == ["Sign in"]
+        assert not at.metric  # no page is shown before signing in

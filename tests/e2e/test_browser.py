@@ -22,6 +22,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 import engagekit as ek
 from engagekit.segments.memory_engine import MemoryEngine
@@ -97,7 +98,6 @@ def server(tmp_path_factory, sample_dataset):
 @pytest.fixture(scope="module")
 def browser():
     require_chromium()
-    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -174,15 +174,18 @@ def go(page, title: str) -> None:
 
 
 def metric_value(page, label: str) -> str:
+    """The value of the metric card with this label (waits for the card to be drawn)."""
     card = page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
-    return card.get_by_test_id("stMetricValue").inner_text().strip()
+    value = card.get_by_test_id("stMetricValue")
+    expect(value).to_be_visible()
+    return value.inner_text().strip()
 
 
 def screenshot(page, name: str) -> None:
     """The whole page: the viewport is stretched to the height of the main area first."""
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": 1440, "height": max(900, min(int(height) + 40, 4000))})
-    page.wait_for_timeout(800)  # charts resize to the new viewport
+    page.wait_for_timeout(2000)  # charts and tables redraw at the new size
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
     page.set_viewport_size({"width": 1440, "height": 1000})
@@ -213,9 +216,9 @@ def test_overview_and_a_transition_pair_saved_as_a_segment(page, server):
     settle(page)
     expected = len(report.transitions.pair("somewhat_engaged", "least_engaged"))
     assert metric_value(page, "Somewhat engaged → Least engaged") == f"{expected:,} contacts"
-    widget(page, "pair_save").locator("button").click()
+    page.locator(".st-key-pair_save").locator("button").click()
     settle(page)
-    assert page.get_by_text("Saved segment").is_visible()
+    expect(page.get_by_text("Saved segment")).to_be_visible()
     saved = SegmentStore(workspace).get("Somewhat engaged → Least engaged")
     assert library_engine(workspace).count(saved.definition) == expected
     screenshot(page, "transitions")
@@ -232,7 +235,7 @@ def test_build_save_find_and_export_a_segment(page, server):
     select(page, "_3_field", "Email status")
     multiselect(page, "_3_value", ["subscribed"])
     # Group 2 (OR): tagged newsletter, or open rate at least 50 %.
-    widget(page, "builder_add_group").locator("button").click()
+    page.locator(".st-key-builder_add_group").locator("button").click()
     settle(page)
     widget(page, "_4_type").get_by_text("any of them (OR)").click()
     settle(page)
@@ -262,20 +265,20 @@ def test_build_save_find_and_export_a_segment(page, server):
     widget(page, "_name").locator("input").fill(name)
     page.get_by_role("button", name="Save segment").click()
     settle(page)
-    assert page.get_by_text(f"{expected:,} contacts today").is_visible()
+    expect(page.get_by_text(f"{expected:,} contacts today")).to_be_visible()
     screenshot(page, "builder")
     saved = SegmentStore(workspace).get(name)
     assert engine.count(saved.definition) == expected
 
     go(page, "Segments")
-    assert page.get_by_role("heading", name=name).is_visible()  # opened on the saved segment
+    expect(page.get_by_role("heading", name=name)).to_be_visible()  # opened on the saved segment
     assert metric_value(page, "Contacts") == f"{expected:,}"
     screenshot(page, "segments")
 
     page.get_by_role("tab", name="Export").click()
     page.wait_for_timeout(300)
     with page.expect_download() as download_info:
-        widget(page, "segments_export").get_by_role("button").click()
+        page.locator(".st-key-segments_export").get_by_role("button").click()
     download = download_info.value
     assert download.suggested_filename == "e2e-engaged-subscribers.csv"
     rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
@@ -288,8 +291,29 @@ def test_settings_preview(page):
     go(page, "Data and settings")
     chart = page.locator(".js-plotly-plot").first  # its bar labels are SVG text
     before = chart.inner_text()
-    type_number(page, "set_min_sends", 5)
+    type_number(page, "st-key-set_min_sends", 5)
     page.wait_for_timeout(500)
     assert chart.inner_text() != before
-    assert page.get_by_role("button", name="Apply").is_enabled()
+    expect(page.get_by_role("button", name="Apply")).to_be_enabled()
     screenshot(page, "settings")
+
+
+def test_upload_exports_see_the_report_and_merge(page, server):
+    _, workspace = server
+    before = workspace.load().n_contacts
+    go(page, "Data and settings")
+    page.get_by_role("tab", name="Data source").click()
+    files = sorted((REPO / "tests" / "fixtures" / "constant_contact").glob("*.csv"))
+    page.locator("input[type=file]").set_input_files([str(path) for path in files])
+    expect(page.get_by_text("contacts_export.csv")).to_be_visible()  # long names are shortened
+    page.get_by_role("button", name="Check the files").click()
+    settle(page)
+    expect(page.get_by_text("Import report")).to_be_visible()
+    page.get_by_text("Merge into it (matched by email)").click()
+    settle(page)
+    page.get_by_role("button", name="Import", exact=True).click()
+    settle(page)
+    expect(page.get_by_text("Imported the uploaded files")).to_be_visible()
+    merged = workspace.load()
+    assert "ann@example.com" in set(merged.contacts["email"])
+    assert merged.n_contacts > before

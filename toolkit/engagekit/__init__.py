@@ -34,8 +34,43 @@ from engagekit.levels import (
     monthly_dates,
     previous_as_of,
 )
+from engagekit.io.canonical import read_canonical
+from engagekit.io.canonical_writer import write_canonical
+from engagekit.io.constant_contact import read_constant_contact
+from engagekit.io.database import DatabaseMapping, read_database
+from engagekit.io.detect import read_any
+from engagekit.io.mailchimp import read_mailchimp, read_mailchimp_folder
+from engagekit.io.merge import merge_datasets
 from engagekit.report import EngagementReport, engagement_report, relevel
 from engagekit.schema import LEVEL_LABELS, LEVELS, EmailStatus, EventType, Level
+from engagekit.sample import generate_sample, write_sample
+from engagekit.segments import (
+    Criterion,
+    Group,
+    MemoryEngine,
+    SegmentDefinition,
+    SegmentDefinitionError,
+    SqlEngine,
+    all_of,
+    any_of,
+    field_catalog,
+    from_constant_contact,
+    level_segment,
+    operators_for,
+    segment_members,
+    where,
+)
+from engagekit.segments.operations import (
+    AddToListResult,
+    Audience,
+    add_to_list,
+    audience_csv,
+    build_audience,
+    export_csv,
+    members_frame,
+    narrowness_warning,
+)
+from engagekit.segments.store import Segment, SegmentStore
 from engagekit.tiers import EngagementTiers, Thresholds, judged_scores, level_names
 from engagekit.timeutil import as_timestamp
 from engagekit.transitions import MOVEMENTS, Transitions, compute_transitions, movement
@@ -49,8 +84,12 @@ __all__ = [
     "LEVEL_LABELS",
     "MOVEMENTS",
     "ActivityIndex",
+    "AddToListResult",
+    "Audience",
     "ConfigError",
+    "Criterion",
     "DataError",
+    "DatabaseMapping",
     "Dataset",
     "DuplicateNameError",
     "EmailStatus",
@@ -60,17 +99,29 @@ __all__ = [
     "EngagementTiers",
     "EventType",
     "Explanation",
+    "Group",
     "ImportIssue",
     "ImportReport",
     "ImportResult",
     "Level",
     "LevelResult",
+    "MemoryEngine",
     "NotFoundError",
+    "Segment",
+    "SegmentDefinition",
+    "SegmentDefinitionError",
+    "SegmentStore",
+    "SqlEngine",
     "Thresholds",
     "Transitions",
     "Workspace",
     "WorkspaceError",
+    "add_to_list",
+    "all_of",
+    "any_of",
     "as_timestamp",
+    "audience_csv",
+    "build_audience",
     "compute_features",
     "compute_levels",
     "compute_transitions",
@@ -78,12 +129,31 @@ __all__ = [
     "default_url",
     "engagement_report",
     "explain_contact",
+    "export_csv",
+    "field_catalog",
+    "from_constant_contact",
+    "generate_sample",
     "judged_scores",
     "level_history",
     "level_names",
+    "level_segment",
+    "members_frame",
+    "merge_datasets",
     "monthly_dates",
     "movement",
+    "narrowness_warning",
+    "operators_for",
     "previous_as_of",
+    "read_any",
+    "read_canonical",
+    "read_constant_contact",
+    "read_database",
+    "read_mailchimp",
+    "read_mailchimp_folder",
     "relevel",
+    "segment_members",
+    "where",
     "window_bounds",
+    "write_canonical",
+    "write_sample",
 ]

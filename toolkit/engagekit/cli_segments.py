@@ -86,8 +86,11 @@ FieldsOption = Annotated[
 
 
 # -- plumbing --------------------------------------------------------------------------------
-def command(name: str) -> Callable[[Callable], Callable]:
-    """Register a command whose engagekit and file errors end as one red line and exit 1."""
+def command(name: str, help: str | None = None) -> Callable[[Callable], Callable]:
+    """Register a command whose engagekit and file errors end as one red line and exit 1.
+
+    ``help`` defaults to the function's docstring.
+    """
 
     def register(function: Callable) -> Callable:
         @functools.wraps(function)
@@ -99,7 +102,7 @@ def command(name: str) -> Callable[[Callable], Callable]:
             except OSError as error:
                 fail(f"{error.strerror or error}: {error.filename}" if error.filename else str(error))
 
-        app.command(name)(friendly)
+        app.command(name, help=help)(friendly)
         return function
 
     return register
@@ -142,8 +145,10 @@ class Session:
 
 
 def reference_time(as_of: str | None) -> pd.Timestamp:
-    """``--as-of`` read as naive UTC, or now when it is not given."""
-    return as_timestamp(datetime.now(UTC) if as_of is None else as_of, name="--as-of")
+    """``--as-of`` read as naive UTC, or now (to the second) when it is not given."""
+    if as_of is None:
+        return as_timestamp(datetime.now(UTC)).floor("s")
+    return as_timestamp(as_of, name="--as-of")
 
 
 def split_names(text: str | None) -> list[str] | None:
@@ -329,30 +334,27 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-@command("export")
-def export(
-    name: NameArgument,
-    out: OutOption,
-    fields: FieldsOption = None,
-    workspace: WorkspaceOption = None,
-    as_of: AsOfOption = None,
-    engine: EngineOption = EngineKind.memory,
-) -> None:
-    """Export a segment's members to a CSV file (email first, then --fields)."""
-    write_members(Session(workspace), name, engine, as_of, out, fields, send_ready=False)
+def csv_command(*, send_ready: bool) -> Callable:
+    """The ``export`` (``send_ready=False``) or ``audience`` command: one signature for both."""
+
+    def write(
+        name: NameArgument,
+        out: OutOption,
+        fields: FieldsOption = None,
+        workspace: WorkspaceOption = None,
+        as_of: AsOfOption = None,
+        engine: EngineOption = EngineKind.memory,
+    ) -> None:
+        write_members(Session(workspace), name, engine, as_of, out, fields, send_ready=send_ready)
+
+    return write
 
 
-@command("audience")
-def audience(
-    name: NameArgument,
-    out: OutOption,
-    fields: FieldsOption = None,
-    workspace: WorkspaceOption = None,
-    as_of: AsOfOption = None,
-    engine: EngineOption = EngineKind.memory,
-) -> None:
-    """Export a send-ready audience: members as of now, without unsubscribed or bounced ones."""
-    write_members(Session(workspace), name, engine, as_of, out, fields, send_ready=True)
+command("export", "Export a segment's members to a CSV file (email first, then --fields).")(
+    csv_command(send_ready=False)
+)
+command("audience", "Export a send-ready audience: members as of now, without unsubscribed or "
+        "bounced ones.")(csv_command(send_ready=True))
 
 
 def write_members(

@@ -177,6 +177,29 @@ class Dataset:
 
         return ActivityIndex.build(self)
 
+    def default_as_of(self, *, now: pd.Timestamp | str) -> pd.Timestamp:
+        """The natural reference time for this data: midnight after its last campaign was sent,
+        or ``now`` when that is earlier (current data) or there are no campaigns.
+
+        ``now`` is passed in by the caller (a dashboard or CLI), never read here.
+
+        Examples
+        --------
+        >>> ds = Dataset.from_frames(contacts=pd.DataFrame({
+        ...     "contact_id": [1], "email": ["a@b.co"], "first_name": [None], "last_name": [None],
+        ...     "date_added": [None], "email_status": ["subscribed"]}),
+        ...     campaigns=pd.DataFrame({"campaign_id": [1], "name": ["Hi"], "sent_at": ["2026-11-29T18:00"]}))
+        >>> ds.default_as_of(now="2027-01-01")
+        Timestamp('2026-11-30 00:00:00')
+        """
+        from engagekit.timeutil import as_timestamp
+
+        now = as_timestamp(now, name="now")
+        sent = self.campaigns["sent_at"].dropna()
+        if sent.empty:
+            return now
+        return min(now, as_timestamp(sent.max().normalize() + pd.Timedelta(days=1)))
+
     def replace(self, **changes: object) -> Dataset:
         """A copy with some tables replaced (re-validated)."""
         current = {name: getattr(self, name) for name in TABLES}

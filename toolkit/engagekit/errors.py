@@ -105,6 +105,7 @@ class ImportReport:
         )
 
     def summary(self) -> str:
-        kept = ", ".join(f"{count:,} {table}" for table, count in self.counts.items()) or "nothing"
+        """What was read and kept, e.g. "Read 5,000 contacts, 88 campaigns; 2 problem(s) reported."."""
+        kept = ", ".join(f"{count:,} {table.replace('_', ' ')}" for table, count in self.counts.items())
         skipped = f"; {len(self.issues):,} problem(s) reported" if self.issues else ""
-        return f"Imported {kept}{skipped}."
+        return f"Read {kept or 'nothing'}{skipped}."

@@ -175,6 +175,25 @@ class Workspace:
             value = c.execute(sa.select(meta.c.value).where(meta.c.key == "data_version")).scalar()
         return int(value or 0)
 
+    # -- settings ----------------------------------------------------------------------------
+    def load_settings(self) -> tuple[EngagementConfig, pd.Timestamp | None]:
+        """The engagement settings saved in this workspace (defaults if none) and the saved
+        as-of time, if one was pinned (``None``: use the data's natural reference time)."""
+        meta = build_tables().meta
+        with self.engine.connect() as conn:
+            saved = dict(conn.execute(
+                sa.select(meta.c.key, meta.c.value).where(meta.c.key.in_(["config", "as_of"]))
+            ).all())
+        config = EngagementConfig.from_json(saved["config"]) if "config" in saved else EngagementConfig()
+        as_of = as_timestamp(saved["as_of"]) if saved.get("as_of") else None
+        return config, as_of
+
+    def save_settings(self, config: EngagementConfig, *, as_of: AsOf | None = None) -> None:
+        """Keep ``config`` (and a pinned as-of time, or none) as this workspace's settings."""
+        with self.transaction() as conn:
+            _set_meta(conn, "config", config.to_json())
+            _set_meta(conn, "as_of", as_timestamp(as_of).isoformat() if as_of is not None else "")
+
     # -- import ------------------------------------------------------------------------------
     def import_dataset(self, dataset: Dataset, *, mode: str = "replace") -> ImportResult:
         """Store ``dataset`` as the workspace data, in one transaction.

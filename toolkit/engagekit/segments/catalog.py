@@ -184,7 +184,9 @@ STANDARD_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("contact", "date_added", "Date added", "date"),
     FieldSpec("contact", "email_status", "Email status", "status"),
     FieldSpec("email_activity", "campaign", "A campaign", "campaign"),
-    FieldSpec("email_activity", "last_n_campaigns", "Any of the last N campaigns", "last_campaigns"),
+    FieldSpec(
+        "email_activity", "last_n_campaigns", "Any of the last N campaigns", "last_campaigns"
+    ),
     FieldSpec("email_activity", "last_n_days", "Campaigns sent in the last N days", "last_days"),
     FieldSpec("ecommerce", "order_count", "Order count", "number"),
     FieldSpec("ecommerce", "total_spent", "Total spent", "number"),
@@ -220,10 +222,16 @@ class Catalog:
         """The catalog of a dataset: its custom fields, lists, campaigns and tags."""
         return cls(
             custom_fields=dict(dataset.custom_fields),
-            lists=dict(zip(dataset.lists["list_id"].tolist(), dataset.lists["name"].tolist(), strict=True)),
-            campaigns=dict(zip(
-                dataset.campaigns["campaign_id"].tolist(), dataset.campaigns["name"].tolist(), strict=True
-            )),
+            lists=dict(
+                zip(dataset.lists["list_id"].tolist(), dataset.lists["name"].tolist(), strict=True)
+            ),
+            campaigns=dict(
+                zip(
+                    dataset.campaigns["campaign_id"].tolist(),
+                    dataset.campaigns["name"].tolist(),
+                    strict=True,
+                )
+            ),
             tags=tuple(sorted(dataset.contact_tags["tag"].unique().tolist())),
         )
 
@@ -235,11 +243,16 @@ class Catalog:
         with workspace.engine.connect() as conn:
             lists = dict(conn.execute(sa.select(tables.lists.c.list_id, tables.lists.c.name)).all())
             campaigns = dict(
-                conn.execute(sa.select(tables.campaigns.c.campaign_id, tables.campaigns.c.name)).all()
+                conn.execute(
+                    sa.select(tables.campaigns.c.campaign_id, tables.campaigns.c.name)
+                ).all()
             )
             tags = conn.execute(sa.select(tables.contact_tags.c.tag).distinct()).scalars().all()
-            custom = dict(conn.execute(
-                sa.select(fields.c.name, fields.c.kind).order_by(fields.c.position)).all())
+            custom = dict(
+                conn.execute(
+                    sa.select(fields.c.name, fields.c.kind).order_by(fields.c.position)
+                ).all()
+            )
         return cls(custom_fields=custom, lists=lists, campaigns=campaigns, tags=tuple(sorted(tags)))
 
     # -- fields ------------------------------------------------------------------------------
@@ -256,7 +269,9 @@ class Catalog:
         spec = _STANDARD.get((source, name))
         if spec is None and source == "contact" and self.custom_fields is not None:
             kind = self.custom_fields.get(name)
-            spec = FieldSpec("contact", name, custom_label(name), kind, custom=True) if kind else None
+            spec = (
+                FieldSpec("contact", name, custom_label(name), kind, custom=True) if kind else None
+            )
         return spec
 
     def field_names(self, source: str) -> list[str]:
@@ -297,8 +312,33 @@ class Catalog:
         return (self.campaigns or {}).get(campaign_id) or f"campaign #{campaign_id}"
 
 
+def as_catalog(context: object = None) -> Catalog:
+    """A catalog from whatever knows the names: a catalog, a dataset, a workspace or an engine.
+
+    Examples
+    --------
+    >>> as_catalog(None) == Catalog()
+    True
+    """
+    from engagekit.dataset import Dataset
+    from engagekit.workspace import Workspace
+
+    if context is None:
+        return Catalog()
+    if isinstance(context, Catalog):
+        return context
+    if isinstance(context, Dataset):
+        return Catalog.from_dataset(context)
+    if isinstance(context, Workspace):
+        return Catalog.from_workspace(context)
+    catalog = getattr(context, "catalog", None)  # an engine
+    if isinstance(catalog, Catalog):
+        return catalog
+    raise TypeError(f"cannot name lists and campaigns from a {type(context).__name__}")
+
+
 def custom_label(name: str) -> str:
-    """How a custom field's column name reads in a sentence: ``loyalty_points`` -> "loyalty points"."""
+    """How a custom field reads in a sentence: ``loyalty_points`` -> "loyalty points"."""
     return name.replace("_", " ").strip() or name
 
 

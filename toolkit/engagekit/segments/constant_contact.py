@@ -48,10 +48,17 @@ if TYPE_CHECKING:
     from engagekit.dataset import Dataset
 
 TRACKING_FIELDS = {
-    "opened": "opened", "not_opened": "not_opened", "did_not_open": "not_opened",
-    "clicked": "clicked", "not_clicked": "not_clicked", "did_not_click": "not_clicked",
-    "sent": "was_sent", "was_sent": "was_sent", "not_sent": "was_not_sent",
-    "was_not_sent": "was_not_sent", "did_not_send": "was_not_sent",
+    "opened": "opened",
+    "not_opened": "not_opened",
+    "did_not_open": "not_opened",
+    "clicked": "clicked",
+    "not_clicked": "not_clicked",
+    "did_not_click": "not_clicked",
+    "sent": "was_sent",
+    "was_sent": "was_sent",
+    "not_sent": "was_not_sent",
+    "was_not_sent": "was_not_sent",
+    "did_not_send": "was_not_sent",
 }
 TRACKING_RANGES = {
     "last-n-campaigns": "last_n_campaigns",
@@ -59,38 +66,80 @@ TRACKING_RANGES = {
     "in-the-last-n-days": "last_n_days",
 }
 CONTACT_FIELDS = {
-    "email_address": "email", "email": "email", "first_name": "first_name",
-    "last_name": "last_name", "created_at": "date_added", "date_added": "date_added",
+    "email_address": "email",
+    "email": "email",
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "created_at": "date_added",
+    "date_added": "date_added",
     "email_status": "email_status",
 }
 TEXT_OPS = {
-    "eq": "equals", "equals": "equals", "is": "equals", "ne": "not_equals",
-    "not-eq": "not_equals", "not-equals": "not_equals", "is-not": "not_equals",
-    "contains": "contains", "not-contains": "not_contains", "does-not-contain": "not_contains",
-    "starts-with": "starts_with", "begins-with": "starts_with",
-    "is-empty": "is_blank", "empty": "is_blank", "is-blank": "is_blank",
-    "is-not-empty": "is_not_blank", "not-empty": "is_not_blank", "is-not-blank": "is_not_blank",
+    "eq": "equals",
+    "equals": "equals",
+    "is": "equals",
+    "ne": "not_equals",
+    "not-eq": "not_equals",
+    "not-equals": "not_equals",
+    "is-not": "not_equals",
+    "contains": "contains",
+    "not-contains": "not_contains",
+    "does-not-contain": "not_contains",
+    "starts-with": "starts_with",
+    "begins-with": "starts_with",
+    "is-empty": "is_blank",
+    "empty": "is_blank",
+    "is-blank": "is_blank",
+    "is-not-empty": "is_not_blank",
+    "not-empty": "is_not_blank",
+    "is-not-blank": "is_not_blank",
 }
 NUMBER_OPS = {
-    "eq": "eq", "ne": "ne", "not-eq": "ne", "gt": "gt", "gte": "gte", "ge": "gte", "lt": "lt",
-    "lte": "lte", "le": "lte", "between": "between",
+    "eq": "eq",
+    "ne": "ne",
+    "not-eq": "ne",
+    "gt": "gt",
+    "gte": "gte",
+    "ge": "gte",
+    "lt": "lt",
+    "lte": "lte",
+    "le": "lte",
+    "between": "between",
 }
 DATE_OPS = {
-    "before": "before", "lt": "before", "after": "after", "gt": "after",
-    "in-the-last-n-days": "within_last_days", "within-last-n-days": "within_last_days",
+    "before": "before",
+    "lt": "before",
+    "after": "after",
+    "gt": "after",
+    "in-the-last-n-days": "within_last_days",
+    "within-last-n-days": "within_last_days",
     "more-than-n-days-ago": "more_than_days_ago",
 }
-ANY_OPS = {"contains-any": True, "in": True, "eq": True,
-           "not-contains-any": False, "contains-none": False, "not-in": False, "ne": False}
+ANY_OPS = {
+    "contains-any": True,
+    "in": True,
+    "eq": True,
+    "not-contains-any": False,
+    "contains-none": False,
+    "not-in": False,
+    "ne": False,
+}
 ECOMMERCE_FIELDS = {
-    "order_count": "order_count", "total_orders": "order_count", "orders": "order_count",
-    "total_spent": "total_spent", "total_spend": "total_spent", "amount_spent": "total_spent",
-    "last_order_date": "last_order_date", "last_purchase_date": "last_order_date",
+    "order_count": "order_count",
+    "total_orders": "order_count",
+    "orders": "order_count",
+    "total_spent": "total_spent",
+    "total_spend": "total_spent",
+    "amount_spent": "total_spent",
+    "last_order_date": "last_order_date",
+    "last_purchase_date": "last_order_date",
 }
 SOURCES = ("tracking", "contact", "list_membership", "tags", "ecommerce")
 
 
-def from_constant_contact(document: dict | str, *, dataset: Dataset | None = None) -> SegmentDefinition:
+def from_constant_contact(
+    document: dict | str, *, dataset: Dataset | None = None
+) -> SegmentDefinition:
     """An engagekit definition from Constant Contact v3 segment criteria.
 
     Parameters
@@ -115,7 +164,8 @@ def from_constant_contact(document: dict | str, *, dataset: Dataset | None = Non
     version = str(document.get("version", "1.0.0"))
     if not version.startswith("1."):
         raise SegmentDefinitionError(
-            f"Constant Contact criteria version {version!r} is not supported (1.x is)", path="version"
+            f"Constant Contact criteria version {version!r} is not supported (1.x is)",
+            path="version",
         )
     reader = _Reader(Catalog.from_dataset(dataset) if dataset is not None else Catalog())
     definition = SegmentDefinition(criteria=reader.group(document.get("criteria"), "criteria"))
@@ -157,14 +207,19 @@ class _Reader:
             raise SegmentDefinitionError("expected a criterion object", path=path)
         source = str(node.get("source", "")).lower()
         read = {
-            "tracking": self.tracking, "contact": self.contact, "list_membership": self.lists,
-            "tags": self.tags, "tag": self.tags, "ecommerce": self.ecommerce,
+            "tracking": self.tracking,
+            "contact": self.contact,
+            "list_membership": self.lists,
+            "tags": self.tags,
+            "tag": self.tags,
+            "ecommerce": self.ecommerce,
             "e-commerce": self.ecommerce,
         }.get(source)
         if read is None:
             raise SegmentDefinitionError(
                 f"Constant Contact source {node.get('source')!r} has no engagekit equivalent "
-                f"(supported: {', '.join(SOURCES)})", path=path,
+                f"(supported: {', '.join(SOURCES)})",
+                path=path,
             )
         field = str(node.get("field", ""))
         op = str(node.get("op", "")).lower().replace("_", "-")
@@ -178,7 +233,9 @@ class _Reader:
         if op != "contains-any":
             raise _unknown("tracking operator", op, ["contains-any"], path)
         if isinstance(value, str) and value.lower() in TRACKING_RANGES:
-            return where("email_activity", TRACKING_RANGES[value.lower()], activity, _int(param, path))
+            return where(
+                "email_activity", TRACKING_RANGES[value.lower()], activity, _int(param, path)
+            )
         ids = [self._campaign_id(v, path) for v in _as_list(value if value is not None else param)]
         if not ids:
             raise SegmentDefinitionError("no campaign given", path=path)
@@ -191,12 +248,19 @@ class _Reader:
         if field.lower() in ("tags", "tag", "tag_id", "taggings"):
             return self.tags(field, op, value, param, path)
         name = CONTACT_FIELDS.get(field.lower(), field.removeprefix("custom_field:"))
-        kind = {"email": "text", "first_name": "text", "last_name": "text", "date_added": "date",
-                "email_status": "status"}.get(name)
+        kind = {
+            "email": "text",
+            "first_name": "text",
+            "last_name": "text",
+            "date_added": "date",
+            "email_status": "status",
+        }.get(name)
         if kind is None and self.catalog.custom_fields is not None:
             kind = self.catalog.custom_fields.get(name)
             if kind is None:
-                raise _unknown("contact field", field, [*CONTACT_FIELDS, *self.catalog.custom_fields], path)
+                raise _unknown(
+                    "contact field", field, [*CONTACT_FIELDS, *self.catalog.custom_fields], path
+                )
         return self._compare("contact", name, kind or _guess_kind(op), op, value, param, path)
 
     def lists(self, _field: str, op: str, value: Any, _param: Any, path: str) -> Criterion:
@@ -214,14 +278,20 @@ class _Reader:
     def ecommerce(self, field: str, op: str, value: Any, param: Any, path: str) -> Criterion:
         if field.lower() in ("purchased", "purchase", "has_purchased"):
             if op in ("in-the-last-n-days", "within-last-n-days"):
-                return where("ecommerce", "purchase", "purchased_within_days", _int(param or value, path))
+                return where(
+                    "ecommerce", "purchase", "purchased_within_days", _int(param or value, path)
+                )
             if op in ("not-in-the-last-n-days", "not-within-last-n-days"):
-                return where("ecommerce", "purchase", "not_purchased_within_days", _int(param or value, path))
+                return where(
+                    "ecommerce", "purchase", "not_purchased_within_days", _int(param or value, path)
+                )
             if op in ("exists", "is-true", "eq"):
                 return where("ecommerce", "purchase", "has_purchased")
             if op in ("not-exists", "is-false", "ne"):
                 return where("ecommerce", "purchase", "has_not_purchased")
-            raise _unknown("purchase operator", op, ["in-the-last-n-days", "exists", "not-exists"], path)
+            raise _unknown(
+                "purchase operator", op, ["in-the-last-n-days", "exists", "not-exists"], path
+            )
         name = ECOMMERCE_FIELDS.get(field.lower())
         if name is None:
             raise _unknown("e-commerce field", field, [*ECOMMERCE_FIELDS, "purchased"], path)
@@ -229,10 +299,15 @@ class _Reader:
         return self._compare("ecommerce", name, kind, op, value, param, path)
 
     # -- values ------------------------------------------------------------------------------
-    def _compare(self, source: str, field: str, kind: str, op: str, value: Any, param: Any,
-                 path: str) -> Criterion:
-        table = {"text": TEXT_OPS, "number": NUMBER_OPS, "date": DATE_OPS,
-                 "status": {"eq": "is", "ne": "is_not", "in": "is", "not-in": "is_not"}}[kind]
+    def _compare(
+        self, source: str, field: str, kind: str, op: str, value: Any, param: Any, path: str
+    ) -> Criterion:
+        table = {
+            "text": TEXT_OPS,
+            "number": NUMBER_OPS,
+            "date": DATE_OPS,
+            "status": {"eq": "is", "ne": "is_not", "in": "is", "not-in": "is_not"},
+        }[kind]
         ours = table.get(op)
         if ours is None:
             raise _unknown(f"operator for {kind} field {field!r}", op, table, path)
@@ -241,9 +316,17 @@ class _Reader:
         if ours in ("is_blank", "is_not_blank"):
             value = None
         elif kind == "number":
-            value = [_number(v, path) for v in _as_list(value)] if ours == "between" else _number(value, path)
+            value = (
+                [_number(v, path) for v in _as_list(value)]
+                if ours == "between"
+                else _number(value, path)
+            )
         elif kind == "date":
-            value = _int(value, path) if ours.endswith("days") or ours.endswith("ago") else _date(value, path)
+            value = (
+                _int(value, path)
+                if ours.endswith("days") or ours.endswith("ago")
+                else _date(value, path)
+            )
         elif kind == "status":
             value = [str(v).lower() for v in _as_list(value)]
         return where(source, field, ours, value)
@@ -267,12 +350,19 @@ class _Reader:
             return by_name[text.casefold()]
         raise SegmentDefinitionError(
             f"unknown {what} {value!r} (Constant Contact ids are UUIDs; give the engagekit id or, "
-            f"with a dataset, the {what} name)", path=path,
+            f"with a dataset, the {what} name)",
+            path=path,
         )
 
 
 def _guess_kind(op: str) -> str:
-    if op in ("before", "after", "in-the-last-n-days", "within-last-n-days", "more-than-n-days-ago"):
+    if op in (
+        "before",
+        "after",
+        "in-the-last-n-days",
+        "within-last-n-days",
+        "more-than-n-days-ago",
+    ):
         return "date"
     return "number" if op in ("gt", "gte", "ge", "lt", "lte", "le", "between") else "text"
 

@@ -53,7 +53,9 @@ class Criterion(BaseModel):
 
     def key(self) -> str:
         """A stable text key of the criterion, for caches."""
-        return json.dumps([self.source, self.field, self.op, self.value], sort_keys=True, default=str)
+        return json.dumps(
+            [self.source, self.field, self.op, self.value], sort_keys=True, default=str
+        )
 
 
 def _node_kind(node: Any) -> str:
@@ -87,8 +89,8 @@ class SegmentDefinition(BaseModel):
     Examples
     --------
     >>> d = SegmentDefinition.from_json(
-    ...     '{"version": 1, "criteria": {"type": "and", "group": ['
-    ...     '{"source": "engagement", "field": "current_level", "op": "is", "value": "least_engaged"}]}}')
+    ...     '{"version": 1, "criteria": {"type": "and", "group": [{"source": "engagement", '
+    ...     '"field": "current_level", "op": "is", "value": "least_engaged"}]}}')
     >>> d.criteria.group[0].value
     ['least_engaged']
     >>> SegmentDefinition.from_json(d.to_json()) == d
@@ -135,7 +137,9 @@ class SegmentDefinition(BaseModel):
             raise _definition_error(error) from None
 
     @classmethod
-    def coerce(cls, definition: SegmentDefinition | str | bytes | dict[str, Any]) -> SegmentDefinition:
+    def coerce(
+        cls, definition: SegmentDefinition | str | bytes | dict[str, Any]
+    ) -> SegmentDefinition:
         """A definition as given, or read from JSON text or a dict."""
         return definition if isinstance(definition, cls) else cls.from_json(definition)
 
@@ -149,7 +153,11 @@ class SegmentDefinition(BaseModel):
 
     # -- reading it --------------------------------------------------------------------------
     def describe(self, catalog: Any = None) -> str:
-        """A sentence for the whole tree; names lists and campaigns when ``catalog`` knows them."""
+        """A sentence for the whole tree, naming lists and campaigns when ``catalog`` knows them.
+
+        ``catalog`` may be a :class:`~engagekit.segments.catalog.Catalog`, a dataset, a
+        workspace or an engine.
+        """
         from engagekit.segments.sentences import describe
 
         return describe(self, catalog)
@@ -208,8 +216,9 @@ def iter_criteria(group: Group, path: str = "criteria") -> Iterator[tuple[str, C
             yield here, node
 
 
-def migrate(document: dict[str, Any], *, migrations: dict | None = None, target: int = SCHEMA_VERSION
-            ) -> dict[str, Any]:
+def migrate(
+    document: dict[str, Any], *, migrations: dict | None = None, target: int = SCHEMA_VERSION
+) -> dict[str, Any]:
     """Upgrade a definition document to the ``target`` schema version.
 
     A document without ``version`` is taken as version 1 (hand-written JSON often leaves it out).
@@ -225,12 +234,14 @@ def migrate(document: dict[str, Any], *, migrations: dict | None = None, target:
     if isinstance(version, str) and version.isdigit():
         version = int(version)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise SegmentDefinitionError(f"version must be a whole number from 1, not {version!r}",
-                                     path="version")
+        raise SegmentDefinitionError(
+            f"version must be a whole number from 1, not {version!r}", path="version"
+        )
     if version > target:
         raise SegmentDefinitionError(
             f"schema version {version} was written by a newer engagekit (this one reads up to "
-            f"{target})", path="version",
+            f"{target})",
+            path="version",
         )
     document = {**document, "version": version}
     while document["version"] < target:

@@ -28,7 +28,7 @@ from engagekit.segments.timing import Interval, purchase_window, within_last_day
 from engagekit.segments.validation import check_definition, resolve_field
 from engagekit.timeutil import AsOf, as_timestamp
 
-MASK_CACHE_SIZE = 256
+MASK_CACHE_SIZE = 32  # a mask is a byte per contact: 32 MB at a million contacts
 NAT = np.iinfo(np.int64).min
 
 
@@ -61,51 +61,54 @@ class MemoryEngine:
         self.n = dataset.n_contacts
         self._masks: OrderedDict[str, np.ndarray] = OrderedDict()
         self._operands: dict[tuple, Any] = {}
+        self._facts: OrderedDict[tuple, Any] = OrderedDict()
 
     # -- public ------------------------------------------------------------------------------
     @cached_property
     def levels(self) -> tuple[LevelResult, LevelResult]:
-        """Current and previous levels, computed once as :func:`~engagekit.levels.current_and_previous` does."""
+        """Current and previous levels, as :func:`~engagekit.levels.current_and_previous` gives."""
         return current_and_previous(self.dataset, as_of=self.as_of, config=self.config)
 
     def mask(self, definition: SegmentDefinition | str | dict) -> np.ndarray:
         """A boolean array over ``dataset.contacts`` rows: who is in the segment."""
+        # A copy: the result may be a cached criterion mask, which callers must not change.
+        return self._evaluate(definition).copy()
+
+    def members(self, definition: SegmentDefinition | str | dict) -> np.ndarray:
+        """Contact ids in the segment, sorted (int64)."""
+        return np.sort(self.dataset.contact_ids[self._evaluate(definition)]).astype(np.int64)
+
+    def count(self, definition: SegmentDefinition | str | dict) -> int:
+        """How many contacts are in the segment."""
+        return int(np.count_nonzero(self._evaluate(definition)))
+
+    def _evaluate(self, definition: SegmentDefinition | str | dict) -> np.ndarray:
         definition = SegmentDefinition.coerce(definition)
         check_definition(definition, self.catalog)
         if self.n == 0:
             return np.zeros(0, dtype=bool)
         return self._group(definition.criteria)
 
-    def members(self, definition: SegmentDefinition | str | dict) -> np.ndarray:
-        """Contact ids in the segment, sorted (int64)."""
-        return np.sort(self.dataset.contact_ids[self.mask(definition)]).astype(np.int64)
-
-    def count(self, definition: SegmentDefinition | str | dict) -> int:
-        """How many contacts are in the segment."""
-        return int(np.count_nonzero(self.mask(definition)))
-
     # -- tree --------------------------------------------------------------------------------
     def _group(self, group: Group) -> np.ndarray:
-        masks = [self._group(node) if isinstance(node, Group) else self._criterion(node)
-                 for node in group.group]
+        masks = [
+            self._group(node) if isinstance(node, Group) else self._criterion(node)
+            for node in group.group
+        ]
         combine = np.logical_and if group.type == "and" else np.logical_or
         return combine.reduce(masks) if len(masks) > 1 else masks[0]
 
     def _criterion(self, criterion: Criterion) -> np.ndarray:
         key = criterion.key()
-        cached = self._masks.get(key)
-        if cached is not None:
-            self._masks.move_to_end(key)
-            return cached
-        op = OPERATORS[criterion.op]
-        operand = _OPERANDS[criterion.source](self, criterion)
-        mask = op.mask(operand, argument(criterion.op, criterion.value, self.as_of))
-        self._masks[key] = mask
-        if len(self._masks) > MASK_CACHE_SIZE:
-            self._masks.popitem(last=False)
-        return mask
+        mask = self._masks.get(key)
+        if mask is None:
+            operand = _OPERANDS[criterion.source](self, criterion)
+            argument_ = argument(criterion.op, criterion.value, self.as_of)
+            mask = OPERATORS[criterion.op].mask(operand, argument_)
+        return _remember(self._masks, key, mask)
 
     def _kept(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """A per-engine structure, built on first use and kept for the engine's life."""
         if key not in self._operands:
             self._operands[key] = build()
         return self._operands[key]
@@ -117,8 +120,9 @@ class MemoryEngine:
 
     def _metric(self, criterion: Criterion) -> np.ndarray:
         table = self.levels[0].table
-        return self._kept(("metric", criterion.field),
-                          lambda: table[criterion.field].to_numpy(dtype=np.float64))
+        return self._kept(
+            ("metric", criterion.field), lambda: table[criterion.field].to_numpy(dtype=np.float64)
+        )
 
     def _contact(self, criterion: Criterion) -> Any:
         kind = resolve_field(criterion, self.catalog).kind
@@ -126,11 +130,17 @@ class MemoryEngine:
         if kind in ("text", "status"):
             return self._kept(("coded", criterion.field), lambda: Coded.of(column))
         if kind == "number":
-            return self._kept(("number", criterion.field), lambda: column.to_numpy(dtype=np.float64))
-        return self._kept(("date", criterion.field), lambda: column.to_numpy(dtype="datetime64[us]"))
+            return self._kept(
+                ("number", criterion.field), lambda: column.to_numpy(dtype=np.float64)
+            )
+        return self._kept(
+            ("date", criterion.field), lambda: column.to_numpy(dtype="datetime64[us]")
+        )
 
     def _lists(self, criterion: Criterion) -> Mapping[str, np.ndarray]:
-        groups = self._kept(("lists",), lambda: self._grouped(self.dataset.list_memberships, "list_id"))
+        groups = self._kept(
+            ("lists",), lambda: self._grouped(self.dataset.list_memberships, "list_id")
+        )
         return {"member": self._any_of(groups, criterion.value)}
 
     def _tags(self, criterion: Criterion) -> Mapping[str, np.ndarray]:
@@ -138,13 +148,20 @@ class MemoryEngine:
         return {"member": self._any_of(groups, criterion.value)}
 
     def _activity(self, criterion: Criterion) -> Mapping[str, np.ndarray]:
-        return self._kept(("activity", criterion.field, criterion.value),
-                          lambda: self._activity_facts(criterion.field, criterion.value))
+        # Shared by the six operators of one scope (opened, not_opened, ...), but per scope, so
+        # kept in a bounded cache like the masks.
+        key = (criterion.field, criterion.value)
+        facts = self._facts.get(key)
+        if facts is None:
+            facts = self._activity_facts(criterion.field, criterion.value)
+        return _remember(self._facts, key, facts)
 
     def _ecommerce(self, criterion: Criterion) -> Any:
         if criterion.field == "purchase":
             return {"purchased": self._purchased(purchase_window(criterion.value, self.as_of))}
-        return self._kept(("orders", criterion.field), lambda: self._order_aggregate(criterion.field))
+        return self._kept(
+            ("orders", criterion.field), lambda: self._order_aggregate(criterion.field)
+        )
 
     # -- building blocks ---------------------------------------------------------------------
     def _positions(self, contact_ids: np.ndarray) -> np.ndarray:
@@ -177,23 +194,12 @@ class MemoryEngine:
         latest_first = np.lexsort((ids, sent))[::-1]
         return latest_first[sent[latest_first] <= self.as_of.to_datetime64()][:value]
 
-    def _deliveries(self, campaigns: np.ndarray) -> np.ndarray:
-        """Indices of the activity index's deliveries of some campaigns."""
-        index = self.dataset.activity
-
-        def by_campaign() -> tuple[np.ndarray, np.ndarray]:
-            order = np.argsort(index.delivery_campaign, kind="stable")
-            counts = np.bincount(index.delivery_campaign, minlength=len(index.campaign_ids))
-            return order, np.concatenate([[0], np.cumsum(counts)])
-
-        order, starts = self._kept(("deliveries",), by_campaign)
-        if not len(campaigns):
-            return np.zeros(0, dtype=np.int64)
-        return np.concatenate([order[starts[p]:starts[p + 1]] for p in campaigns])
-
     def _activity_facts(self, field: str, value: int) -> dict[str, np.ndarray]:
         index = self.dataset.activity
-        rows = self._deliveries(self._scope(field, value))
+        in_scope = np.zeros(len(index.campaign_ids), dtype=bool)
+        in_scope[self._scope(field, value)] = True
+        # One gather over the deliveries: faster than sorting them by campaign once per engine.
+        rows = np.flatnonzero(in_scope[index.delivery_campaign])
         contacts = index.delivery_contact[rows]
         # The index keeps whole seconds; see engagekit.segments.timing.events_end for SQL's side.
         t = to_seconds(self.as_of)
@@ -239,6 +245,15 @@ class MemoryEngine:
         out = np.zeros(self.n, dtype=bool)
         out[positions[keep]] = True
         return out
+
+
+def _remember(cache: OrderedDict, key: Any, value: Any) -> Any:
+    """Put ``value`` in a least-recently-used cache of MASK_CACHE_SIZE entries; return it."""
+    cache[key] = value
+    cache.move_to_end(key)
+    if len(cache) > MASK_CACHE_SIZE:
+        cache.popitem(last=False)
+    return value
 
 
 def _micros(stamp: pd.Timestamp) -> int:

@@ -283,7 +283,19 @@ def export_frame(
     *,
     fields: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """The rows of a segment export: every member, email first (see :func:`export_fields`)."""
+    """The rows of a segment export: every member, email first (see :func:`export_fields`).
+
+    Examples
+    --------
+    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.segments.memory_engine import MemoryEngine
+    >>> from engagekit.segments.store import PREBUILT
+    >>> data = generate_sample(300, seed=1)
+    >>> frame = export_frame(data, MemoryEngine(data, as_of="2026-11-30"), PREBUILT[1],
+    ...                      fields=["city"])
+    >>> list(frame.columns)
+    ['email', 'city']
+    """
     return members_frame(dataset, engine, definition, export_fields(fields))
 
 
@@ -382,7 +394,17 @@ def audience_csv(
     *,
     fields: Sequence[str] | None = None,
 ) -> str | None:
-    """:func:`build_audience` written as a spreadsheet-safe CSV (text when no path is given)."""
+    """:func:`build_audience` written as a spreadsheet-safe CSV (text when no path is given).
+
+    Examples
+    --------
+    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.segments.memory_engine import MemoryEngine
+    >>> from engagekit.segments.store import PREBUILT
+    >>> data = generate_sample(300, seed=1)
+    >>> audience_csv(data, MemoryEngine(data, as_of="2026-11-30"), PREBUILT[0]).splitlines()[0]
+    'email,first_name,last_name'
+    """
     return build_audience(dataset, engine, definition, fields=fields).to_csv(path_or_buffer)
 
 
@@ -434,7 +456,8 @@ def add_to_list(
 
     The list is found by name ignoring case; a new one gets the next free list id and
     ``origin='workspace'`` so that it survives re-imports. Running it again adds only the members
-    not yet in the list. Lists that came from imported data are refused: the next import would
+    not yet in the list; members the workspace no longer holds (the data was re-imported since the
+    engine's data was loaded) are skipped. Lists that came from imported data are refused: the next import would
     silently undo the additions. In the same transaction the workspace's data version goes up, so
     every cached copy of the data reloads with the new memberships.
 
@@ -461,10 +484,12 @@ def add_to_list(
 def _add_members(conn: Connection, name: str, ids: np.ndarray) -> AddToListResult:
     list_id, stored_name, created = _workspace_list(conn, name)
     memberships = build_tables().list_memberships
-    present = conn.execute(
-        sa.select(memberships.c.contact_id).where(memberships.c.list_id == list_id)
-    ).scalars()
-    new = np.setdiff1d(ids, np.fromiter(present, dtype=np.int64))
+    present = _ids(conn, sa.select(memberships.c.contact_id).where(memberships.c.list_id == list_id))
+    new = np.setdiff1d(ids, present)
+    if len(new):
+        # An engine over data loaded before a re-import may name contacts that are gone now;
+        # a membership pointing nowhere would make the workspace data unloadable.
+        new = new[np.isin(new, _ids(conn, sa.select(build_tables().contacts.c.contact_id)))]
     if len(new):
         rows = pd.DataFrame({"list_id": list_id, "contact_id": new, "added_at": utc_now()})
         insert_frame(conn, memberships, rows)
@@ -472,8 +497,12 @@ def _add_members(conn: Connection, name: str, ids: np.ndarray) -> AddToListResul
         bump_data_version(conn)
     return AddToListResult(
         list_id=list_id, list_name=stored_name, added=len(new),
-        already_there=len(ids) - len(new), created=created,
+        already_there=len(np.intersect1d(ids, present)), created=created,
     )
+
+
+def _ids(conn: Connection, query: sa.Select) -> np.ndarray:
+    return np.fromiter(conn.execute(query).scalars(), dtype=np.int64)
 
 
 def _workspace_list(conn: Connection, name: str) -> tuple[int, str, bool]:
@@ -502,6 +531,16 @@ def bump_data_version(conn: Connection) -> int:
     Cached datasets and the columnar copy are keyed by this number, so a change to the data made
     outside an import (such as new list members) must move it. The row is read ``FOR UPDATE`` so
     that two concurrent writers on PostgreSQL cannot both produce the same next version.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> ws = Workspace.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
+    >>> with ws.transaction() as conn:
+    ...     bump_data_version(conn)
+    1
+    >>> ws.data_version()
+    1
     """
     meta = build_tables().meta
     current = conn.execute(

@@ -70,12 +70,20 @@ class Coded:
         return cls(codes, uniques)
 
     @cached_property
-    def lowered(self) -> np.ndarray:
-        return np.array([str(v).lower() for v in self.categories], dtype=object)
-
-    @cached_property
     def lowered_arrow(self) -> pa.Array:
-        return pa.array(list(self.lowered), type=pa.large_string())
+        """The distinct values lower-cased as Python does, as an Arrow array (fast to search).
+
+        Arrow lower-cases ASCII text exactly as ``str.lower``; other text goes through Python,
+        because Unicode lower-casing has context rules (the final sigma) Arrow does not apply.
+        """
+        values = pa.array(self.categories, type=pa.large_string())
+        lowered = pc.ascii_lower(values)
+        other = np.flatnonzero(~pc.string_is_ascii(values).to_numpy(zero_copy_only=False))
+        if not len(other):
+            return lowered
+        out = np.array(lowered.to_numpy(zero_copy_only=False), dtype=object)
+        out[other] = [self.categories[i].lower() for i in other]
+        return pa.array(out, type=pa.large_string())
 
     def spread(self, per_category: np.ndarray, missing: bool) -> Mask:
         """Per-contact answer from one answer per distinct value (index -1 is the appended one)."""
@@ -147,12 +155,16 @@ def _text(name: str, label: str, per_category: Callable, missing: bool, sql: Cal
     return Operator(name, "text", label, mask, sql)
 
 
-def _contains(values: Coded, needle: str) -> np.ndarray:
-    return pc.match_substring(values.lowered_arrow, needle).to_numpy(zero_copy_only=False)
+def _arrow_test(function: Callable) -> Callable[[Coded, str], np.ndarray]:
+    def test(values: Coded, needle: str) -> np.ndarray:
+        return function(values.lowered_arrow, needle).to_numpy(zero_copy_only=False)
+
+    return test
 
 
-def _starts(values: Coded, needle: str) -> np.ndarray:
-    return pc.starts_with(values.lowered_arrow, needle).to_numpy(zero_copy_only=False)
+_equals = _arrow_test(pc.equal)
+_contains = _arrow_test(lambda values, needle: pc.match_substring(values, needle))
+_starts = _arrow_test(lambda values, needle: pc.starts_with(values, needle))
 
 
 def _like_contains(column: SqlText, needle: str) -> ColumnElement:
@@ -183,7 +195,9 @@ def _fact(name: str, family: str, label: str, *terms: tuple[str, bool]) -> Opera
         return np.logical_and.reduce(parts) if len(parts) > 1 else parts[0]
 
     def sql(facts: Mapping[str, Sql], _arg: Any) -> Sql:
-        return sa.and_(*[facts[fact] if positive else sa.not_(facts[fact]) for fact, positive in terms])
+        return sa.and_(
+            *[facts[fact] if positive else sa.not_(facts[fact]) for fact, positive in terms]
+        )
 
     return Operator(name, family, label, mask, sql, terms)
 
@@ -207,31 +221,47 @@ _ROWS: list[Operator] = [
     _number("lt", "is less than", lambda v, a: v < a, lambda c, a: c < number_literal(a)),
     _number("lte", "is at most", lambda v, a: v <= a, lambda c, a: c <= number_literal(a)),
     _number(
-        "between", "is between",
+        "between",
+        "is between",
         lambda v, a: (v >= a[0]) & (v <= a[1]),
         lambda c, a: c.between(number_literal(a[0]), number_literal(a[1])),
     ),
     # text (case-insensitive; see the module note for blanks)
-    _text("equals", "is", lambda v, n: v.lowered == n, False, lambda c, n: c.lowered == n),
+    _text("equals", "is", _equals, False, lambda c, n: c.lowered == n),
     _text(
-        "not_equals", "is not", lambda v, n: v.lowered != n, True,
+        "not_equals",
+        "is not",
+        lambda v, n: ~_equals(v, n),
+        True,
         lambda c, n: sa.func.coalesce(c.lowered, "") != n,
     ),
     _text("contains", "contains", _contains, False, _like_contains),
     _text(
-        "not_contains", "does not contain", lambda v, n: ~_contains(v, n), True,
+        "not_contains",
+        "does not contain",
+        lambda v, n: ~_contains(v, n),
+        True,
         lambda c, n: sa.not_(_like_contains(c, n)),
     ),
     _text(
-        "starts_with", "starts with", _starts, False,
+        "starts_with",
+        "starts with",
+        _starts,
+        False,
         lambda c, n: c.lowered.like(f"{escape_like(n)}%", escape=LIKE_ESCAPE),
     ),
     _text(
-        "is_blank", "is blank", lambda v, _n: v.categories == "", True,
+        "is_blank",
+        "is blank",
+        lambda v, _n: v.categories == "",
+        True,
         lambda c, _n: sa.or_(c.raw.is_(None), c.raw == ""),
     ),
     _text(
-        "is_not_blank", "is not blank", lambda v, _n: v.categories != "", False,
+        "is_not_blank",
+        "is not blank",
+        lambda v, _n: v.categories != "",
+        False,
         lambda c, _n: sa.and_(c.raw.is_not(None), c.raw != ""),
     ),
     # dates: the argument is an Interval computed by engagekit.segments.timing
@@ -250,14 +280,20 @@ _ROWS: list[Operator] = [
     _fact("opened", "activity", "opened", ("opened", True)),
     _fact("not_opened", "activity", "received but did not open", ("sent", True), ("opened", False)),
     _fact("clicked", "activity", "clicked", ("clicked", True)),
-    _fact("not_clicked", "activity", "received but did not click", ("sent", True), ("clicked", False)),
+    _fact(
+        "not_clicked", "activity", "received but did not click", ("sent", True), ("clicked", False)
+    ),
     _fact("was_sent", "activity", "was sent", ("sent", True)),
     _fact("was_not_sent", "activity", "was not sent", ("sent", False)),
     _fact("has_purchased", "purchase", "has purchased", ("purchased", True)),
     _fact("has_not_purchased", "purchase", "has not purchased", ("purchased", False)),
-    _fact("purchased_within_days", "purchase", "has purchased within the last", ("purchased", True)),
     _fact(
-        "not_purchased_within_days", "purchase", "has not purchased within the last",
+        "purchased_within_days", "purchase", "has purchased within the last", ("purchased", True)
+    ),
+    _fact(
+        "not_purchased_within_days",
+        "purchase",
+        "has not purchased within the last",
         ("purchased", False),
     ),
 ]

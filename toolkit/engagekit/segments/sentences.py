@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from engagekit.schema import LEVEL_LABELS
-from engagekit.segments.catalog import Catalog
+from engagekit.segments.catalog import Catalog, as_catalog
 from engagekit.segments.operators import OPERATORS
 from engagekit.segments.validation import resolve_field
 
@@ -18,8 +18,11 @@ if TYPE_CHECKING:
     from engagekit.segments.definition import Criterion, Group, SegmentDefinition
 
 
-def describe(definition: SegmentDefinition, catalog: Catalog | None = None) -> str:
+def describe(definition: SegmentDefinition, catalog: object = None) -> str:
     """The sentence of a whole definition.
+
+    ``catalog`` names lists and campaigns: a :class:`Catalog`, a dataset, a workspace or an
+    engine (see :func:`~engagekit.segments.catalog.as_catalog`).
 
     Examples
     --------
@@ -31,11 +34,12 @@ def describe(definition: SegmentDefinition, catalog: Catalog | None = None) -> s
     >>> describe(d, Catalog(lists={3: "VIP"}))
     'Current engagement level is Least engaged AND (is in list VIP OR total spent is more than 500)'
     """
-    text = _group(definition.criteria, catalog or Catalog())
-    return text[:1].upper() + text[1:]
+    text = _group(definition.criteria, as_catalog(catalog))
+    first = next((i for i, char in enumerate(text) if char.isalpha()), 0)
+    return text[:first] + text[first : first + 1].upper() + text[first + 1 :]
 
 
-def describe_criterion(criterion: Criterion, catalog: Catalog | None = None) -> str:
+def describe_criterion(criterion: Criterion, catalog: object = None) -> str:
     """The phrase of one criterion (lower-case start, to sit inside a sentence).
 
     Examples
@@ -44,7 +48,7 @@ def describe_criterion(criterion: Criterion, catalog: Catalog | None = None) -> 
     >>> describe_criterion(where("email_activity", "last_n_campaigns", "not_opened", 5))
     'received but did not open any of the last 5 campaigns'
     """
-    catalog = catalog or Catalog()
+    catalog = as_catalog(catalog)
     spec = resolve_field(criterion, catalog)
     render = _RENDER.get(spec.kind, _compare)
     return render(criterion, spec.label[:1].lower() + spec.label[1:], catalog)
@@ -66,6 +70,10 @@ def _group(group: Group, catalog: Catalog) -> str:
 
 def _either(items: list[str], word: str = "or") -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {word} {items[-1]}"
+
+
+def _one_or_many(items: list[str], one: str, many: str) -> str:
+    return f"{one} {items[0]}" if len(items) == 1 else f"{many} {', '.join(items)}"
 
 
 def number_text(value: float) -> str:
@@ -108,21 +116,20 @@ def _choice(criterion: Criterion, label: str, _catalog: Catalog) -> str:
     names = [LEVEL_LABELS.get(v, v) for v in criterion.value]
     if criterion.op == "is":
         return f"{label} is {_either(names)}"
-    return f"{label} is not {names[0]}" if len(names) == 1 else f"{label} is none of {', '.join(names)}"
+    return _one_or_many(names, f"{label} is not", f"{label} is none of")
 
 
 def _lists(criterion: Criterion, _label: str, catalog: Catalog) -> str:
     names = [catalog.list_name(i) for i in criterion.value]
     if criterion.op == "in_any":
-        return f"is in list {names[0]}" if len(names) == 1 else f"is in any of the lists {', '.join(names)}"
-    return f"is not in list {names[0]}" if len(names) == 1 else f"is in none of the lists {', '.join(names)}"
+        return _one_or_many(names, "is in list", "is in any of the lists")
+    return _one_or_many(names, "is not in list", "is in none of the lists")
 
 
 def _tags(criterion: Criterion, _label: str, _catalog: Catalog) -> str:
-    tags = list(criterion.value)
     if criterion.op == "has_any":
-        return f"has tag {tags[0]}" if len(tags) == 1 else f"has any of the tags {', '.join(tags)}"
-    return f"does not have tag {tags[0]}" if len(tags) == 1 else f"has none of the tags {', '.join(tags)}"
+        return _one_or_many(criterion.value, "has tag", "has any of the tags")
+    return _one_or_many(criterion.value, "does not have tag", "has none of the tags")
 
 
 _NEGATIVE = ("not_opened", "not_clicked", "was_not_sent")

@@ -60,11 +60,14 @@ class SqlEngine:
     >>> ws = Workspace.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
     >>> _ = ws.import_dataset(generate_sample(200, seed=1))
     >>> engine = SqlEngine(ws, as_of="2026-11-30")
-    >>> engine.count(level_segment("most_engaged")) == len(engine.members(level_segment("most_engaged")))
+    >>> most = level_segment("most_engaged")
+    >>> engine.count(most) == len(engine.members(most))
     True
     """
 
-    def __init__(self, workspace: Workspace, *, as_of: AsOf, config: EngagementConfig | None = None):
+    def __init__(
+        self, workspace: Workspace, *, as_of: AsOf, config: EngagementConfig | None = None
+    ):
         self.workspace = workspace
         self.as_of = as_timestamp(as_of)
         self.config = config or EngagementConfig()
@@ -80,7 +83,9 @@ class SqlEngine:
     def snapshot_ids(self) -> tuple[int, int]:
         """Ids of the stored current and previous level snapshots (stored on first use)."""
         with self.workspace.engine.connect() as conn:
-            contacts = conn.execute(sa.select(sa.func.count()).select_from(self.tables.contacts)).scalar()
+            contacts = conn.execute(
+                sa.select(sa.func.count()).select_from(self.tables.contacts)
+            ).scalar()
         if not contacts:
             return -1, -1  # levels of no contacts: nothing to store, nothing matches
         ensure = self.workspace.ensure_snapshot
@@ -129,8 +134,10 @@ class SqlEngine:
 
     # -- tree --------------------------------------------------------------------------------
     def _group(self, group: Group) -> ColumnElement[bool]:
-        parts = [self._group(node) if isinstance(node, Group) else self._criterion(node)
-                 for node in group.group]
+        parts = [
+            self._group(node) if isinstance(node, Group) else self._criterion(node)
+            for node in group.group
+        ]
         return sa.and_(*parts) if group.type == "and" else sa.or_(*parts)
 
     def _criterion(self, criterion: Criterion) -> ColumnElement[bool]:
@@ -156,7 +163,17 @@ class SqlEngine:
         return column
 
     def _exists(self, table: sa.Table, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-        return sa.exists().where(table.c.contact_id == self.tables.contacts.c.contact_id, *conditions)
+        """Whether the contact has a row of ``table`` meeting ``conditions``.
+
+        SQLite runs an uncorrelated ``IN`` subquery once and looks contacts up in the result,
+        several times faster than a correlated ``EXISTS`` per contact; PostgreSQL plans
+        ``EXISTS`` / ``NOT EXISTS`` as semi- and anti-joins, while its ``NOT IN`` over a large
+        subquery would not be. (The contact id columns are never NULL, so ``NOT IN`` is safe.)
+        """
+        contact_id = self.tables.contacts.c.contact_id
+        if self.workspace.engine.dialect.name == "sqlite":
+            return contact_id.in_(sa.select(table.c.contact_id).where(*conditions))
+        return sa.exists().where(table.c.contact_id == contact_id, *conditions)
 
     def _lists(self, criterion: Criterion) -> Mapping[str, ColumnElement[bool]]:
         table = self.tables.list_memberships
@@ -198,7 +215,9 @@ class SqlEngine:
 
     def _ecommerce(self, criterion: Criterion) -> Any:
         orders = self.tables.orders
-        window = purchase_window(criterion.value if criterion.field == "purchase" else None, self.as_of)
+        window = purchase_window(
+            criterion.value if criterion.field == "purchase" else None, self.as_of
+        )
         conditions = [orders.c.ordered_at < time_literal(window.end)]
         if window.start is not None:
             conditions.append(orders.c.ordered_at >= time_literal(window.start))

@@ -143,7 +143,13 @@ def clean_name(name: str, *, what: str = "segment") -> str:
 
 
 def name_key(name: str) -> str:
-    """The form in which names are compared: case-folded, so "VIP" and "vip" clash."""
+    """The form in which names are compared: case-folded, so "VIP" and "vip" clash.
+
+    Examples
+    --------
+    >>> name_key("Straße") == name_key("STRASSE")
+    True
+    """
     return name.casefold()
 
 
@@ -430,6 +436,13 @@ def run_atomically(
     concurrent writer is rolled back and run again from the start (so its checks see the other
     writer's result), up to :data:`WRITE_ATTEMPTS` times. What still fails becomes a
     :class:`~engagekit.errors.WorkspaceError`; errors raised by ``work`` itself pass through.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> ws = Workspace.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
+    >>> run_atomically(ws, lambda conn: conn.execute(sa.select(sa.literal(1))).scalar())
+    1
     """
     pause = RETRY_PAUSE_SECONDS
     for attempt in range(1, WRITE_ATTEMPTS + 1):

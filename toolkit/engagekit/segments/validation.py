@@ -65,7 +65,8 @@ def check_criterion(criterion: Criterion, catalog: Catalog, *, path: str = "") -
     if criterion.op not in allowed:
         raise SegmentDefinitionError(
             f"unknown operator {criterion.op!r} for field {criterion.field!r} "
-            f"(allowed: {', '.join(allowed)})", path=path,
+            f"(allowed: {', '.join(allowed)})",
+            path=path,
         )
     kind = allowed[criterion.op]
     try:
@@ -74,7 +75,8 @@ def check_criterion(criterion: Criterion, catalog: Catalog, *, path: str = "") -
         detail = f": {error}" if str(error) else ""
         raise SegmentDefinitionError(
             f"operator {criterion.op!r} of field {criterion.field!r} expects {VALUE_LABELS[kind]}, "
-            f"got {criterion.value!r}{detail}", path=path,
+            f"got {criterion.value!r}{detail}",
+            path=path,
         ) from None
     _check_known(kind, value, catalog, path)
     return value
@@ -94,9 +96,12 @@ def resolve_field(criterion: Criterion, catalog: Catalog, *, path: str = "") -> 
         if kind is None:
             raise SegmentDefinitionError(
                 f"unknown operator {criterion.op!r} for custom field {criterion.field!r} (allowed: "
-                "the operators of text, number or date fields)", path=path,
+                "the operators of text, number or date fields)",
+                path=path,
             )
-        return FieldSpec("contact", criterion.field, custom_label(criterion.field), kind, custom=True)
+        return FieldSpec(
+            "contact", criterion.field, custom_label(criterion.field), kind, custom=True
+        )
     known = ", ".join(catalog.field_names(criterion.source))
     raise SegmentDefinitionError(
         f"unknown field {criterion.field!r} for source {criterion.source!r} (known: {known})",
@@ -166,6 +171,13 @@ def _text(value: Any) -> str:
         raise ValueError("use is_blank / is_not_blank to test for an empty value")
     if len(value) > MAX_TEXT:
         raise ValueError(f"longer than {MAX_TEXT} characters")
+    # Databases cannot hold NUL or lone surrogates, so such a value could never match there.
+    if "\x00" in value:
+        raise ValueError("the NUL character cannot be searched for")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("not valid Unicode text") from None
     return value
 
 
@@ -192,8 +204,9 @@ def _items(check: Callable[[Any], Any]) -> Callable[[Any], list]:
 
 
 def _choice(names: tuple[str, ...], labels: dict[str, str]) -> Callable[[Any], str]:
-    by_text = {name.casefold(): name for name in names}
-    by_text.update({label.casefold(): name for name, label in labels.items()})
+    # Plain strings, not the schema's StrEnum members, so values compare and print as text.
+    by_text = {str(name).casefold(): str(name) for name in names}
+    by_text.update({label.casefold(): str(name) for name, label in labels.items()})
 
     def check(value: Any) -> str:
         if not isinstance(value, str) or value.strip().casefold() not in by_text:
