@@ -28,13 +28,13 @@ import pandas as pd
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from data import END, ensure_dataset, load_dataset, load_index  # noqa: E402
-
 from engagekit.config import EngagementConfig  # noqa: E402
 from engagekit.levels import compute_levels  # noqa: E402
 from engagekit.report import relevel  # noqa: E402
 from engagekit.segments.definition import SegmentDefinition  # noqa: E402
 from engagekit.segments.memory_engine import MemoryEngine  # noqa: E402
+
+from data import END, ensure_dataset, load_dataset, load_index  # noqa: E402
 
 RESULTS = HERE / "results" / "dashboard.json"
 TARGET_MS = 200.0

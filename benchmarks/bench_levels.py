@@ -22,10 +22,10 @@ import pandas as pd
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from data import END, dataset_dir, ensure_dataset, load_dataset, load_index  # noqa: E402
-
 from engagekit.config import EngagementConfig  # noqa: E402
 from engagekit.report import engagement_report  # noqa: E402
+
+from data import END, dataset_dir, ensure_dataset, load_dataset, load_index  # noqa: E402
 
 CONFIG = EngagementConfig()
 AS_OF = pd.Timestamp(END)

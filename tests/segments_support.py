@@ -16,9 +16,10 @@ from contextlib import contextmanager, nullcontext
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from hypothesis import strategies as st
+
 from engagekit.dataset import Dataset
 from engagekit.workspace import Workspace
-from hypothesis import strategies as st
 
 POSTGRES_ENV = "ENGAGEKIT_TEST_POSTGRES_URL"
 AS_OF = "2026-06-30"

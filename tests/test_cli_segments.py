@@ -7,12 +7,13 @@ import json
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
+
 from engagekit.cli_segments import app
 from engagekit.sample import generate_sample
 from engagekit.segments.definition import SCHEMA_VERSION
 from engagekit.segments.store import SegmentStore
 from engagekit.workspace import Workspace
-from typer.testing import CliRunner
 
 AS_OF = "2026-11-30"
 

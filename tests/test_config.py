@@ -1,6 +1,7 @@
 """Engagement settings: defaults, validation with clear messages, JSON round trip."""
 
 import pytest
+from pydantic import ValidationError
 
 from engagekit.config import EngagementConfig
 from engagekit.errors import ConfigError
@@ -17,7 +18,7 @@ def test_defaults_match_the_specification():
 def test_json_round_trip_and_frozen():
     config = EngagementConfig(lookback_days=60, click_weight=3)
     assert EngagementConfig.from_json(config.to_json()) == config
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         config.lookback_days = 10
 
 

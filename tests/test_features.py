@@ -3,10 +3,11 @@
 import numpy as np
 import pandas as pd
 import pytest
-from factories import tiny_dataset
 
 from engagekit.config import EngagementConfig
 from engagekit.features import compute_features
+
+from factories import tiny_dataset
 
 T = "2026-11-30T12:00:00"
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from engagekit.dataset import Dataset
 from engagekit.errors import DataError
 from engagekit.io.canonical import read_canonical

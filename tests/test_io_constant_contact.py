@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from engagekit.errors import DataError
 from engagekit.io.constant_contact import read_constant_contact
+
 from io_support import contact, problems, who
 
 FIXTURES = Path(__file__).parent / "fixtures" / "constant_contact"

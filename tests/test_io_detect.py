@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from engagekit.errors import DataError
 from engagekit.io.canonical import read_canonical
 from engagekit.io.constant_contact import read_constant_contact

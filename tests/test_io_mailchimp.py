@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from engagekit.errors import DataError
 from engagekit.io.mailchimp import read_mailchimp, read_mailchimp_folder
+
 from io_support import contact, problems, who
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mailchimp"

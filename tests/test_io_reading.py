@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from engagekit.errors import DataError, ImportReport
 from engagekit.io.reading import (
     SourceFile,

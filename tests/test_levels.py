@@ -3,9 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
-from factories import tiny_dataset
 
 import engagekit as ek
+
+from factories import tiny_dataset
 
 
 def weekly_campaigns(n=8, last="2026-11-27"):

@@ -6,9 +6,10 @@ import io
 
 import pandas as pd
 import pytest
-from engagekit.safe_csv import FORMULA_PREFIXES, neutralise, neutralise_frame, to_safe_csv
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from engagekit.safe_csv import FORMULA_PREFIXES, neutralise, neutralise_frame, to_safe_csv
 
 
 def read_back(text: str) -> pd.DataFrame:

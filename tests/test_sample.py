@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+
 from engagekit.sample import SAMPLE_END, SAMPLE_SEED, generate_sample, write_sample
 from engagekit.schema import EMAIL_STATUSES, EVENT_TYPES, TABLES, TIME_DTYPE
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+
 from engagekit.errors import DuplicateNameError, NotFoundError
 from engagekit.levels import current_and_previous
 from engagekit.sample import generate_sample
@@ -19,6 +20,7 @@ from engagekit.segments.sql_engine import SqlEngine
 from engagekit.segments.store import PREBUILT, InvalidNameError
 from engagekit.tables import build_tables
 from engagekit.workspace import Workspace
+
 from postgres import fresh_database, postgres_url
 
 AS_OF = pd.Timestamp("2026-11-30")

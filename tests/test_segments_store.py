@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
+
 from engagekit.errors import DuplicateNameError, NotFoundError, WorkspaceError
 from engagekit.segments.definition import SCHEMA_VERSION, SegmentDefinition
 from engagekit.segments.store import (
@@ -22,9 +24,9 @@ from engagekit.segments.store import (
 )
 from engagekit.tables import build_tables
 from engagekit.workspace import Workspace
+
 from postgres import fresh_database
 from postgres import postgres_url as postgres_url_of_server
-from sqlalchemy.exc import OperationalError
 
 
 def level_is(*levels: str) -> dict:

@@ -3,11 +3,12 @@
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from factories import tiny_dataset
-from postgres import fresh_database, postgres_url
 
 import engagekit as ek
 from engagekit.workspace import insert_frame
+
+from factories import tiny_dataset
+from postgres import fresh_database, postgres_url
 
 
 @pytest.fixture

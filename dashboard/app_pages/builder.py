@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-import builder_model as model
-import state
 import streamlit as st
-import widgets
 
 import engagekit as ek
 from engagekit.segments.catalog import SOURCE_LABELS
 from engagekit.segments.definition import Criterion, SegmentDefinition
 from engagekit.segments.errors import SegmentDefinitionError
 from engagekit.segments.operations import narrowness_warning
-from engagekit.segments.validation import check_definition, check_criterion
+from engagekit.segments.validation import check_criterion, check_definition
+
+import builder_model as model
+import state
+import widgets
 
 TREE = "builder"
 JOIN_LABELS = {"and": "all of them (AND)", "or": "any of them (OR)"}

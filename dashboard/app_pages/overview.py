@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import charts
-import state
 import streamlit as st
 
 import engagekit as ek
+
+import charts
+import state
 
 st.title("Engagement overview")
 state.require_data()

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import builder_model as model
 import pandas as pd
-import state
 import streamlit as st
-import widgets
 
 import engagekit as ek
 from engagekit.segments.operations import (
@@ -15,6 +12,10 @@ from engagekit.segments.operations import (
     member_columns,
     narrowness_warning,
 )
+
+import builder_model as model
+import state
+import widgets
 
 SELECTED = "segments_selected"
 READ_ONLY_HELP = "Pre-built segments are read-only: copy one to get a segment you can change."

@@ -5,14 +5,15 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import charts
 import pandas as pd
-import state
 import streamlit as st
-import widgets
 
 import engagekit as ek
 from engagekit.sample import SAMPLE_END, SAMPLE_SEED, generate_sample
+
+import charts
+import state
+import widgets
 
 SAMPLE_CONTACTS = 5000
 # Widget keys of the engagement settings, and the config field each one edits.

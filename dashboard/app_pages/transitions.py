@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import charts
-import state
 import streamlit as st
-import widgets
 
 import engagekit as ek
+
+import charts
+import state
+import widgets
 
 st.title("Transitions")
 data = state.require_data()

@@ -6,9 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from dashboard_support import APP, APP_TIMEOUT_SECONDS
 
 import engagekit as ek
+
+from dashboard_support import APP, APP_TIMEOUT_SECONDS
 
 
 @pytest.fixture(scope="session")

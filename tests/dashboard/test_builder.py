@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from dashboard_support import AS_OF
 
 from engagekit.segments.definition import SegmentDefinition
 from engagekit.segments.memory_engine import MemoryEngine
 from engagekit.segments.store import SegmentStore
+
+from dashboard_support import AS_OF
 
 
 @pytest.fixture

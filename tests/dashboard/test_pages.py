@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from dashboard_support import APP, APP_TIMEOUT_SECONDS, AS_OF
 
 import engagekit as ek
 from engagekit.segments.memory_engine import MemoryEngine
 from engagekit.segments.store import SegmentStore
+
+from dashboard_support import APP, APP_TIMEOUT_SECONDS, AS_OF
 
 LABELS = list(ek.LEVEL_LABELS.values())
 PAGES = ["overview", "transitions", "segments", "builder", "settings"]

@@ -21,11 +21,20 @@ from engagekit.errors import (
     EngagekitError,
     ImportIssue,
     ImportReport,
+    InvalidNameError,
     NotFoundError,
+    ReadOnlySegmentError,
     WorkspaceError,
 )
 from engagekit.explain import Explanation, explain_contact
 from engagekit.features import FEATURE_COLUMNS, compute_features, window_bounds
+from engagekit.io.canonical import read_canonical
+from engagekit.io.canonical_writer import write_canonical
+from engagekit.io.constant_contact import read_constant_contact
+from engagekit.io.database import DatabaseMapping, read_database
+from engagekit.io.detect import read_any
+from engagekit.io.mailchimp import read_mailchimp, read_mailchimp_folder
+from engagekit.io.merge import merge_datasets
 from engagekit.levels import (
     LevelResult,
     compute_levels,
@@ -34,16 +43,9 @@ from engagekit.levels import (
     monthly_dates,
     previous_as_of,
 )
-from engagekit.io.canonical import read_canonical
-from engagekit.io.canonical_writer import write_canonical
-from engagekit.io.constant_contact import read_constant_contact
-from engagekit.io.database import DatabaseMapping, read_database
-from engagekit.io.detect import read_any
-from engagekit.io.mailchimp import read_mailchimp, read_mailchimp_folder
-from engagekit.io.merge import merge_datasets
 from engagekit.report import EngagementReport, engagement_report, relevel
-from engagekit.schema import LEVEL_LABELS, LEVELS, EmailStatus, EventType, Level
 from engagekit.sample import generate_sample, write_sample
+from engagekit.schema import LEVEL_LABELS, LEVELS, EmailStatus, EventType, Level
 from engagekit.segments import (
     Criterion,
     Group,
@@ -103,10 +105,12 @@ __all__ = [
     "ImportIssue",
     "ImportReport",
     "ImportResult",
+    "InvalidNameError",
     "Level",
     "LevelResult",
     "MemoryEngine",
     "NotFoundError",
+    "ReadOnlySegmentError",
     "Segment",
     "SegmentDefinition",
     "SegmentDefinitionError",

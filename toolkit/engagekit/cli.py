@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from engagekit.cli_common import (
+    AsOfOption,
+    WorkspaceOption,
+    console,
+    fail,
+    friendly_errors,
+    reference_time,
+)
+from engagekit.cli_segments import app as segment_app
 from engagekit.config import EngagementConfig
 from engagekit.errors import ConfigError, EngagekitError
-from engagekit.timeutil import as_timestamp
 
 app = typer.Typer(
     help="Find an email audience by engagement: levels, transitions and dynamic segments.",
@@ -28,17 +33,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True, soft_wrap=True)
-
-WorkspaceOption = Annotated[
-    str | None,
-    typer.Option("--workspace", "-w", help="Workspace database URL (default: $ENGAGEKIT_WORKSPACE "
-                 "or ~/.engagekit/workspace.db)."),
-]
-AsOfOption = Annotated[
-    str | None, typer.Option("--as-of", help="Reference time T, e.g. 2026-11-30 (default: now, UTC).")
-]
 ConfigFileOption = Annotated[
     Path | None, typer.Option("--config", help="Engagement settings as JSON (EngagementConfig).")
 ]
@@ -49,28 +43,6 @@ ExclusionOption = Annotated[
 MinSendsOption = Annotated[int | None, typer.Option(help="Eligible sends needed to be judged (default 3).")]
 MostShareOption = Annotated[float | None, typer.Option(help="Share of judged contacts most engaged (0.2).")]
 LeastShareOption = Annotated[float | None, typer.Option(help="Share of judged contacts least engaged (0.4).")]
-
-
-def friendly_errors(command: Callable) -> Callable:
-    """Show an engagekit error as one red line and exit 1, never a traceback."""
-
-    @wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except EngagekitError as error:
-            errors.print(f"[bold red]Error:[/] {error}", highlight=False)
-            raise typer.Exit(1) from None
-        except FileNotFoundError as error:
-            errors.print(f"[bold red]Error:[/] no such file: {error.filename}", highlight=False)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
-def read_as_of(value: str | None):
-    """The given reference time, or now (UTC) when none is given."""
-    return as_timestamp(value) if value else as_timestamp(pd.Timestamp.now(tz="UTC")).floor("s")
 
 
 def build_config(
@@ -245,7 +217,7 @@ def levels(
     settings = build_config(config, lookback_days, exclusion_hours, min_sends, most_share, least_share)
     ws, dataset = load_data(workspace)
     with console.status("Computing levels…"):
-        report = engagement_report(dataset, as_of=read_as_of(as_of), config=settings)
+        report = engagement_report(dataset, as_of=reference_time(as_of), config=settings)
     cuts = report.current.thresholds
     print_frame(
         report.level_changes().drop(columns=["level"]),
@@ -290,7 +262,7 @@ def transitions(
     _, dataset = load_data(workspace)
     with console.status("Computing transitions…"):
         report = engagement_report(
-            dataset, as_of=read_as_of(as_of), config=settings,
+            dataset, as_of=reference_time(as_of), config=settings,
             previous_uses_current_thresholds=current_thresholds,
         )
     moves = report.transitions
@@ -321,7 +293,7 @@ def explain(
     match = dataset.contacts.loc[dataset.contacts["email"] == email.strip().lower(), "contact_id"]
     if match.empty:
         raise NotFoundError(f"no contact with email {email!r}")
-    levels_now = compute_levels(dataset, as_of=read_as_of(as_of), config=build_config(config))
+    levels_now = compute_levels(dataset, as_of=reference_time(as_of), config=build_config(config))
     console.print(str(explain_contact(levels_now, int(match.iloc[0]))))
 
 
@@ -341,7 +313,7 @@ def history(
     _, dataset = load_data(workspace)
     settings = build_config(config)
     rows = []
-    for date in track(monthly_dates(read_as_of(as_of), months), description="Computing levels…"):
+    for date in track(monthly_dates(reference_time(as_of), months), description="Computing levels…"):
         shares = compute_levels(dataset, as_of=date, config=settings).shares()
         rows.append({"as_of": f"{date:%Y-%m-%d}", **shares.to_dict()})
     print_frame(pd.DataFrame(rows), title="Share of contacts per level",
@@ -358,8 +330,7 @@ def dashboard(
 
     app_file = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
     if not app_file.exists():
-        errors.print(f"[bold red]Error:[/] the dashboard is not next to this installation ({app_file})")
-        raise typer.Exit(1)
+        fail(f"the dashboard is not next to this installation ({app_file})")
     env = dict(os.environ)
     if workspace:
         env["ENGAGEKIT_WORKSPACE"] = workspace
@@ -367,15 +338,7 @@ def dashboard(
     raise typer.Exit(subprocess.call(command, env=env))
 
 
-def _register_segments() -> None:
-    try:
-        from engagekit.cli_segments import app as segment_app
-    except ImportError:  # pragma: no cover - only while the module is absent
-        return
-    app.add_typer(segment_app, name="segment", help="Manage, count and export segments.")
-
-
-_register_segments()
+app.add_typer(segment_app, name="segment", help="Manage, count and export segments.")
 
 
 def main() -> None:

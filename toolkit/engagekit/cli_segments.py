@@ -8,11 +8,10 @@ one red line and exit with status 1, never a traceback.
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -20,19 +19,24 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from engagekit.cli_common import (
+    AsOfOption,
+    WorkspaceOption,
+    console,
+    error_console,
+    friendly_errors,
+    reference_time,
+)
 from engagekit.dataset import Dataset
-from engagekit.errors import EngagekitError
 from engagekit.safe_csv import to_safe_csv
 from engagekit.segments import operations
 from engagekit.segments.definition import SegmentDefinition
 from engagekit.segments.memory_engine import MemoryEngine
 from engagekit.segments.sql_engine import SqlEngine
 from engagekit.segments.store import Segment, SegmentStore
-from engagekit.timeutil import as_timestamp
 from engagekit.workspace import Workspace
 
 app = typer.Typer(
@@ -40,8 +44,6 @@ app = typer.Typer(
     "members, export, add to a list, export a send-ready audience.",
     no_args_is_help=True,
 )
-console = Console(highlight=False)
-error_console = Console(stderr=True, highlight=False)
 
 DEFAULT_MEMBER_LIMIT = 20
 STDOUT = "-"
@@ -52,17 +54,6 @@ class EngineKind(StrEnum):
     sql = "sql"
 
 
-WorkspaceOption = Annotated[
-    str | None,
-    typer.Option(
-        "--workspace", "-w", metavar="URL",
-        help="Workspace database URL (default: $ENGAGEKIT_WORKSPACE or ~/.engagekit/workspace.db).",
-    ),
-]
-AsOfOption = Annotated[
-    str | None,
-    typer.Option("--as-of", help="Evaluate as of this date or time, UTC (default: now)."),
-]
 EngineOption = Annotated[
     EngineKind,
     typer.Option("--engine", help="Evaluate in memory (pandas) or inside the database (SQL)."),
@@ -93,26 +84,10 @@ def command(name: str, help: str | None = None) -> Callable[[Callable], Callable
     """
 
     def register(function: Callable) -> Callable:
-        @functools.wraps(function)
-        def friendly(*args, **kwargs):
-            try:
-                return function(*args, **kwargs)
-            except EngagekitError as error:
-                fail(str(error))
-            except OSError as error:
-                fail(f"{error.strerror or error}: {error.filename}" if error.filename else str(error))
-
-        app.command(name, help=help)(friendly)
+        app.command(name, help=help)(friendly_errors(function))
         return function
 
     return register
-
-
-def fail(message: str) -> None:
-    """Print ``message`` as one red line on standard error and exit with status 1."""
-    one_line = " ".join(message.split())
-    error_console.print(f"[bold red]Error:[/] [red]{escape(one_line)}[/]", soft_wrap=True)
-    raise typer.Exit(1)
 
 
 @dataclass
@@ -142,13 +117,6 @@ class Session:
         if kind is EngineKind.sql:
             return segment, SqlEngine(self.workspace, as_of=stamp)
         return segment, MemoryEngine(self.dataset, as_of=stamp)
-
-
-def reference_time(as_of: str | None) -> pd.Timestamp:
-    """``--as-of`` read as naive UTC, or now (to the second) when it is not given."""
-    if as_of is None:
-        return as_timestamp(datetime.now(UTC)).floor("s")
-    return as_timestamp(as_of, name="--as-of")
 
 
 def split_names(text: str | None) -> list[str] | None:

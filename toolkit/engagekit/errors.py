@@ -35,6 +35,14 @@ class DuplicateNameError(EngagekitError):
     """A name already taken, compared ignoring case."""
 
 
+class InvalidNameError(EngagekitError):
+    """A segment or list name that is blank, too long or holds control characters."""
+
+
+class ReadOnlySegmentError(EngagekitError):
+    """An attempt to edit, rename or delete a pre-built segment."""
+
+
 @dataclass(frozen=True)
 class ImportIssue:
     """One problem found in one cell or row of an imported file.

@@ -20,7 +20,13 @@ from engagekit.config import EngagementConfig
 from engagekit.dataset import Dataset
 from engagekit.features import compute_features
 from engagekit.schema import LEVEL_LABELS, LEVELS
-from engagekit.tiers import EngagementTiers, Thresholds, assign_codes, judged_scores, level_categories
+from engagekit.tiers import (
+    EngagementTiers,
+    Thresholds,
+    assign_codes,
+    judged_scores,
+    level_categories,
+)
 from engagekit.timeutil import AsOf, as_timestamp
 
 LEVEL_DTYPE = pd.CategoricalDtype(list(LEVELS))

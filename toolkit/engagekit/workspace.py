@@ -386,8 +386,8 @@ def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None
     for start in range(0, len(frame), INSERT_CHUNK):
         chunk = frame.iloc[start : start + INSERT_CHUNK]
         values = [driver_values(chunk[name], table.c[name].type, conn.dialect) for name in order]
-        rows = list(zip(*values)) if statement.positional else [
-            dict(zip(order, row, strict=True)) for row in zip(*values)
+        rows = list(zip(*values, strict=True)) if statement.positional else [
+            dict(zip(order, row, strict=True)) for row in zip(*values, strict=True)
         ]
         conn.exec_driver_sql(str(statement), rows)
 

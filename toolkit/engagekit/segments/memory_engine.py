@@ -95,8 +95,14 @@ class MemoryEngine:
             self._group(node) if isinstance(node, Group) else self._criterion(node)
             for node in group.group
         ]
+        if len(masks) == 1:
+            return masks[0]
+        # Pairwise into one new array: ufunc.reduce over a list would stack the masks first.
         combine = np.logical_and if group.type == "and" else np.logical_or
-        return combine.reduce(masks) if len(masks) > 1 else masks[0]
+        out = combine(masks[0], masks[1])
+        for mask in masks[2:]:
+            combine(out, mask, out=out)
+        return out
 
     def _criterion(self, criterion: Criterion) -> np.ndarray:
         key = criterion.key()

@@ -32,7 +32,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from engagekit.errors import DuplicateNameError, EngagekitError, NotFoundError, WorkspaceError
+from engagekit.errors import (
+    DuplicateNameError,
+    InvalidNameError,
+    NotFoundError,
+    ReadOnlySegmentError,
+    WorkspaceError,
+)
 from engagekit.schema import LEVEL_LABELS, LEVELS
 from engagekit.segments.catalog import Catalog
 from engagekit.segments.definition import SegmentDefinition, level_segment
@@ -54,14 +60,6 @@ _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 
 T = TypeVar("T")
 DefinitionLike = SegmentDefinition | dict | str
-
-
-class ReadOnlySegmentError(EngagekitError):
-    """An attempt to edit, rename or delete a pre-built segment."""
-
-
-class InvalidNameError(EngagekitError):
-    """A segment or list name that is blank, too long or holds control characters."""
 
 
 @dataclass(frozen=True)
