@@ -8,6 +8,9 @@ import json
 import re
 
 import pytest
+from hypothesis import given, settings
+from segments_support import AS_OF, definitions, tiny_dataset
+
 from engagekit.errors import EngagekitError
 from engagekit.segments import (
     OPERATORS,
@@ -27,8 +30,6 @@ from engagekit.segments import (
     where,
 )
 from engagekit.segments.catalog import KIND_OPERATORS, STANDARD_FIELDS
-from hypothesis import given, settings
-from segments_support import AS_OF, definitions, tiny_dataset
 
 EXAMPLE = {
     "version": 1,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from engagekit.segments import MemoryEngine, SegmentDefinition, SqlEngine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from segments_support import (
@@ -23,6 +22,8 @@ from segments_support import (
     fresh_postgres_database,
     open_workspace,
 )
+
+from engagekit.segments import MemoryEngine, SegmentDefinition, SqlEngine
 
 DATASETS = 18
 DEFINITIONS_PER_DATASET = 30

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from segments_support import AS_OF, ENGINE_KINDS, engine_over, open_workspace, tiny_dataset
+
 from engagekit.segments import (
     MemoryEngine,
     SegmentDefinition,
@@ -19,7 +21,6 @@ from engagekit.segments import (
     segment_members,
     where,
 )
-from segments_support import AS_OF, ENGINE_KINDS, engine_over, open_workspace, tiny_dataset
 
 ALL = [1, 2, 3, 4, 5, 6, 7, 8]
 
@@ -252,6 +253,7 @@ def test_evaluate_helpers(dataset, sqlite_workspace):
 
 def test_empty_dataset_has_no_members():
     import pandas as pd
+
     from engagekit.dataset import Dataset
 
     empty = Dataset.from_frames(contacts=pd.DataFrame(

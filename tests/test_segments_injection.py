@@ -10,10 +10,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from segments_support import ENGINE_KINDS, engine_over
+
 from engagekit.dataset import Dataset
 from engagekit.segments import SegmentDefinition, all_of, where
 from engagekit.segments.operators import TEXT_OPERATORS
-from segments_support import ENGINE_KINDS, engine_over
 
 PAYLOADS = [
     "' OR 1=1 --", "' OR '1'='1", "'); DROP TABLE contacts; --", ":x", ":name", "%(x)s", "?", "$1",
