@@ -314,3 +314,21 @@ def test_concurrent_writers_lose_nothing(url, tmp_path):
     }
     assert len(names) == 2 * PROCESSES * PER_PROCESS
     assert set(names) == created | copies
+
+
+def test_update_can_rename_in_the_same_transaction(tmp_path):
+    from engagekit.segments import level_segment
+    from engagekit.segments.store import SegmentStore
+    from engagekit.workspace import Workspace
+
+    store = SegmentStore(Workspace.open(f"sqlite:///{tmp_path}/ws.db"))
+    store.create("Old name", level_segment("least_engaged"))
+    store.create("Taken", level_segment("most_engaged"))
+    updated = store.update("old name", level_segment("somewhat_engaged"), new_name="New name")
+    assert updated.name == "New name"
+    assert store.get("New name").definition == level_segment("somewhat_engaged")
+    from engagekit.errors import DuplicateNameError
+
+    with pytest.raises(DuplicateNameError):
+        store.update("New name", level_segment("least_engaged"), new_name="TAKEN")
+    assert store.get("New name").definition == level_segment("somewhat_engaged")

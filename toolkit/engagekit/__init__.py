@@ -60,6 +60,8 @@ from engagekit.segments import (
     level_segment,
     operators_for,
     segment_members,
+    transition_name,
+    transition_segment,
     where,
 )
 from engagekit.segments.operations import (
@@ -156,6 +158,8 @@ __all__ = [
     "read_mailchimp_folder",
     "relevel",
     "segment_members",
+    "transition_name",
+    "transition_segment",
     "where",
     "window_bounds",
     "write_canonical",

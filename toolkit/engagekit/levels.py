@@ -112,7 +112,9 @@ def compute_levels(
     stamp = as_timestamp(as_of)
     table = compute_features(activity_of(data), as_of=stamp, config=config)
     scores = judged_scores(table["score"].to_numpy(), table["eligible_sends"].to_numpy(), config.min_sends)
-    if thresholds is None:
+    if thresholds is None and len(scores) == 0:
+        thresholds = Thresholds(np.nan, np.nan, 0)  # an empty workspace: nothing to learn from
+    elif thresholds is None:
         tiers = EngagementTiers.from_config(config).fit(scores[:, None])
         thresholds = tiers.thresholds_for(0)
     codes = assign_codes(scores, thresholds)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -172,6 +173,8 @@ def build_tables(custom_fields: dict[str, str] | None = None) -> WorkspaceTables
         Column("as_of", DateTime, nullable=False),
         Column("config", Text, nullable=False),
         Column("thresholds", Text, nullable=False),
+        # learned at as_of (True) or given (False, e.g. the current cuts applied to the past)
+        Column("learned", sa.Boolean, nullable=False, default=True),
         Column("data_version", Integer, nullable=False),
         Column("created_at", DateTime, nullable=False),
         UniqueConstraint("as_of", "config", "thresholds", "data_version", name="uq_snapshot"),

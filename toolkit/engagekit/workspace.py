@@ -139,7 +139,10 @@ class Workspace:
 
     def _ensure_schema(self) -> None:
         try:
-            build_tables().metadata.create_all(self.engine)
+            tables = build_tables()
+            with self.transaction() as conn:
+                _refresh_derived_tables(conn, tables)
+            tables.metadata.create_all(self.engine)
         except OperationalError as error:
             raise WorkspaceError(f"cannot open workspace {self.engine.url!r}: {error.orig}") from None
 
@@ -290,8 +293,12 @@ class Workspace:
         return Dataset.from_frames(**frames, custom_fields=custom)
 
     # -- level snapshots ---------------------------------------------------------------------
-    def store_snapshot(self, levels: LevelResult) -> int:
-        """Store a level result and return its snapshot id (an identical one is reused)."""
+    def store_snapshot(self, levels: LevelResult, *, learned: bool = True) -> int:
+        """Store a level result and return its snapshot id (an identical one is reused).
+
+        ``learned`` says whether its thresholds were learned at its as-of time (the default) or
+        given (for instance the current thresholds applied to an earlier time).
+        """
         snapshots, rows = build_tables().level_snapshots, build_tables().snapshot_levels
         key = {
             "as_of": levels.as_of.to_pydatetime(),
@@ -306,7 +313,8 @@ class Workspace:
             if found is not None:
                 return int(found)
             snapshot_id = conn.execute(
-                sa.insert(snapshots).values(**key, created_at=utc_now()).returning(snapshots.c.snapshot_id)
+                sa.insert(snapshots).values(**key, learned=learned, created_at=utc_now())
+                .returning(snapshots.c.snapshot_id)
             ).scalar_one()
             frame = levels.table[["contact_id", *SNAPSHOT_COLUMNS]].assign(snapshot_id=snapshot_id)
             frame["level"] = frame["level"].astype(str)
@@ -317,9 +325,25 @@ class Workspace:
         self, *, as_of: AsOf, config: EngagementConfig | None = None,
         thresholds: Thresholds | None = None,
     ) -> int:
-        """The id of a stored snapshot of the levels as of ``as_of``, computing it if needed."""
+        """The id of a stored snapshot of the levels as of ``as_of``, computing it if needed.
+
+        With learned thresholds (``thresholds=None``) a snapshot already stored for the same time,
+        settings and data is found without computing anything.
+        """
+        config = config or EngagementConfig()
+        if thresholds is None:
+            snapshots = build_tables().level_snapshots
+            with self.engine.connect() as conn:
+                found = conn.execute(sa.select(snapshots.c.snapshot_id).where(
+                    snapshots.c.as_of == as_timestamp(as_of).to_pydatetime(),
+                    snapshots.c.config == config.to_json(),
+                    snapshots.c.data_version == self.data_version(conn),
+                    snapshots.c.learned.is_(True),
+                )).scalar()
+            if found is not None:
+                return int(found)
         levels = compute_levels(self.load(), as_of=as_of, config=config, thresholds=thresholds)
-        return self.store_snapshot(levels)
+        return self.store_snapshot(levels, learned=thresholds is None)
 
     def snapshots(self) -> pd.DataFrame:
         """Stored snapshots: id, as_of, config, thresholds, data_version, created_at."""
@@ -473,6 +497,17 @@ def _workspace_lists(
     members["contact_id"] = members["email"].map(by_email)
     members = members.dropna(subset=["contact_id"]).astype({"contact_id": "int64"})
     return lists, members[["list_id", "contact_id", "added_at"]]
+
+
+def _refresh_derived_tables(conn: Connection, tables: WorkspaceTables) -> None:
+    """Drop stored snapshots made by an older layout: they are derived, so recomputed on use."""
+    inspector = sa.inspect(conn)
+    if not inspector.has_table("level_snapshots"):
+        return
+    stored = {column["name"] for column in inspector.get_columns("level_snapshots")}
+    if stored != {column.name for column in tables.level_snapshots.columns}:
+        tables.snapshot_levels.drop(conn, checkfirst=True)
+        tables.level_snapshots.drop(conn, checkfirst=True)
 
 
 def _default_cache_dir(engine: Engine) -> Path:

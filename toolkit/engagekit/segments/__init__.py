@@ -32,6 +32,8 @@ from engagekit.segments.definition import (
     any_of,
     level_segment,
     migrate,
+    transition_name,
+    transition_segment,
     where,
 )
 from engagekit.segments.errors import SegmentDefinitionError
@@ -61,6 +63,8 @@ __all__ = [
     "field_catalog",
     "from_constant_contact",
     "level_segment",
+    "transition_name",
+    "transition_segment",
     "make_engine",
     "migrate",
     "operators_for",

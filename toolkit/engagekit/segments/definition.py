@@ -138,10 +138,16 @@ class SegmentDefinition(BaseModel):
 
     @classmethod
     def coerce(
-        cls, definition: SegmentDefinition | str | bytes | dict[str, Any]
+        cls, definition: SegmentDefinition | Group | Criterion | str | bytes | dict[str, Any]
     ) -> SegmentDefinition:
-        """A definition as given, or read from JSON text or a dict."""
-        return definition if isinstance(definition, cls) else cls.from_json(definition)
+        """A definition as given, read from JSON text or a dict, or made of a group or criterion."""
+        if isinstance(definition, cls):
+            return definition
+        if isinstance(definition, Group):
+            return cls(criteria=definition)
+        if isinstance(definition, Criterion):
+            return cls(criteria=Group(type="and", group=[definition]))
+        return cls.from_json(definition)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document as a dict (criteria without a value leave ``value`` out)."""
@@ -204,6 +210,27 @@ def level_segment(level: str, *, previous: bool = False) -> SegmentDefinition:
     """
     field = "previous_level" if previous else "current_level"
     return SegmentDefinition(criteria=all_of(where("engagement", field, "is", [level])))
+
+
+def transition_segment(previous_level: str, current_level: str) -> SegmentDefinition:
+    """Contacts whose level moved from ``previous_level`` to ``current_level``.
+
+    Examples
+    --------
+    >>> transition_segment("most_engaged", "least_engaged").describe()
+    'Previous engagement level is Most engaged AND current engagement level is Least engaged'
+    """
+    return SegmentDefinition(criteria=all_of(
+        where("engagement", "previous_level", "is", [previous_level]),
+        where("engagement", "current_level", "is", [current_level]),
+    ))
+
+
+def transition_name(previous_level: str, current_level: str) -> str:
+    """A segment name for a transition, e.g. "Most engaged → Least engaged"."""
+    from engagekit.schema import LEVEL_LABELS
+
+    return f"{LEVEL_LABELS[previous_level]} → {LEVEL_LABELS[current_level]}"
 
 
 def iter_criteria(group: Group, path: str = "criteria") -> Iterator[tuple[str, Criterion]]:

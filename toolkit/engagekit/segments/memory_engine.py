@@ -9,6 +9,7 @@ counting the same or a similar segment again (a live count in a form) costs a fe
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from functools import cached_property
@@ -53,7 +54,14 @@ class MemoryEngine:
     True
     """
 
-    def __init__(self, dataset: Dataset, *, as_of: AsOf, config: EngagementConfig | None = None):
+    def __init__(
+        self,
+        dataset: Dataset,
+        *,
+        as_of: AsOf,
+        config: EngagementConfig | None = None,
+        levels: tuple[LevelResult, LevelResult] | None = None,
+    ):
         self.dataset = dataset
         self.as_of = as_timestamp(as_of)
         self.config = config or EngagementConfig()
@@ -62,11 +70,19 @@ class MemoryEngine:
         self._masks: OrderedDict[str, np.ndarray] = OrderedDict()
         self._operands: dict[tuple, Any] = {}
         self._facts: OrderedDict[tuple, Any] = OrderedDict()
+        # One engine may serve several threads (a dashboard's sessions); its caches are shared.
+        self._lock = threading.RLock()
+        if levels is not None:
+            current, previous = levels
+            if current.as_of != self.as_of or current.config != self.config:
+                raise ValueError("levels given to MemoryEngine must be computed at its as_of and config")
+            self.__dict__["levels"] = (current, previous)  # the cached_property's slot
 
     # -- public ------------------------------------------------------------------------------
     @cached_property
     def levels(self) -> tuple[LevelResult, LevelResult]:
-        """Current and previous levels, as :func:`~engagekit.levels.current_and_previous` gives."""
+        """Current and previous levels, as :func:`~engagekit.levels.current_and_previous` gives
+        (or as given to the constructor, when already computed elsewhere)."""
         return current_and_previous(self.dataset, as_of=self.as_of, config=self.config)
 
     def mask(self, definition: SegmentDefinition | str | dict) -> np.ndarray:
@@ -87,7 +103,8 @@ class MemoryEngine:
         check_definition(definition, self.catalog)
         if self.n == 0:
             return np.zeros(0, dtype=bool)
-        return self._group(definition.criteria)
+        with self._lock:
+            return self._group(definition.criteria)
 
     # -- tree --------------------------------------------------------------------------------
     def _group(self, group: Group) -> np.ndarray:

@@ -260,15 +260,23 @@ class SegmentStore:
         parsed = self._checked(definition)
         return self._write(lambda conn: self._insert(conn, name, parsed))
 
-    def update(self, name: str, definition: DefinitionLike | Segment) -> Segment:
-        """Replace the definition of the saved segment ``name``."""
+    def update(
+        self, name: str, definition: DefinitionLike | Segment, *, new_name: str | None = None
+    ) -> Segment:
+        """Replace the definition of the saved segment ``name`` and, with ``new_name``, rename it,
+        both in one transaction."""
         parsed = self._checked(definition)
+        wanted = None if new_name is None else clean_name(new_name)
 
         def work(conn: Connection) -> Segment:
             current = self._editable(conn, name, "edited")
             values = _definition_values(parsed)
+            if wanted is not None:
+                self._check_free(conn, wanted, allow_id=current.id)
+                values.update(name=wanted, name_key=name_key(wanted))
             self._update_row(conn, current.id, values)
-            return _replace(current, definition=parsed, updated_at=values["updated_at"])
+            return _replace(current, definition=parsed, updated_at=values["updated_at"],
+                            name=wanted or current.name)
 
         return self._write(work)
 
