@@ -38,7 +38,7 @@ def ensure_dataset(n_contacts: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name in TABLES:
         getattr(dataset, name).to_parquet(folder / f"{name}.parquet", index=False)
-    ActivityIndex.build(dataset).save(folder / "activity.npz")
+    ActivityIndex.build(dataset).save(folder / "activity")
     (folder / "custom_fields.json").write_text(json.dumps(dataset.custom_fields))
     (folder / "done.json").write_text(json.dumps({
         "seconds": round(time.perf_counter() - started, 1), "events": len(dataset.email_events),
@@ -54,8 +54,8 @@ def load_dataset(folder: Path) -> Dataset:
 
 def load_index(folder: Path) -> ActivityIndex:
     """The cached activity index, rebuilt when the library's index format has changed."""
-    index = ActivityIndex.load(folder / "activity.npz")
+    index = ActivityIndex.load(folder / "activity")
     if index is None:
         index = ActivityIndex.build(load_dataset(folder))
-        index.save(folder / "activity.npz")
+        index.save(folder / "activity")
     return index

@@ -45,7 +45,7 @@ def test_import_then_load_round_trips(workspace, sample_dataset):
     assert loaded.custom_fields == sample_dataset.custom_fields
     assert len(loaded.email_events) == len(sample_dataset.email_events)
     # the columnar copy exists and holds the activity index
-    assert any(workspace.cache_dir.glob("v*/activity.npz"))
+    assert any(workspace.cache_dir.glob("v*/activity/format"))
 
 
 def test_database_read_matches_columnar_copy(workspace, sample_dataset):

@@ -2,8 +2,8 @@
 
 Features as of any time T are then a handful of vectorised passes over these arrays
 (``np.bincount`` on integer contact positions), which is what makes levels over a million contacts
-fast. The index is plain numpy arrays so it can be saved beside the workspace database and loaded
-in a fraction of a second (see :meth:`ActivityIndex.save` / :meth:`ActivityIndex.load`).
+fast. The index is plain numpy arrays so it can be saved beside the workspace database and opened
+in an instant, memory-mapped (see :meth:`ActivityIndex.save` / :meth:`ActivityIndex.load`).
 
 Rules encoded here:
 
@@ -183,21 +183,27 @@ class ActivityIndex:
             epoch=np.array(epoch, dtype=np.int64),
         )
 
-    def save(self, path: str | Path) -> None:
-        """Write the arrays to one uncompressed ``.npz`` file (fast to load)."""
-        arrays = {f.name: getattr(self, f.name) for f in fields(self)}
-        np.savez(Path(path), format_version=np.array(_FORMAT_VERSION), **arrays)
+    def save(self, folder: str | Path) -> None:
+        """Write each array to its own ``.npy`` file in ``folder`` (created if needed)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for item in fields(self):
+            np.save(folder / f"{item.name}.npy", getattr(self, item.name))
+        (folder / "format").write_text(str(_FORMAT_VERSION))
 
     @classmethod
-    def load(cls, path: str | Path) -> ActivityIndex | None:
-        """Read an index written by :meth:`save`; ``None`` when absent or of another format."""
-        path = Path(path)
-        if not path.exists():
+    def load(cls, folder: str | Path) -> ActivityIndex | None:
+        """Open an index written by :meth:`save`; ``None`` when absent or of another format.
+
+        The arrays are memory-mapped, read-only: opening is instant, and a feature pass reads
+        from disk only the deliveries of its window.
+        """
+        folder = Path(folder)
+        marker = folder / "format"
+        if not marker.exists() or marker.read_text().strip() != str(_FORMAT_VERSION):
             return None
-        with np.load(path) as stored:
-            if int(stored["format_version"]) != _FORMAT_VERSION:
-                return None
-            return cls(**{f.name: stored[f.name] for f in fields(cls)})
+        return cls(**{item.name: np.load(folder / f"{item.name}.npy", mmap_mode="r")
+                      for item in fields(cls)})
 
 
 def _run_ids(starts: np.ndarray, n: int) -> np.ndarray:

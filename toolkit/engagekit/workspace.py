@@ -526,7 +526,7 @@ def _write_columnar(dataset: Dataset, folder: Path) -> None:
     for name in TABLES:
         getattr(dataset, name).to_parquet(tmp / f"{name}.parquet", index=False)
     (tmp / "custom_fields.json").write_text(json.dumps(dataset.custom_fields))
-    dataset.activity.save(tmp / "activity.npz")
+    dataset.activity.save(tmp / "activity")
     for stale in folder.parent.glob("v*"):
         shutil.rmtree(stale, ignore_errors=True)
     tmp.rename(folder)
@@ -538,9 +538,12 @@ def _read_columnar(folder: Path) -> Dataset | None:
     frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
     custom = json.loads((folder / "custom_fields.json").read_text())
     dataset = Dataset.from_frames(**frames, custom_fields=custom)
-    index = ActivityIndex.load(folder / "activity.npz")
-    if index is not None:
-        dataset.__dict__["activity"] = index  # the cached_property's slot
+    index = ActivityIndex.load(folder / "activity")
+    if index is None:  # written by an older version: index again, once
+        index = ActivityIndex.build(dataset)
+        index.save(folder / "activity")
+        index = ActivityIndex.load(folder / "activity")
+    dataset.__dict__["activity"] = index  # the cached_property's slot
     return dataset
 
 
