@@ -18,7 +18,7 @@ def contacts_with_tags(dataset: Dataset) -> pd.DataFrame:
         .agg(TAG_SEPARATOR.join)
     )
     contacts = dataset.contacts.copy()
-    contacts.insert(6, "tags", contacts["contact_id"].map(tags).fillna(""))
+    contacts.insert(6, "tags", contacts["contact_id"].map(tags).astype(object).fillna(""))
     return contacts
 
 

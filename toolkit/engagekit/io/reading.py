@@ -333,8 +333,10 @@ def as_text(values: pd.Series) -> pd.Series:
 
     Examples
     --------
-    >>> as_text(pd.Series([1.0, None, 2.5])).tolist()
-    ['1', '', '2.5']
+    >>> as_text(pd.Series([1.0, None, 2.0])).tolist()
+    ['1', '', '2']
+    >>> as_text(pd.Series([1.5, None])).tolist()
+    ['1.5', '']
     """
     blank = values.isna()
     if pd.api.types.is_datetime64_any_dtype(values):
