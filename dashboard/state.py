@@ -101,6 +101,7 @@ def data_changed() -> None:
 class Settings:
     as_of: pd.Timestamp
     config: ek.EngagementConfig
+    pinned: bool = False  # as_of chosen by someone; else the data's natural reference time
 
     @property
     def key(self) -> tuple[str, str]:
@@ -109,8 +110,12 @@ class Settings:
 
 
 def now() -> pd.Timestamp:
-    """The current time (naive UTC): the dashboard is the edge where "now" is read."""
-    return ek.as_timestamp(pd.Timestamp.now(tz="UTC")).floor("s")
+    """The current time (naive UTC), to the hour: the dashboard is the edge where "now" is read.
+
+    To the hour, because on data still being sent the natural as-of time is "now", and it is part
+    of every cache key: to the second, each rerun would compute all the levels again.
+    """
+    return ek.as_timestamp(pd.Timestamp.now(tz="UTC")).floor("h")
 
 
 def default_as_of(data: ek.Dataset) -> pd.Timestamp:
@@ -119,19 +124,27 @@ def default_as_of(data: ek.Dataset) -> pd.Timestamp:
 
 
 def settings() -> Settings:
-    """The as-of time and engagement settings in force: this session's, else the workspace's."""
+    """The as-of time and engagement settings in force: this session's, else the workspace's.
+
+    An as-of time nobody pinned follows the data (see :func:`default_as_of`), after imports too.
+    """
     saved_config, pinned_as_of = workspace().load_settings()
     config_json = st.session_state.get(CONFIG_KEY)
     config = ek.EngagementConfig.from_json(config_json) if config_json else saved_config
-    as_of = st.session_state.get(AS_OF_KEY) or pinned_as_of
-    if as_of is None:
-        as_of = default_as_of(dataset()) if has_data() else now().normalize()
-    return Settings(as_of=ek.as_timestamp(as_of), config=config)
+    # In this session: an ISO time, or "" for "follow the data"; absent: the workspace decides.
+    chosen = st.session_state.get(AS_OF_KEY, pinned_as_of)
+    if chosen:
+        return Settings(as_of=ek.as_timestamp(chosen), config=config, pinned=True)
+    as_of = default_as_of(dataset()) if has_data() else now().normalize()
+    return Settings(as_of=as_of, config=config, pinned=False)
 
 
-def apply_settings(as_of: pd.Timestamp, config: ek.EngagementConfig) -> None:
-    """Put settings in force for this session and keep them in the workspace for next time."""
-    st.session_state[AS_OF_KEY] = ek.as_timestamp(as_of).isoformat()
+def apply_settings(as_of: pd.Timestamp | None, config: ek.EngagementConfig) -> None:
+    """Put settings in force for this session and save them in the workspace.
+
+    ``as_of=None`` pins no date: the as-of time then follows the data (after an import too).
+    """
+    st.session_state[AS_OF_KEY] = "" if as_of is None else ek.as_timestamp(as_of).isoformat()
     st.session_state[CONFIG_KEY] = config.to_json()
     workspace().save_settings(config, as_of=as_of)
 
@@ -154,8 +167,12 @@ def report(chosen: Settings | None = None) -> ek.EngagementReport:
 @st.cache_data(max_entries=6, show_spinner="Computing level shares over time…")
 def _history(url: str, version: int, as_of: str, config_json: str, months: int) -> pd.DataFrame:
     config = ek.EngagementConfig.from_json(config_json)
-    dates = ek.monthly_dates(as_of, months)
-    return ek.level_history(_dataset(url, version), as_ofs=dates, config=config)
+    *earlier, last = ek.monthly_dates(as_of, months)
+    history = ek.level_history(_dataset(url, version), as_ofs=earlier, config=config)
+    # The last date is the as-of time itself, whose levels the report has already computed.
+    current = _report(url, version, as_of, config_json).current
+    latest = current.summary().assign(as_of=last)[list(history.columns)]
+    return pd.concat([history, latest], ignore_index=True)
 
 
 def history(months: int = HISTORY_MONTHS) -> pd.DataFrame:
@@ -190,14 +207,15 @@ def contact_by_email(email: str) -> int | None:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Preparing the segment engine…")
-def _engine(url: str, version: int, as_of: str, config_json: str):
-    from engagekit.segments.memory_engine import MemoryEngine
+def _engine(url: str, version: int, as_of: str, config_json: str) -> ek.MemoryEngine:
+    # The engine evaluates on the report's levels: they are computed once for every page.
+    # One engine serves every session of these settings (its caches are thread-safe).
+    report = _report(url, version, as_of, config_json)
+    return ek.MemoryEngine(_dataset(url, version), as_of=as_of, config=report.current.config,
+                           levels=(report.current, report.previous))
 
-    config = ek.EngagementConfig.from_json(config_json)
-    return MemoryEngine(_dataset(url, version), as_of=as_of, config=config)
 
-
-def engine():
+def engine() -> ek.MemoryEngine:
     """The in-memory segment engine for the data and settings in force."""
     return _engine(workspace_url(), data_version(), *settings().key)
 
@@ -218,24 +236,6 @@ def segment_store():
     from engagekit.segments.store import SegmentStore
 
     return SegmentStore(workspace())
-
-
-def pair_definition(previous: str, current: str):
-    """The segment "previous level is ``previous`` and current level is ``current``".
-
-    Built from the definition format, like the library's own ``level_definition``; the library
-    has no helper for a transition pair yet.
-    """
-    from engagekit.segments.definition import SCHEMA_VERSION, SegmentDefinition
-
-    def level_is(field: str, level: str) -> dict:
-        return {"source": "engagement", "field": field, "op": "is", "value": [level]}
-
-    return SegmentDefinition.from_json({
-        "version": SCHEMA_VERSION,
-        "criteria": {"type": "and", "group": [level_is("previous_level", previous),
-                                              level_is("current_level", current)]},
-    })
 
 
 @st.cache_data(max_entries=16, show_spinner="Finding the members…")
@@ -284,15 +284,12 @@ def deferred_audience(definition, fields=None):
     The audience is re-evaluated at that moment (engine as of now, settings in force), as the
     library asks: a send-ready list must reflect who can be emailed when it is sent.
     """
-    from engagekit.segments.memory_engine import MemoryEngine
-    from engagekit.segments.operations import audience_csv
-
     data, config = dataset(), settings().config
 
     def make() -> str:
-        now = ek.as_timestamp(pd.Timestamp.now(tz="UTC")).floor("s")
-        return audience_csv(data, MemoryEngine(data, as_of=now, config=config), definition,
-                            fields=fields)
+        at = ek.as_timestamp(pd.Timestamp.now(tz="UTC")).floor("s")
+        return ek.audience_csv(data, ek.MemoryEngine(data, as_of=at, config=config), definition,
+                               fields=fields)
 
     return make
 
@@ -311,8 +308,9 @@ def sidebar() -> None:
         chosen = settings()
         config = chosen.config
         st.caption("Settings in force")
+        follows = "fixed date" if chosen.pinned else "follows the data"
         st.markdown(
-            f"**As of** {chosen.as_of:%Y-%m-%d %H:%M}  \n"
+            f"**As of** {chosen.as_of:%Y-%m-%d %H:%M} ({follows})  \n"
             f"**Contacts** {dataset().n_contacts:,}  \n"
             f"**Window** {config.lookback_days} days, last {config.exclusion_hours:g} h left out  \n"
             f"**Judged from** {config.min_sends} sends  \n"

@@ -7,9 +7,18 @@ import math
 import pandas as pd
 import streamlit as st
 
+from engagekit.segments.catalog import field_label
+
 PAGE_SIZE = 25
 ROW_HEIGHT = 35  # st.dataframe's default row height in pixels
-LABELS = {"email": "Email", "email_status": "Status", "open_rate": "Open rate", "click_rate": "Click rate"}
+# How member columns read; any column not named here shows as the library stores it.
+NUMBER_FORMATS = {
+    "open_rate": "percent",
+    "click_rate": "percent",
+    "score": "%.2f",
+    "days_since_last_engagement": "%d",  # whole days gone by (the fraction is dropped)
+}
+DATETIME_WITH_TIME = {"last_open_at", "last_click_at"}  # other dates show the day only
 
 
 def paged_table(frame: pd.DataFrame, *, key: str, page_size: int = PAGE_SIZE) -> None:
@@ -28,13 +37,28 @@ def paged_table(frame: pd.DataFrame, *, key: str, page_size: int = PAGE_SIZE) ->
             st.caption(f"Rows {start + 1:,}–{min(start + page_size, len(frame)):,} of {len(frame):,}")
     shown = frame.iloc[start : start + page_size]
     with table:
-        st.dataframe(shown, hide_index=True, key=f"{key}_table", height=ROW_HEIGHT * (len(shown) + 1) + 3,
-                     column_config={column: column_label(column) for column in shown.columns})
+        contacts_table(shown, key=f"{key}_table", height=ROW_HEIGHT * (len(shown) + 1) + 3)
 
 
-def column_label(column: str) -> str:
-    """A column name as a heading: ``days_since_last_engagement`` -> "Days since last engagement"."""
-    return LABELS.get(column, column.replace("_", " ").capitalize())
+def contacts_table(frame: pd.DataFrame, **kwargs) -> None:
+    """A table of contacts (member columns): readable headings and numbers, blanks left empty."""
+    st.dataframe(frame, hide_index=True, column_config=column_config(frame), placeholder="",
+                 **kwargs)
+
+
+def column_config(frame: pd.DataFrame) -> dict:
+    """How each member column of ``frame`` shows: its label and, for numbers and dates, a format."""
+    config = {}
+    for column in frame.columns:
+        label = field_label(column)  # the library's label: loyalty_points -> Loyalty points
+        if column in NUMBER_FORMATS:
+            config[column] = st.column_config.NumberColumn(label, format=NUMBER_FORMATS[column])
+        elif pd.api.types.is_datetime64_any_dtype(frame[column]):
+            shown = "YYYY-MM-DD HH:mm" if column in DATETIME_WITH_TIME else "YYYY-MM-DD"
+            config[column] = st.column_config.DatetimeColumn(label, format=shown)
+        else:
+            config[column] = label
+    return config
 
 
 # Markdown syntax characters; "<" and ">" need nothing, as raw HTML is never rendered.

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -25,11 +27,17 @@ def postgres_url() -> str:
     return url
 
 
-def fresh_database(url: str) -> str:
-    """Create an empty database on the server for one test and return its URL."""
-    name = f"ek_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+@contextmanager
+def fresh_database() -> Iterator[str]:
+    """A new, empty database on the test server for the duration of the block, then dropped."""
+    base = sa.engine.make_url(postgres_url())
+    name = f"engagekit_test_{uuid.uuid4().hex[:12]}"  # generated, never user input
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')  # a generated name, not user input
-    admin.dispose()
-    return sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()

@@ -1,65 +1,26 @@
 """Shared pieces of the segment tests: a PostgreSQL database per test module, workspaces, and the
 small hand-made dataset whose answers the engine tests compute by hand.
 
-The PostgreSQL server comes from ``ENGAGEKIT_TEST_POSTGRES_URL``. Without it the PostgreSQL tests
-skip, except under ``CI=true`` where they fail: CI must never pass without them.
+The PostgreSQL server and its throwaway databases come from ``postgres.py``.
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 from hypothesis import strategies as st
 
 from engagekit.dataset import Dataset
 from engagekit.workspace import Workspace
 
-POSTGRES_ENV = "ENGAGEKIT_TEST_POSTGRES_URL"
+from postgres import fresh_database as fresh_postgres_database  # noqa: F401 (used by tests)
+from postgres import postgres_url as postgres_base_url  # noqa: F401 (used by tests)
+
 AS_OF = "2026-06-30"
-
-
-def postgres_base_url() -> str:
-    """The server URL, or skip (fail under CI) when it is not configured."""
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        message = f"{POSTGRES_ENV} is not set: PostgreSQL tests need a server"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return url
-
-
-@contextmanager
-def fresh_postgres_database() -> Iterator[str]:
-    """A new, empty database on the test server for the duration of the block.
-
-    Test modules each get their own so that workspaces (whose ids stay stable across imports)
-    never see another module's data. Without the right to create databases, the URL's own
-    database is used as it is.
-    """
-    base = sa.engine.make_url(postgres_base_url())
-    name = f"engagekit_segments_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sa.exc.SQLAlchemyError:
-        admin.dispose()
-        yield base.render_as_string(hide_password=False)
-        return
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def open_workspace(kind: str, url: str | None = None) -> Workspace:

@@ -21,7 +21,7 @@ from engagekit.segments.store import PREBUILT, InvalidNameError
 from engagekit.tables import build_tables
 from engagekit.workspace import Workspace
 
-from postgres import fresh_database, postgres_url
+from postgres import fresh_database
 
 AS_OF = pd.Timestamp("2026-11-30")
 MOST, SOMEWHAT, LEAST, EVERYONE_ELSE = PREBUILT
@@ -291,8 +291,11 @@ def test_members_gone_since_the_engine_was_built_are_skipped(workspace):
 
 @pytest.mark.postgres
 def test_add_to_list_on_postgresql(sample, tmp_path):
-    url = fresh_database(postgres_url())
-    ws = Workspace.open(url, cache_dir=tmp_path / "cache")
+    with fresh_database() as url:
+        check_add_to_list(Workspace.open(url, cache_dir=tmp_path / "cache"), sample)
+
+
+def check_add_to_list(ws, sample):
     ws.import_dataset(sample)
     engine = SqlEngine(ws, as_of=AS_OF)
     version = ws.data_version()

@@ -26,7 +26,6 @@ from engagekit.tables import build_tables
 from engagekit.workspace import Workspace
 
 from postgres import fresh_database
-from postgres import postgres_url as postgres_url_of_server
 
 
 def level_is(*levels: str) -> dict:
@@ -40,8 +39,9 @@ def level_is(*levels: str) -> dict:
 
 @pytest.fixture
 def postgres_url():
-    """A fresh, empty database on the test server (see tests/postgres.py)."""
-    return fresh_database(postgres_url_of_server())
+    """A fresh, empty database on the test server (see tests/postgres.py), dropped afterwards."""
+    with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture

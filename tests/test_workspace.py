@@ -8,7 +8,7 @@ import engagekit as ek
 from engagekit.workspace import insert_frame
 
 from factories import tiny_dataset
-from postgres import fresh_database, postgres_url
+from postgres import fresh_database
 
 
 @pytest.fixture
@@ -108,9 +108,12 @@ def test_bad_url_is_a_clear_error():
 
 
 @pytest.mark.postgres
-def test_postgres_workspace_works_the_same(sample_dataset):
-    url = fresh_database(postgres_url())
-    workspace = ek.Workspace.open(url, cache_dir=None)
+def test_postgres_workspace_works_the_same(sample_dataset, tmp_path):
+    with fresh_database() as url:
+        check_postgres_workspace(ek.Workspace.open(url, cache_dir=tmp_path), sample_dataset)
+
+
+def check_postgres_workspace(workspace, sample_dataset):
     workspace.import_dataset(sample_dataset)
     ek.Workspace._loaded.clear()
     from_db = workspace._read_database()

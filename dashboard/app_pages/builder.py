@@ -53,7 +53,8 @@ SOURCES = list(dict.fromkeys(spec.source for spec in catalog.fields()))
 
 def field_label(source: str, field: str) -> str:
     spec = catalog.field(source, field)
-    return spec.label if spec else field
+    label = spec.label if spec else field
+    return label[:1].upper() + label[1:]  # a custom field's label is lower case, made for sentences
 
 
 def operators(row: dict) -> dict:
@@ -313,9 +314,7 @@ if saved and definition is not None:
     store = state.segment_store()
     try:
         if tree["editing"]:
-            if name.strip() != tree["editing"]:
-                store.rename(tree["editing"], name)
-            segment = store.update(name, definition)
+            segment = store.update(tree["editing"], definition, new_name=name)
         else:
             segment = store.create(name, definition)
     except ek.EngagekitError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 import engagekit as ek
@@ -60,10 +61,11 @@ with left:
 with right:
     st.markdown("##### Score of judged contacts")
     st.caption("Dashed lines: the score cuts between the levels.")
-    judged_scores = current.table.loc[current.table["level"] != "everyone_else", "score"]
+    scores = ek.judged_scores(current.table["score"], current.table["eligible_sends"], config.min_sends)
     cuts = current.thresholds
     st.plotly_chart(
-        charts.score_histogram(judged_scores, cuts.least_engaged_max, cuts.most_engaged_min),
+        charts.score_histogram(pd.Series(scores).dropna(), cuts.least_engaged_max,
+                               cuts.most_engaged_min),
         key="score_histogram",
     )
 

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 import engagekit as ek
+from engagekit.segments.catalog import field_label
 from engagekit.segments.operations import (
     DEFAULT_EXPORT_FIELDS,
     DEFAULT_MEMBER_COLUMNS,
@@ -108,7 +109,7 @@ with st.container(border=True):
     with members_tab:
         columns = st.multiselect(
             "Columns", member_columns(data), default=list(DEFAULT_MEMBER_COLUMNS),
-            key="segments_columns", format_func=widgets.column_label,
+            key="segments_columns", format_func=field_label,
             help="Contact fields, tags and lists, levels and engagement metrics.",
         )
         if columns:
@@ -133,7 +134,7 @@ with st.container(border=True):
             optional = [column for column in member_columns(data) if column != "email"]
             fields = st.multiselect(
                 "Fields besides email", optional, default=list(DEFAULT_EXPORT_FIELDS[1:]),
-                key="segments_export_fields", format_func=widgets.column_label,
+                key="segments_export_fields", format_func=field_label,
             )
             st.download_button(
                 "Download CSV", data=state.deferred_export(definition, fields),

@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import sqlalchemy as sa
 import streamlit as st
 
 import engagekit as ek
@@ -37,17 +38,23 @@ settings_tab, data_tab = st.tabs(["Engagement settings", "Data source"])
 # --- engagement settings --------------------------------------------------------------------------
 
 
-def load_widgets(config: ek.EngagementConfig, as_of: pd.Timestamp) -> None:
+def load_widgets(config: ek.EngagementConfig, as_of: pd.Timestamp, *, follow: bool) -> None:
     """Set every settings widget to ``config`` and ``as_of`` (runs before the widgets are drawn)."""
     for key, name in FIELDS.items():
         st.session_state[key] = getattr(config, name)
     st.session_state["set_most"] = round(config.most_engaged_share * 100)
     st.session_state["set_least"] = round(config.least_engaged_share * 100)
+    st.session_state["set_follow"] = follow
     st.session_state["set_as_of"] = as_of.date()
 
 
 def reset_to_defaults() -> None:
-    load_widgets(ek.EngagementConfig(), state.default_as_of(state.dataset()))
+    load_widgets(ek.EngagementConfig(), state.default_as_of(state.dataset()), follow=True)
+
+
+def follow_changed() -> None:
+    if st.session_state["set_follow"]:  # show the date the data gives
+        st.session_state["set_as_of"] = state.default_as_of(state.dataset()).date()
 
 
 with settings_tab:
@@ -55,8 +62,9 @@ with settings_tab:
         st.info("Load data first (the **Data source** tab); then the settings apply to it.")
     else:
         in_force = state.settings()
+        natural_as_of = state.default_as_of(state.dataset())
         if "set_lookback" not in st.session_state:  # first visit, or back from another page
-            load_widgets(in_force.config, in_force.as_of)
+            load_widgets(in_force.config, in_force.as_of, follow=not in_force.pinned)
 
         # No st.form here on purpose: the preview below must follow every change, which needs a
         # rerun per widget; nothing is put in force until "Apply".
@@ -66,7 +74,12 @@ with settings_tab:
         )
         when, window, cut = st.columns(3)
         with when:
+            st.checkbox("Use the data's latest date", key="set_follow", on_change=follow_changed,
+                        help=f"Levels as of {natural_as_of:%Y-%m-%d %H:%M} UTC, the data's natural "
+                        "reference time, which moves on when newer data is imported. Untick to fix "
+                        "a date of your own.")
             st.date_input("As of", key="set_as_of", format="YYYY-MM-DD",
+                          disabled=st.session_state["set_follow"],
                           help="The reference date: levels are computed as of its start (00:00 UTC).")
             st.number_input("Previous level: days earlier", min_value=1, max_value=3650, step=1,
                             key="set_previous", help="The previous level is computed this many days "
@@ -92,7 +105,10 @@ with settings_tab:
         values = {name: st.session_state[key] for key, name in FIELDS.items()}
         values["most_engaged_share"] = st.session_state["set_most"] / 100
         values["least_engaged_share"] = st.session_state["set_least"] / 100
-        candidate_as_of = ek.as_timestamp(st.session_state["set_as_of"])
+        # None: no date fixed, the as-of time follows the data.
+        candidate_pin = None if st.session_state["set_follow"] else ek.as_timestamp(
+            st.session_state["set_as_of"])
+        candidate_as_of = natural_as_of if candidate_pin is None else candidate_pin
         try:
             candidate = ek.EngagementConfig.create(**values)
         except ek.ConfigError as error:
@@ -135,19 +151,39 @@ with settings_tab:
                 else:
                     st.caption("No contact has enough sends to be judged with these settings.")
 
-        unchanged = candidate is not None and candidate == in_force.config and \
-            candidate_as_of == in_force.as_of
+        unchanged = (
+            candidate == in_force.config
+            and (candidate_pin is not None) == in_force.pinned
+            and candidate_as_of == in_force.as_of
+        )
         buttons = st.container(horizontal=True)
         if buttons.button("Apply", type="primary", disabled=candidate is None or unchanged,
-                            key="apply_settings", help="Use these settings on every page."):
-            state.apply_settings(candidate_as_of, candidate)
-            st.session_state["settings_flash"] = "Settings applied to every page."
+                          key="apply_settings",
+                          help="Use these settings on every page and save them in the workspace."):
+            state.apply_settings(candidate_pin, candidate)
+            st.session_state["settings_flash"] = "Settings applied to every page and saved in the workspace."
             st.rerun()
-        buttons.button("Reset to defaults", on_click=reset_to_defaults, key="reset_settings")
-        st.caption("Settings last for this browser session.")
+        buttons.button("Reset to defaults", on_click=reset_to_defaults, key="reset_settings",
+                       help="Put the default rules and the latest data's date back in the form; "
+                       "press Apply to use them.")
+        st.caption("Settings are saved in the workspace: they are kept when the dashboard restarts "
+                   "and apply to everyone who opens this workspace.")
 
 
 # --- data source --------------------------------------------------------------------------------
+
+PENDING = "pending_import"  # {"source": "files" | "database", "what", "dataset", "report"}
+MAPPING_EXAMPLE = """{"contacts": {"table": "crm_people",
+              "columns": {"contact_id": "id", "email": "email_address",
+                          "first_name": "given", "last_name": "family",
+                          "date_added": "created", "email_status": "status",
+                          "tags": "labels"},
+              "custom_fields": {"city": "town"}},
+ "campaigns": {"table": "mailings",
+               "columns": {"campaign_id": "id", "name": "subject", "sent_at": "sent"}},
+ "email_events": {"table": "activity",
+                  "columns": {"contact_id": "person_id", "campaign_id": "mailing_id",
+                              "event_type": "kind", "occurred_at": "at"}}}"""
 
 
 def import_now(dataset: ek.Dataset, mode: str, what: str) -> None:
@@ -158,13 +194,47 @@ def import_now(dataset: ek.Dataset, mode: str, what: str) -> None:
         widgets.show_error(error)
         return
     state.data_changed()
-    for key in ("pending_import", "set_lookback"):
+    for key in (PENDING, "set_lookback"):
         st.session_state.pop(key, None)
     st.session_state["settings_flash"] = (
         f"Imported {what}: the workspace now has {result.counts['contacts']:,} contacts and "
         f"{result.counts['email_events']:,} email events."
     )
     st.rerun()
+
+
+def import_report(source: str) -> None:
+    """The report of data read from ``source`` and not imported yet, with Import and Cancel."""
+    pending = st.session_state.get(PENDING)
+    if pending is None or pending["source"] != source:
+        return
+    incoming, report = pending["dataset"], pending["report"]
+    with st.container(border=True):
+        st.markdown(f"**Import report**: read from {widgets.md_escape(pending['what'])}, "
+                    "not imported yet")
+        st.write(report.summary())
+        issues = report.to_frame()
+        if len(issues):
+            st.warning(f"{len(issues):,} problem(s) found; the rows they name were skipped or "
+                       "left blank. Everything else can be imported.")
+            where = "Table" if source == "database" else "File"
+            st.dataframe(issues, hide_index=True, key=f"import_issues_{source}", placeholder="",
+                         column_config={"file": where, "row": "Row", "column": "Column",
+                                        "reason": "Problem", "value": "Value"})
+        for note in report.notes:
+            st.caption(note)
+        mode = st.radio(
+            "How to import", ["replace", "merge"], horizontal=True, key=f"import_mode_{source}",
+            format_func={"replace": "Replace the workspace data",
+                         "merge": "Merge into it (matched by email)"}.get,
+        )
+        buttons = st.container(horizontal=True)
+        if buttons.button("Import", type="primary", key=f"confirm_import_{source}",
+                          disabled=incoming.n_contacts == 0):
+            import_now(incoming, mode, pending["what"])
+        if buttons.button("Cancel", key=f"cancel_import_{source}"):
+            st.session_state.pop(PENDING, None)
+            st.rerun()
 
 
 with data_tab:
@@ -207,8 +277,6 @@ with data_tab:
                                key="uploads", help="Up to 200 MB per file. Compressed .csv.gz files "
                                "are fine.")
     if st.button("Check the files", disabled=not uploads, key="check_uploads"):
-        from engagekit.io.detect import read_any
-
         with tempfile.TemporaryDirectory(prefix="engagekit-upload-") as folder:
             paths = []
             for number, upload in enumerate(uploads):
@@ -220,39 +288,54 @@ with data_tab:
                 paths.append(path)
             try:
                 with st.spinner("Reading the files…"):
-                    st.session_state["pending_import"] = read_any(paths)
+                    incoming, report = ek.read_any(paths)
             except ek.EngagekitError as error:
-                st.session_state.pop("pending_import", None)
+                st.session_state.pop(PENDING, None)
                 widgets.show_error(error)
+            else:
+                st.session_state[PENDING] = {"source": "files", "what": "the uploaded files",
+                                             "dataset": incoming, "report": report}
+    import_report("files")
 
-    pending = st.session_state.get("pending_import")
-    if pending is not None:
-        incoming, import_report = pending
-        with st.container(border=True):
-            st.markdown("**Import report**: read from the files, not imported yet")
-            counts = incoming.summary()
-            st.dataframe(pd.DataFrame({"Table": [name.replace("_", " ").capitalize() for name in counts],
-                                       "Rows": list(counts.values())}),
-                         hide_index=True, key="import_counts")
-            for note in import_report.notes:
-                st.caption(note)
-            issues = import_report.to_frame()
-            if len(issues):
-                st.warning(f"{len(issues):,} problem(s) found; the rows they name were skipped or "
-                           "left blank. Everything else can be imported.")
-                st.dataframe(issues, hide_index=True, key="import_issues")
-            mode = st.radio(
-                "How to import", ["replace", "merge"], horizontal=True, key="import_mode",
-                format_func={"replace": "Replace the workspace data",
-                             "merge": "Merge into it (matched by email)"}.get,
-            )
-            buttons = st.container(horizontal=True)
-            if buttons.button("Import", type="primary", key="confirm_import",
-                              disabled=incoming.n_contacts == 0):
-                import_now(incoming, mode, "the uploaded files")
-            if buttons.button("Cancel", key="cancel_import"):
-                st.session_state.pop("pending_import", None)
-                st.rerun()
+    st.subheader("Import from another database")
+    st.write(
+        "Read contacts, lists, campaigns, email events and orders from any database, e.g. your "
+        "CRM. The mapping says which table holds each kind of data and which of its columns hold "
+        "each field; only contacts are required. Nothing is imported until you confirm."
+    )
+    with st.form("database_import", border=False):
+        source_url = st.text_input(
+            "Source database URL", key="db_url",
+            placeholder="postgresql+psycopg://reader@crm-host/crm  or  sqlite:///path/to/crm.db",
+            help="A SQLAlchemy database URL. It is only read from, never written to.",
+        )
+        mapping_text = st.text_area(
+            "Column mapping (JSON)", key="db_mapping", height=260, placeholder=MAPPING_EXAMPLE,
+            help="For each table (contacts, lists, list_memberships, campaigns, email_events, "
+            "orders): the source table and which source column holds each field. See the user "
+            "guide, Importing, From a database.",
+        )
+        read_clicked = st.form_submit_button("Read the database", icon=":material/database:")
+    if read_clicked:
+        st.session_state.pop(PENDING, None)
+        if not source_url.strip() or not mapping_text.strip():
+            st.error("Give the database URL and the column mapping.", icon=":material/error:")
+        else:
+            try:
+                with st.spinner("Reading the database…"):
+                    incoming, report = ek.read_database(source_url.strip(), mapping_text)
+            except ek.EngagekitError as error:
+                widgets.show_error(error)
+            except sa.exc.SQLAlchemyError as error:  # not reached: the driver says why
+                reason = getattr(error, "orig", None) or error
+                st.error(f"Cannot read the database: {widgets.md_escape(reason)}",
+                         icon=":material/error:")
+            else:
+                st.session_state[PENDING] = {
+                    "source": "database", "dataset": incoming, "report": report,
+                    "what": f"the database {state.display_url(source_url.strip())}",
+                }
+    import_report("database")
 
     st.subheader("Another workspace")
     st.write("Open a workspace by its database URL, e.g. `sqlite:///path/to/workspace.db` or "

@@ -65,16 +65,17 @@ with picked:
                               format_func=ek.LEVEL_LABELS.get)
     current = right.selectbox("Current level", ek.LEVELS, key=CURRENT_KEY,
                               format_func=ek.LEVEL_LABELS.get)
+    pair_name = ek.transition_name(previous, current)
     pair_count = int(transitions.counts.loc[previous, current])
-    row_total = int(transitions.counts.loc[previous].sum())
+    came_from = int(transitions.counts.loc[previous].sum())
     st.metric(
-        f"{ek.LEVEL_LABELS[previous]} → {ek.LEVEL_LABELS[current]}", f"{pair_count:,} contacts",
-        delta=f"{pair_count / row_total:.0%} of {ek.LEVEL_LABELS[previous]}" if row_total else None,
+        pair_name, f"{pair_count:,} contacts",
+        delta=f"{transitions.row_shares.loc[previous, current]:.0%} of {ek.LEVEL_LABELS[previous]}"
+        if came_from else None,
         delta_color="off", delta_arrow="off",
     )
-    definition = state.pair_definition(previous, current)
-    default_name = f"{ek.LEVEL_LABELS[previous]} → {ek.LEVEL_LABELS[current]}"
-    name = st.text_input("Segment name", value=default_name, key=f"pair_name_{previous}_{current}")
+    definition = ek.transition_segment(previous, current)
+    name = st.text_input("Segment name", value=pair_name, key=f"pair_name_{previous}_{current}")
     st.caption(f"A dynamic segment: {definition.describe()}.")
     save, download = st.columns(2)
     if save.button("Save as segment", type="primary", key="pair_save", icon=":material/bookmark_add:"):
@@ -92,7 +93,7 @@ with picked:
             "Download CSV", on_click="ignore",
             data=state.deferred_export(definition, ["first_name", "last_name", "previous_level",
                                                     "current_level"]),
-            file_name=widgets.csv_file_name(default_name), mime="text/csv", key="pair_download",
+            file_name=widgets.csv_file_name(pair_name), mime="text/csv", key="pair_download",
             icon=":material/download:", help="Email, first name, last name and both levels of "
             "these contacts.",
         )

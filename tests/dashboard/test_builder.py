@@ -105,7 +105,7 @@ def test_field_options_follow_the_source(builder, library):
     assert set(tags.options) == set(library.load().contact_tags["tag"])
     builder.selectbox(key=key(builder, cid, "source")).set_value("contact").run()
     fields = builder.selectbox(key=key(builder, cid, "field")).options
-    assert {"Email", "Date added", "city", "birthday"} <= set(fields)  # custom fields too
+    assert {"Email", "Date added", "City", "Birthday"} <= set(fields)  # custom fields too
 
 
 def test_live_count_and_summary_match_the_library(builder, library):

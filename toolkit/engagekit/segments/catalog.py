@@ -342,6 +342,23 @@ def custom_label(name: str) -> str:
     return name.replace("_", " ").strip() or name
 
 
+_LABELS_BY_NAME: dict[str, str] = {spec.field: spec.label for spec in STANDARD_FIELDS}
+
+
+def field_label(name: str) -> str:
+    """How a field or member column reads as a heading: its catalog label, else its name in words.
+
+    Examples
+    --------
+    >>> field_label("opened"), field_label("loyalty_points"), field_label("last_open_at")
+    ('Campaigns opened', 'Loyalty points', 'Last open at')
+    """
+    if name in _LABELS_BY_NAME:
+        return _LABELS_BY_NAME[name]
+    words = custom_label(name)
+    return words[:1].upper() + words[1:]
+
+
 def field_catalog(dataset: Dataset | None = None) -> list[FieldSpec]:
     """Every field a criterion can use, with the custom fields of ``dataset``.
 
