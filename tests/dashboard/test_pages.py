@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+
 import pytest
 
 import engagekit as ek
@@ -83,6 +86,28 @@ def test_transitions_show_movements_and_pick_a_pair(app, library):
     table = app.dataframe[0].value
     assert set(table["previous_level"]) <= {"Somewhat engaged"}
     assert len(table) == min(expected, 25)
+
+
+def test_contact_tables_read_well(app):
+    go(app, "transitions")
+    table = app.dataframe[0]
+    shown = json.loads(table.proto.columns)
+    assert shown["days_since_last_engagement"] == {
+        "label": "Days since last engagement", "type_config": {"type": "number", "format": "%d"}}
+    assert shown["score"]["type_config"]["format"] == "%.2f"
+    assert shown["previous_level"]["label"] == "Previous engagement level"
+    assert table.proto.HasField("placeholder") and table.proto.placeholder == ""  # blanks stay blank
+    assert table.value["days_since_last_engagement"].dtype == "float64"  # the data is untouched
+
+    go(app, "segments")
+    app.multiselect(key="segments_columns").set_value(
+        ["email", "loyalty_points", "open_rate", "date_added", "last_open_at"]).run()
+    shown = json.loads(app.dataframe[1].proto.columns)
+    assert shown["loyalty_points"]["label"] == "Loyalty points"
+    assert shown["open_rate"]["type_config"]["format"] == "percent"
+    assert shown["date_added"]["type_config"]["format"] == "YYYY-MM-DD"
+    assert shown["last_open_at"]["type_config"]["format"] == "YYYY-MM-DD HH:mm"
+    assert "Loyalty points" in app.multiselect(key="segments_columns").options
 
 
 def test_transitions_save_a_pair_as_a_segment(app, library):
@@ -202,11 +227,69 @@ def test_settings_show_the_library_error_for_impossible_shares(app):
 
 def test_settings_change_the_as_of_date(app, library):
     go(app, "settings")
+    assert app.checkbox(key="set_follow").value  # nothing pinned: the as-of follows the data
+    assert app.date_input(key="set_as_of").disabled
+    app.checkbox(key="set_follow").uncheck().run()
     app.date_input(key="set_as_of").set_value(ek.as_timestamp("2026-10-31").date()).run()
     app.button(key="apply_settings").click().run()
     go(app, "overview")
     expected = ek.engagement_report(library.load(), as_of="2026-10-31").current.counts()
     assert metrics(app)["Least engaged"] == f"{expected['least_engaged']:,}"
+    assert "2026-10-31 00:00 (fixed date)" in " ".join(block.value for block in app.sidebar.markdown)
+    assert library.load_settings()[1] == ek.as_timestamp("2026-10-31")
+
+
+def fresh_app():
+    """A new browser session on the same workspace."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT_SECONDS)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_applied_settings_are_saved_in_the_workspace(app, library):
+    go(app, "settings")
+    assert "saved in the workspace" in " ".join(caption.value for caption in app.caption)
+    app.slider(key="set_most").set_value(10).run()
+    app.number_input(key="set_min_sends").set_value(5).run()
+    app.button(key="apply_settings").click().run()
+    assert "saved in the workspace" in plain(app.success[0].value)
+    config, pinned = library.load_settings()
+    assert (config.most_engaged_share, config.min_sends, pinned) == (0.1, 5, None)
+
+    later = fresh_app()  # another session, as after a restart
+    expected = library_report(library, most_engaged_share=0.1, min_sends=5).current.counts()
+    assert metrics(later)["Most engaged"] == f"{expected['most_engaged']:,}"
+    sidebar = " ".join(block.value for block in later.sidebar.markdown)
+    assert "top 10%" in sidebar and "5 sends" in sidebar and "(follows the data)" in sidebar
+    go(later, "settings")
+    assert later.slider(key="set_most").value == 10
+    assert later.button(key="apply_settings").disabled  # the form shows what is in force
+
+
+def test_reset_then_apply_saves_the_defaults_and_follows_the_data(app, library):
+    go(app, "settings")
+    app.checkbox(key="set_follow").uncheck().run()
+    app.date_input(key="set_as_of").set_value(ek.as_timestamp("2026-10-31").date()).run()
+    app.slider(key="set_least").set_value(30).run()
+    app.button(key="apply_settings").click().run()
+    assert library.load_settings() == (ek.EngagementConfig(least_engaged_share=0.3),
+                                       ek.as_timestamp("2026-10-31"))
+
+    app.button(key="reset_settings").click().run()
+    assert app.slider(key="set_least").value == 40
+    assert app.checkbox(key="set_follow").value
+    assert app.date_input(key="set_as_of").value.isoformat() == AS_OF
+    assert library.load_settings()[0].least_engaged_share == 0.3  # nothing saved before Apply
+    app.button(key="apply_settings").click().run()
+    assert library.load_settings() == (ek.EngagementConfig(), None)
+    assert app.button(key="apply_settings").disabled
+
+    later = fresh_app()
+    sidebar = " ".join(block.value for block in later.sidebar.markdown)
+    assert f"{AS_OF} 00:00 (follows the data)" in sidebar and "bottom 40%" in sidebar
 
 
 def test_empty_workspace_points_to_settings_and_loads_the_sample(empty_workspace_url):
@@ -224,6 +307,83 @@ def test_empty_workspace_points_to_settings_and_loads_the_sample(empty_workspace
     assert ek.Workspace.open(empty_workspace_url).load().n_contacts == 300
     go(at, "overview")
     assert set(LABELS) <= set(metrics(at))
+
+
+def make_source_database(path) -> str:
+    """A small CRM-like SQLite database with other table and column names than engagekit's."""
+    with sqlite3.connect(path) as conn:
+        conn.executescript("""
+            CREATE TABLE crm_people (id INTEGER, email_address TEXT, given TEXT, status TEXT,
+                                     points REAL);
+            INSERT INTO crm_people VALUES (1, 'Zoe@Example.com', 'Zoe', 'subscribed', 12),
+                                          (2, 'not-an-email', 'X', 'subscribed', 1),
+                                          (3, 'yann@example.com', NULL, 'unsubscribed', NULL);
+            CREATE TABLE mailings (id INTEGER, subject TEXT, sent TEXT);
+            INSERT INTO mailings VALUES (7, 'Spring sale', '2026-11-20 09:00');
+            CREATE TABLE activity (person_id INTEGER, mailing_id INTEGER, kind TEXT, at TEXT);
+            INSERT INTO activity VALUES (1, 7, 'send', '2026-11-20 09:00'),
+                                        (1, 7, 'open', '2026-11-20 10:00'),
+                                        (3, 7, 'send', '2026-11-20 09:00');
+        """)
+    return f"sqlite:///{path}"
+
+
+MAPPING = {
+    "contacts": {"table": "crm_people",
+                 "columns": {"contact_id": "id", "email": "email_address", "first_name": "given",
+                             "email_status": "status"},
+                 "custom_fields": {"loyalty_points": "points"}},
+    "campaigns": {"table": "mailings", "columns": {"campaign_id": "id", "name": "subject",
+                                                   "sent_at": "sent"}},
+    "email_events": {"table": "activity", "columns": {"contact_id": "person_id",
+                     "campaign_id": "mailing_id", "event_type": "kind", "occurred_at": "at"}},
+}
+
+
+def read_from_database(at, url: str, mapping: str):
+    at.text_input(key="db_url").input(url)
+    at.text_area(key="db_mapping").input(mapping)
+    at.button(key="FormSubmitter:database_import-Read the database").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_import_from_another_database_with_a_mapping(app, library, tmp_path):
+    source = make_source_database(tmp_path / "crm.db")
+    expected_dataset, expected_report = ek.read_database(source, MAPPING)
+    before = library.load().n_contacts
+    go(app, "settings")
+    assert "crm_people" in app.text_area(key="db_mapping").placeholder  # an example to follow
+    read_from_database(app, source, json.dumps(MAPPING))
+    shown = " ".join(block.value for block in app.markdown)
+    assert "Import report" in shown and expected_report.summary() in shown
+    problems = app.dataframe[-1].value  # under the preview table of the other tab
+    assert problems["value"].tolist() == ["not-an-email"]
+    assert "crm_people" in problems["file"].tolist()
+    assert library.load().n_contacts == before  # nothing imported before confirming
+
+    app.radio(key="import_mode_database").set_value("merge").run()
+    app.button(key="confirm_import_database").click().run()
+    assert not app.exception, app.exception
+    assert "Imported the database sqlite:///" in plain(app.success[0].value)
+    merged = library.load()
+    assert {"zoe@example.com", "yann@example.com"} <= set(merged.contacts["email"])
+    assert merged.n_contacts == before + expected_dataset.n_contacts
+    assert "loyalty_points" in merged.custom_fields
+
+
+def test_database_import_errors_show_next_to_the_form(app, library, tmp_path):
+    source = make_source_database(tmp_path / "crm.db")
+    go(app, "settings")
+    read_from_database(app, source, "{not json")
+    assert "invalid database mapping" in plain(app.error[0].value)
+    wrong = {"contacts": {"table": "people", "columns": {"contact_id": "id", "email": "mail"}}}
+    read_from_database(app, source, json.dumps(wrong))
+    assert "no table 'people'" in plain(app.error[0].value)
+    assert "crm_people" in plain(app.error[0].value)  # it lists the tables there are
+    read_from_database(app, f"sqlite:///{tmp_path / 'missing' / 'crm.db'}", json.dumps(MAPPING))
+    assert "Cannot read the database" in plain(app.error[0].value)
+    assert "confirm_import_database" not in [button.key for button in app.button]
 
 
 def test_open_another_workspace_by_url(app, tmp_path):

@@ -27,7 +27,7 @@ from engagekit.schema import EventType
 
 NEVER = np.iinfo(np.int64).max
 _LOW_MASK = (1 << 32) - 1
-_FORMAT_VERSION = 3
+_FORMAT_VERSION = 4
 
 
 def to_seconds(times: pd.Series | pd.Timestamp | np.ndarray) -> np.ndarray | int:
@@ -61,6 +61,10 @@ class ActivityIndex:
         Earliest event, open-or-click, click and bounce of the delivery (seconds; ``NEVER`` if none).
     delivery_last_engaged, delivery_last_clicked
         Latest open-or-click and click of the delivery (``NEVER`` if none).
+    delivery_cell_key, delivery_flag_time
+        ``contact << 3 | flags``, the flags saying whether the delivery was ever engaged (1),
+        clicked (2) and bounced (4); and the time by which all its flags are known (-1 if it has
+        none). As of any T after the flag time the key is final: counting is one ``bincount``.
     engagement_key, click_key
         Sorted ``delivery << 32 | (time - epoch)`` of every open-or-click and every click event: the
         latest engagement of a delivery up to any time T is one binary search away.
@@ -81,6 +85,8 @@ class ActivityIndex:
     delivery_bounced: np.ndarray
     delivery_last_engaged: np.ndarray
     delivery_last_clicked: np.ndarray
+    delivery_cell_key: np.ndarray
+    delivery_flag_time: np.ndarray
     engagement_key: np.ndarray
     click_key: np.ndarray
     epoch: np.ndarray
@@ -160,6 +166,11 @@ class ActivityIndex:
 
         everything = np.ones(len(time), dtype=bool)
         delivery_key = key_sorted[starts]
+        contact = (delivery_key % max(len(contact_ids), 1)).astype(np.int64)
+        engaged_at = per_delivery(is_engaged, np.minimum, NEVER)
+        clicked_at = per_delivery(is_click, np.minimum, NEVER)
+        bounced_at = per_delivery(is_bounce, np.minimum, NEVER)
+        flags = [at != NEVER for at in (engaged_at, clicked_at, bounced_at)]
         delivery_campaign = sent_order[delivery_key // max(len(contact_ids), 1)]
         counts = np.bincount(sent_rank[delivery_campaign], minlength=len(campaign_ids))
         epoch = int(time.min()) if len(time) else 0
@@ -170,12 +181,17 @@ class ActivityIndex:
             sent_order=sent_order,
             delivery_offsets=np.r_[0, np.cumsum(counts)].astype(np.int64),
             # int64 (numpy's index type) so counting needs no conversion of millions of entries
-            delivery_contact=(delivery_key % max(len(contact_ids), 1)).astype(np.int64),
+            delivery_contact=contact,
             delivery_campaign=delivery_campaign.astype(np.int32),
             delivery_first=per_delivery(everything, np.minimum, NEVER),
-            delivery_engaged=per_delivery(is_engaged, np.minimum, NEVER),
-            delivery_clicked=per_delivery(is_click, np.minimum, NEVER),
-            delivery_bounced=per_delivery(is_bounce, np.minimum, NEVER),
+            delivery_engaged=engaged_at,
+            delivery_clicked=clicked_at,
+            delivery_bounced=bounced_at,
+            delivery_cell_key=(contact << 3) | cell_flags(*flags),
+            delivery_flag_time=np.max(
+                [np.where(flag, at, -1) for flag, at in zip(flags, (engaged_at, clicked_at, bounced_at),
+                                                            strict=True)], axis=0, initial=-1,
+            ) if len(contact) else np.empty(0, dtype=np.int64),
             delivery_last_engaged=_never_if_absent(per_delivery(is_engaged, np.maximum, -1)),
             delivery_last_clicked=_never_if_absent(per_delivery(is_click, np.maximum, -1)),
             engagement_key=_event_keys(delivery_of_event, time, is_engaged, epoch),
@@ -202,8 +218,14 @@ class ActivityIndex:
         marker = folder / "format"
         if not marker.exists() or marker.read_text().strip() != str(_FORMAT_VERSION):
             return None
-        return cls(**{item.name: np.load(folder / f"{item.name}.npy", mmap_mode="r")
+        # np.asarray: plain ndarray views of the maps (memmap slicing has a per-call cost)
+        return cls(**{item.name: np.asarray(np.load(folder / f"{item.name}.npy", mmap_mode="r"))
                       for item in fields(cls)})
+
+
+def cell_flags(engaged: np.ndarray, clicked: np.ndarray, bounced: np.ndarray) -> np.ndarray:
+    """The 3-bit cell of each delivery: engaged 1, clicked 2, bounced 4."""
+    return engaged.astype(np.int64) | (clicked.astype(np.int64) << 1) | (bounced.astype(np.int64) << 2)
 
 
 def _run_ids(starts: np.ndarray, n: int) -> np.ndarray:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engagekit.activity import NEVER, ActivityIndex, to_seconds
+from engagekit.activity import NEVER, ActivityIndex, cell_flags, to_seconds
 from engagekit.config import EngagementConfig
 from engagekit.timeutil import AsOf, as_timestamp
 
@@ -43,6 +43,11 @@ FEATURE_COLUMNS: tuple[str, ...] = (
 )
 
 SECONDS_PER_DAY = 86_400
+
+# Which of the 8 cells (engaged 1, clicked 2, bounced 4) count towards sends, opened, clicked, bounces.
+_CELL_SUMS = np.array(
+    [[1, cell & 1, (cell >> 1) & 1, (cell >> 2) & 1] for cell in range(8)], dtype=np.int64
+)
 
 
 def window_bounds(as_of: AsOf, config: EngagementConfig) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -80,18 +85,15 @@ def compute_features(
     # window is used as a slice, without copying; otherwise the unknown ones are left out.
     first = index.delivery_first[window]
     rows = window if first.max(initial=-1) <= t else np.flatnonzero(first <= t) + window.start
-    contact = index.delivery_contact[rows]
-    engaged = index.delivery_engaged[rows] <= t
-    clicked_mask = index.delivery_clicked[rows] <= t
-    bounced = index.delivery_bounced[rows] <= t
+    key = _cell_keys(index, rows, window, t)
+    contact = key >> 3
+    engaged = (key & 1).astype(bool)
+    clicked_mask = (key & 2).astype(bool)
 
-    # One counting pass: each delivery falls in one of 8 cells (engaged?, clicked?, bounced?).
-    cell = engaged.view(np.uint8) | (clicked_mask.view(np.uint8) << 1) | (bounced.view(np.uint8) << 2)
-    cells = np.bincount(contact * 8 + cell, minlength=8 * n).reshape(n, 8)
-    sends = cells.sum(axis=1)
-    opened = cells[:, 1::2].sum(axis=1)
-    clicked = cells[:, [2, 3, 6, 7]].sum(axis=1)
-    bounces = cells[:, 4:].sum(axis=1)
+    # One counting pass: each delivery falls in one of 8 cells per contact (engaged?, clicked?,
+    # bounced?); the level features are sums of cells.
+    cells = np.bincount(key, minlength=8 * n).reshape(n, 8)
+    sends, opened, clicked, bounces = (cells @ _CELL_SUMS).T
 
     engaged_rows = _rows_where(engaged, rows, window)
     clicked_rows = _rows_where(clicked_mask, rows, window)
@@ -131,6 +133,24 @@ def compute_features(
             "score": score,
         }
     )
+
+
+def _cell_keys(index: ActivityIndex, rows: slice | np.ndarray, window: slice, t: int) -> np.ndarray:
+    """``contact << 3 | flags`` of the deliveries as of ``t``.
+
+    The stored keys hold every flag a delivery ever gets; only deliveries with a flag still in the
+    future at ``t`` (a late open of a campaign sent before ``t``) are worked out again.
+    """
+    key = index.delivery_cell_key[rows]
+    late = np.flatnonzero(index.delivery_flag_time[rows] > t)
+    if not len(late):
+        return key
+    at = late + window.start if isinstance(rows, slice) else rows[late]
+    key = key.copy()
+    key[late] = (key[late] & ~7) | cell_flags(
+        index.delivery_engaged[at] <= t, index.delivery_clicked[at] <= t, index.delivery_bounced[at] <= t
+    )
+    return key
 
 
 def _rows_where(mask: np.ndarray, rows: slice | np.ndarray, window: slice) -> np.ndarray:
