@@ -128,6 +128,12 @@ class Dataset:
         dataset.check_integrity()
         return dataset
 
+    @classmethod
+    def trusted(cls, *, custom_fields: dict[str, str], **frames: pd.DataFrame) -> Dataset:
+        """Wrap frames that already are canonical (the workspace's own columnar copy, written
+        from a checked dataset), without casting or checking them again."""
+        return cls(**frames, custom_fields=dict(custom_fields))
+
     def check_integrity(self) -> None:
         """Raise :class:`DataError` when a key is duplicated, blank or points nowhere."""
         for name in TABLES:

@@ -537,7 +537,8 @@ def _read_columnar(folder: Path) -> Dataset | None:
         return None
     frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
     custom = json.loads((folder / "custom_fields.json").read_text())
-    dataset = Dataset.from_frames(**frames, custom_fields=custom)
+    # Written by _write_columnar from a checked dataset, and parquet keeps the dtypes.
+    dataset = Dataset.trusted(**frames, custom_fields=custom)
     index = ActivityIndex.load(folder / "activity")
     if index is None:  # written by an older version: index again, once
         index = ActivityIndex.build(dataset)
