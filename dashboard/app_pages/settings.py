@@ -161,7 +161,8 @@ with settings_tab:
                           key="apply_settings",
                           help="Use these settings on every page and save them in the workspace."):
             state.apply_settings(candidate_pin, candidate)
-            st.session_state["settings_flash"] = "Settings applied to every page and saved in the workspace."
+            st.session_state["settings_flash"] = ("Settings applied to every page and saved in "
+                                                  "the workspace.")
             st.rerun()
         buttons.button("Reset to defaults", on_click=reset_to_defaults, key="reset_settings",
                        help="Put the default rules and the latest data's date back in the form; "

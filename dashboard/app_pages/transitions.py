@@ -98,6 +98,7 @@ with picked:
             "these contacts.",
         )
 
-members = state.members(definition, ["email", "first_name", "last_name", "previous_level",
-                                     "current_level", "score", "days_since_last_engagement"])
+# Both levels are the pair picked above, the same on every row: the table shows what differs.
+members = state.members(definition, ["email", "first_name", "last_name", "score", "open_rate",
+                                     "days_since_last_engagement", "last_open_at"])
 widgets.paged_table(members, key="pair_members")
