@@ -77,3 +77,23 @@ def test_cli_imports_from_a_database(source, tmp_path):
                                       "-w", f"sqlite:///{tmp_path}/ws.db"])
     assert result.exit_code == 0, result.output
     assert "2 contacts" in result.output
+
+
+def test_connection_problems_are_clear_and_hide_passwords(tmp_path):
+    with pytest.raises(DataError, match="no SQLite database file"):
+        read_database(f"sqlite:///{tmp_path}/typo.db", MAPPING)
+    assert not (tmp_path / "typo.db").exists()
+    with pytest.raises(DataError) as caught:
+        read_database("postgresql+psycopg://reader:s3cret@127.0.0.1:1/crm", MAPPING)
+    assert "s3cret" not in str(caught.value)
+    assert "cannot read database" in str(caught.value)
+
+
+def test_contacts_without_a_status_are_subscribed(source, tmp_path):
+    from engagekit.workspace import Workspace
+
+    mapping = json.loads(json.dumps(MAPPING))
+    del mapping["contacts"]["columns"]["email_status"]
+    dataset, _ = read_database(source, mapping)
+    assert set(dataset.contacts["email_status"]) == {"subscribed"}
+    assert Workspace.open(f"sqlite:///{tmp_path}/ws.db").import_dataset(dataset).counts["contacts"] == 2

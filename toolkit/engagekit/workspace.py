@@ -214,7 +214,9 @@ class Workspace:
             with self.transaction() as conn:
                 version = self._replace_data(conn, dataset)
         except SQLAlchemyError as error:
-            raise WorkspaceError(f"import failed, the workspace is unchanged: {error}") from None
+            # The driver's first line says what failed; the full error would dump rows of data.
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            raise WorkspaceError(f"import failed, the workspace is unchanged: {reason}") from None
         return ImportResult(counts=self._counts(), data_version=version)
 
     def _replace_data(self, conn: Connection, dataset: Dataset) -> int:

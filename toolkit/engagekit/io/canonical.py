@@ -6,6 +6,7 @@ Rules
 - Only ``contacts.csv`` is required; ``lists.csv``, ``list_memberships.csv``, ``campaigns.csv``,
   ``email_events.csv`` and ``orders.csv`` are read when present, each also as ``<name>.gz``.
 - A file must have its table's required columns (``schema.REQUIRED``); the others may be missing.
+  A blank or missing ``email_status`` means subscribed.
 - ``contacts.csv``: ``tags`` holds ``;``-separated tags; every column that is not a contact column
   is a custom field, named as written, its type inferred (number, date or text; see
   :func:`~engagekit.io.reading.infer_field`).
@@ -64,7 +65,8 @@ def _column(source: SourceFile, column: str, kind: str, required: bool) -> pd.Se
     if kind == "email":
         return source.emails(column)
     if kind == "status":
-        return source.choices(column, STATUSES, what="email status", required=required)
+        # A blank (or absent) status means subscribed, as in the email tools' own exports.
+        return source.choices(column, STATUSES, what="email status", blank="subscribed")
     if kind == "event":
         return source.choices(column, EVENTS, what="event type", required=required)
     return source.required_text(column, column) if required else source.text(column)

@@ -24,6 +24,8 @@ Example mapping (JSON)::
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -90,13 +92,18 @@ def read_database(url: str, mapping: DatabaseMapping | dict | str) -> tuple[Data
     """
     mapping = DatabaseMapping.parse(mapping)
     engine = url if isinstance(url, sa.Engine) else _engine(url)
+    shown = engine.url.render_as_string(hide_password=True)
     report = ImportReport()
     frames = {}
-    with engine.connect() as conn:
-        for table in CSV_FILES:
-            spec = getattr(mapping, table)
-            if spec is not None:
-                frames[table] = (spec.table, _read_mapped(conn, table, spec))
+    try:
+        with engine.connect() as conn:
+            for table in CSV_FILES:
+                spec = getattr(mapping, table)
+                if spec is not None:
+                    frames[table] = (spec.table, _read_mapped(conn, table, spec))
+    except sa.exc.SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise DataError(f"cannot read database {shown}: {reason}") from None
     sources = {table: (lambda frame=frame, label=label: SourceFile.from_frame(frame, report, label=label))
                for table, (label, frame) in frames.items()}
     return read_sources(sources, report), report
@@ -104,9 +111,19 @@ def read_database(url: str, mapping: DatabaseMapping | dict | str) -> tuple[Data
 
 def _engine(url: str) -> sa.Engine:
     try:
-        return sa.create_engine(url)
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise DataError("not a database URL (e.g. postgresql+psycopg://user@host/db)") from None
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite":
+        # SQLite would quietly create a missing file: a typo must not read as an empty database.
+        path = parsed.database
+        if not path or path == ":memory:" or not Path(path).expanduser().is_file():
+            raise DataError(f"no SQLite database file at {shown}")
+    try:
+        return sa.create_engine(parsed)
     except (sa.exc.ArgumentError, ImportError) as error:
-        raise DataError(f"cannot use database URL {url!r}: {error}") from None
+        raise DataError(f"cannot use database {shown}: {error}") from None
 
 
 def _read_mapped(conn: sa.Connection, table: str, spec: TableMapping) -> pd.DataFrame:
