@@ -9,6 +9,7 @@ scores, thresholds learned at T (or given), levels (:mod:`engagekit.tiers`).
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -111,6 +112,14 @@ def compute_levels(
     config = config or EngagementConfig()
     stamp = as_timestamp(as_of)
     table = compute_features(activity_of(data), as_of=stamp, config=config)
+    return levels_from_features(table, as_of=stamp, config=config, thresholds=thresholds)
+
+
+def levels_from_features(
+    table: pd.DataFrame, *, as_of: pd.Timestamp, config: EngagementConfig,
+    thresholds: Thresholds | None = None,
+) -> LevelResult:
+    """Cut a features table (from :func:`~engagekit.features.compute_features`) into levels."""
     scores = judged_scores(table["score"].to_numpy(), table["eligible_sends"].to_numpy(), config.min_sends)
     if thresholds is None and len(scores) == 0:
         thresholds = Thresholds(np.nan, np.nan, 0)  # an empty workspace: nothing to learn from
@@ -119,7 +128,7 @@ def compute_levels(
         thresholds = tiers.thresholds_for(0)
     codes = assign_codes(scores, thresholds)
     table["level"] = level_categories(codes)
-    return LevelResult(as_of=stamp, config=config, thresholds=thresholds, table=table)
+    return LevelResult(as_of=as_of, config=config, thresholds=thresholds, table=table)
 
 
 def previous_as_of(as_of: AsOf, config: EngagementConfig) -> pd.Timestamp:
@@ -140,11 +149,17 @@ def current_and_previous(
     current cuts to be applied to the previous scores too.
     """
     config = config or EngagementConfig()
-    current = compute_levels(data, as_of=as_of, config=config)
-    previous = compute_levels(
-        data,
-        as_of=previous_as_of(as_of, config),
-        config=config,
+    index = activity_of(data)
+    times = [as_timestamp(as_of), previous_as_of(as_of, config)]
+    # The two feature passes are independent and numpy leaves the GIL for most of their work,
+    # so they run side by side on two cores.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        now_table, before_table = pool.map(
+            lambda stamp: compute_features(index, as_of=stamp, config=config), times
+        )
+    current = levels_from_features(now_table, as_of=times[0], config=config)
+    previous = levels_from_features(
+        before_table, as_of=times[1], config=config,
         thresholds=current.thresholds if previous_uses_current_thresholds else None,
     )
     return current, previous
