@@ -24,10 +24,11 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 from bench_levels import workspace_url  # noqa: E402
-from data import END, ensure_dataset  # noqa: E402
 
 from engagekit.segments import MemoryEngine, SegmentDefinition, SqlEngine  # noqa: E402
 from engagekit.workspace import Workspace  # noqa: E402
+
+from data import END, ensure_dataset  # noqa: E402
 
 RESULTS = HERE / "results" / "segments.json"
 TARGET_MS = 200.0

@@ -9,8 +9,8 @@ scores, thresholds learned at T (or given), levels (:mod:`engagekit.tiers`).
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
