@@ -32,7 +32,7 @@ def test_levels_prints_summary_and_writes_files(workspace_url, tmp_path):
     result = runner.invoke(app, ["levels", "-w", workspace_url, "--as-of", "2026-11-30",
                                  "--out", str(out), "--store"])
     assert result.exit_code == 0, result.output
-    for label in ("Most engaged", "Somewhat engaged", "Least engaged", "Everyone else"):
+    for label in ("Most engaged", "Somewhat engaged", "Least engaged", "Everyone else", "Share now"):
         assert label in result.output
     table = pd.read_parquet(out)
     assert len(table) == 400

@@ -45,6 +45,12 @@ MostShareOption = Annotated[float | None, typer.Option(help="Share of judged con
 LeastShareOption = Annotated[float | None, typer.Option(help="Share of judged contacts least engaged (0.4).")]
 
 
+LEVEL_TABLE_HEADERS = {
+    "label": "Level", "current": "Now", "previous": "Before", "change": "Change",
+    "current_share": "Share now", "previous_share": "Share before",
+}
+
+
 def build_config(
     config_file: Path | None,
     lookback_days: int | None = None,
@@ -88,7 +94,9 @@ def load_data(url: str | None):
     return workspace, dataset
 
 
-def print_frame(frame, title: str | None = None, percent: tuple[str, ...] = ()) -> None:
+def print_frame(
+    frame, title: str | None = None, percent: tuple[str, ...] = (), signed: tuple[str, ...] = ()
+) -> None:
     table = Table(title=title, title_justify="left")
     for position, column in enumerate(frame.columns):
         numeric = frame[column].dtype.kind in "if"
@@ -99,6 +107,8 @@ def print_frame(frame, title: str | None = None, percent: tuple[str, ...] = ()) 
         for column, value in zip(frame.columns, row, strict=True):
             if column in percent:
                 cells.append(f"{value:.1%}")
+            elif column in signed:
+                cells.append(f"{value:+,}")
             elif isinstance(value, float):
                 cells.append(f"{value:,.3f}")
             elif isinstance(value, int):
@@ -175,7 +185,8 @@ def import_files(
     with console.status("Saving to the workspace…"):
         result = open_workspace(workspace).import_dataset(dataset, mode=mode)
     console.print(import_report.summary())
-    console.print("Workspace now holds " + ", ".join(f"{n:,} {t}" for t, n in result.counts.items()) + ".")
+    held = ", ".join(f"{n:,} {table.replace('_', ' ')}" for table, n in result.counts.items())
+    console.print(f"Workspace now holds {held}.")
 
 
 def _read_import_source(paths: list[Path], from_database: str | None, mapping: Path | None):
@@ -219,16 +230,22 @@ def levels(
     with console.status("Computing levels…"):
         report = engagement_report(dataset, as_of=reference_time(as_of), config=settings)
     cuts = report.current.thresholds
+    table = report.level_changes().drop(columns=["level"]).rename(columns=LEVEL_TABLE_HEADERS)
     print_frame(
-        report.level_changes().drop(columns=["level"]),
+        table,
         title=f"Levels as of {report.current.as_of:%Y-%m-%d %H:%M} "
         f"(previous: {report.previous.as_of:%Y-%m-%d %H:%M})",
-        percent=("current_share", "previous_share"),
+        percent=("Share now", "Share before"),
+        signed=("Change",),
     )
-    console.print(
-        f"Judged contacts: {report.current.n_judged:,}. Score cuts: least engaged <= "
-        f"{cuts.least_engaged_max:.3f}, most engaged >= {cuts.most_engaged_min:.3f}."
-    )
+    if report.current.n_judged:
+        console.print(
+            f"Judged contacts: {report.current.n_judged:,}. Score cuts: least engaged <= "
+            f"{cuts.least_engaged_max:.3f}, most engaged >= {cuts.most_engaged_min:.3f}."
+        )
+    else:
+        console.print(f"No contact has the {settings.min_sends} eligible sends needed to be judged "
+                      f"in the {settings.lookback_days} days before the as-of time.")
     if out:
         table = report.current.table.merge(
             report.transitions.contacts[["contact_id", "previous_level", "movement"]], on="contact_id"
