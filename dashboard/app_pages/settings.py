@@ -6,7 +6,6 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-import sqlalchemy as sa
 import streamlit as st
 
 import engagekit as ek
@@ -325,12 +324,8 @@ with data_tab:
             try:
                 with st.spinner("Reading the database…"):
                     incoming, report = ek.read_database(source_url.strip(), mapping_text)
-            except ek.EngagekitError as error:
+            except ek.EngagekitError as error:  # the library says what and where, password hidden
                 widgets.show_error(error)
-            except sa.exc.SQLAlchemyError as error:  # not reached: the driver says why
-                reason = getattr(error, "orig", None) or error
-                st.error(f"Cannot read the database: {widgets.md_escape(reason)}",
-                         icon=":material/error:")
             else:
                 st.session_state[PENDING] = {
                     "source": "database", "dataset": incoming, "report": report,

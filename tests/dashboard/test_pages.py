@@ -383,7 +383,7 @@ def test_database_import_errors_show_next_to_the_form(app, library, tmp_path):
     assert "no table 'people'" in plain(app.error[0].value)
     assert "crm_people" in plain(app.error[0].value)  # it lists the tables there are
     read_from_database(app, f"sqlite:///{tmp_path / 'missing' / 'crm.db'}", json.dumps(MAPPING))
-    assert "Cannot read the database" in plain(app.error[0].value)
+    assert "no SQLite database file" in plain(app.error[0].value)
     assert "confirm_import_database" not in [button.key for button in app.button]
 
 
