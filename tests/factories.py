@@ -25,3 +25,15 @@ def tiny_dataset(campaigns: dict[int, str], events: list[tuple[int, int, str, st
         email_events=pd.DataFrame(events, columns=["contact_id", "campaign_id", "event_type", "occurred_at"]),
         **tables,
     )
+
+
+# The segment both the builder's widget test and the browser test build by hand: one AND group and
+# one OR group.
+AND_OR_SEGMENT = {"version": 1, "criteria": {"type": "and", "group": [
+    {"type": "and", "group": [
+        {"source": "engagement", "field": "current_level", "op": "is",
+         "value": ["least_engaged", "somewhat_engaged"]},
+        {"source": "contact", "field": "email_status", "op": "is", "value": ["subscribed"]}]},
+    {"type": "or", "group": [
+        {"source": "tags", "field": "tags", "op": "has_any", "value": ["newsletter"]},
+        {"source": "metrics", "field": "open_rate", "op": "gte", "value": 0.5}]}]}}

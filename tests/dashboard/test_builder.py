@@ -9,6 +9,7 @@ from engagekit.segments.memory_engine import MemoryEngine
 from engagekit.segments.store import SegmentStore
 
 from dashboard_support import AS_OF
+from factories import AND_OR_SEGMENT
 
 
 @pytest.fixture
@@ -162,14 +163,7 @@ def test_and_or_groups_save_with_the_library_count(builder, library):
     choose(builder, fourth, "metrics", "open_rate", "gte")
     builder.number_input(key=key(builder, fourth, "value")).set_value(50.0).run()
 
-    document = {"version": 1, "criteria": {"type": "and", "group": [
-        {"type": "and", "group": [
-            {"source": "engagement", "field": "current_level", "op": "is",
-             "value": ["least_engaged", "somewhat_engaged"]},
-            {"source": "contact", "field": "email_status", "op": "is", "value": ["subscribed"]}]},
-        {"type": "or", "group": [
-            {"source": "tags", "field": "tags", "op": "has_any", "value": ["newsletter"]},
-            {"source": "metrics", "field": "open_rate", "op": "gte", "value": 0.5}]}]}}
+    document = AND_OR_SEGMENT
     expected = library_count(library, document)
     assert summary_count(builder) == f"{expected:,}"
 

@@ -29,6 +29,8 @@ from engagekit.segments.memory_engine import MemoryEngine
 from engagekit.segments.operations import members_frame
 from engagekit.segments.store import SegmentStore
 
+from factories import AND_OR_SEGMENT
+
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
@@ -257,14 +259,7 @@ def test_build_save_find_and_export_a_segment(page, server):
     select(page, "_6_op", "is at least")
     type_number(page, "_6_value", 50)
 
-    document = {"version": 1, "criteria": {"type": "and", "group": [
-        {"type": "and", "group": [
-            {"source": "engagement", "field": "current_level", "op": "is",
-             "value": ["least_engaged", "somewhat_engaged"]},
-            {"source": "contact", "field": "email_status", "op": "is", "value": ["subscribed"]}]},
-        {"type": "or", "group": [
-            {"source": "tags", "field": "tags", "op": "has_any", "value": ["newsletter"]},
-            {"source": "metrics", "field": "open_rate", "op": "gte", "value": 0.5}]}]}}
+    document = AND_OR_SEGMENT
     engine = library_engine(workspace)
     expected = engine.count(document)
     assert expected > 0

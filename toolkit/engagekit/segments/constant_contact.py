@@ -34,15 +34,22 @@ Anything else (SMS, events, a field with no counterpart) raises a
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from engagekit.segments.catalog import Catalog
-from engagekit.segments.definition import Criterion, Group, SegmentDefinition, where
+from engagekit.segments.definition import (
+    Criterion,
+    Group,
+    SegmentDefinition,
+    load_json_object,
+    where,
+)
 from engagekit.segments.errors import SegmentDefinitionError
 from engagekit.segments.validation import check_definition
+
+CRITERIA = "Constant Contact segment criteria"
 
 if TYPE_CHECKING:
     from engagekit.dataset import Dataset
@@ -158,9 +165,9 @@ def from_constant_contact(
     >>> d.describe()
     'Received but did not open any of the last 5 campaigns'
     """
-    document = _parse(document)
+    document = load_json_object(document, what=CRITERIA)
     if "segment_criteria" in document:
-        document = _parse(document["segment_criteria"])
+        document = load_json_object(document["segment_criteria"], what=CRITERIA)
     version = str(document.get("version", "1.0.0"))
     if not version.startswith("1."):
         raise SegmentDefinitionError(
@@ -172,17 +179,6 @@ def from_constant_contact(
     if dataset is not None:
         check_definition(definition, reader.catalog)
     return definition
-
-
-def _parse(document: Any) -> dict:
-    if isinstance(document, str | bytes):
-        try:
-            document = json.loads(document)
-        except json.JSONDecodeError as error:
-            raise SegmentDefinitionError(f"not valid JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise SegmentDefinitionError("Constant Contact segment criteria must be a JSON object")
-    return document
 
 
 class _Reader:

@@ -121,15 +121,7 @@ class SegmentDefinition(BaseModel):
     @classmethod
     def from_json(cls, document: str | bytes | dict[str, Any]) -> SegmentDefinition:
         """Read a definition from JSON text or a parsed dict, migrating older versions."""
-        if isinstance(document, str | bytes):
-            try:
-                document = json.loads(document)
-            except json.JSONDecodeError as error:
-                raise SegmentDefinitionError(f"not valid JSON: {error}") from None
-        if not isinstance(document, dict):
-            raise SegmentDefinitionError(
-                f"a segment definition is a JSON object, not {type(document).__name__}"
-            )
+        document = load_json_object(document, what="a segment definition")
         document = migrate(document)
         try:
             return cls.model_validate(document)
@@ -210,6 +202,24 @@ def level_segment(level: str, *, previous: bool = False) -> SegmentDefinition:
     """
     field = "previous_level" if previous else "current_level"
     return SegmentDefinition(criteria=all_of(where("engagement", field, "is", [level])))
+
+
+def load_json_object(document: str | bytes | dict[str, Any], *, what: str) -> dict[str, Any]:
+    """JSON text (or an already parsed value) as a dict, or a :class:`SegmentDefinitionError`.
+
+    Examples
+    --------
+    >>> load_json_object('{"version": 1}', what="a segment definition")
+    {'version': 1}
+    """
+    if isinstance(document, str | bytes):
+        try:
+            document = json.loads(document)
+        except json.JSONDecodeError as error:
+            raise SegmentDefinitionError(f"not valid JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise SegmentDefinitionError(f"{what} is a JSON object, not {type(document).__name__}")
+    return document
 
 
 def transition_segment(previous_level: str, current_level: str) -> SegmentDefinition:
