@@ -6,7 +6,7 @@ WORKSPACE ?= sqlite:///$(CURDIR)/var/workspace.db
 PORT ?= 8501
 export ENGAGEKIT_WORKSPACE ?= $(WORKSPACE)
 
-.PHONY: install dashboard workspace test bench lint sample clean
+.PHONY: install dashboard workspace test bench lint sample screenshots clean
 
 install: $(VENV)/.installed
 
@@ -35,6 +35,11 @@ bench: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+# The README's pictures: the browser tests, saving a screenshot of every page into docs/screenshots.
+screenshots: install
+	ENGAGEKIT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/e2e -q
 
 sample: install
 	$(VENV)/bin/engagekit sample --contacts 5000 --seed 7 --end 2026-11-30 --out sample_data

@@ -23,7 +23,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 from engagekit.config import EngagementConfig  # noqa: E402
-from engagekit.report import engagement_report  # noqa: E402
+from engagekit.engagement.report import engagement_report  # noqa: E402
 
 from data import END, dataset_dir, ensure_dataset, load_dataset, load_index  # noqa: E402
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from engagekit.activity import ActivityIndex
-from engagekit.dataset import Dataset
-from engagekit.sample import generate_sample
-from engagekit.schema import TABLES
+from engagekit.data.activity import ActivityIndex
+from engagekit.data.dataset import Dataset
+from engagekit.data.sample import generate_sample
+from engagekit.data.schema import TABLES
 
 DATA_DIR = Path(__file__).parent / "data"
 SEED = 11

@@ -1,25 +1,21 @@
-"""What every page shares: the open workspace, cached data and levels, and the settings in force.
+"""What every page shares: the library's session for the open workspace, cached.
 
-Pages call these functions and never compute engagement themselves. Heavy objects (the dataset,
-level results, the segment engine) live in ``st.cache_resource``, keyed by the workspace URL, its
-data version, the as-of time and the settings JSON, so any import or settings change gives a fresh
-entry and an unchanged key is answered at once. ``st.cache_resource`` rather than ``st.cache_data``
-for them: ``cache_data`` would pickle a million-row frame on every hit.
+Which settings and which as-of time are in force is the library's decision
+(:func:`engagekit.resolve_settings`); this module only keeps the expensive objects between reruns.
+The dataset and each :class:`engagekit.Session` live in ``st.cache_resource``, keyed by the
+workspace URL, its data token (new with every change of the data) and the settings, so an import or
+a settings change gives a fresh entry and an unchanged key is answered at once. ``cache_resource``
+rather than ``cache_data``: ``cache_data`` would pickle a million-row frame on every hit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
-import sqlalchemy as sa
 import streamlit as st
 
 import engagekit as ek
 
 WORKSPACE_KEY = "ek_workspace_url"
-CONFIG_KEY = "ek_config_json"
-AS_OF_KEY = "ek_as_of"
 HISTORY_MONTHS = 12
 
 
@@ -32,7 +28,7 @@ def open_workspace(url: str) -> ek.Workspace:
 
 
 def workspace_url() -> str:
-    """The URL of the workspace this session works on ($ENGAGEKIT_WORKSPACE unless changed)."""
+    """The URL of the workspace this browser session works on ($ENGAGEKIT_WORKSPACE unless changed)."""
     if WORKSPACE_KEY not in st.session_state:
         st.session_state[WORKSPACE_KEY] = ek.default_url()
     return st.session_state[WORKSPACE_KEY]
@@ -42,9 +38,6 @@ def use_workspace(url: str) -> ek.Workspace:
     """Open the workspace at ``url`` (raises :class:`engagekit.WorkspaceError`) and switch to it."""
     opened = open_workspace(url)
     st.session_state[WORKSPACE_KEY] = url
-    # the other workspace has its own saved settings
-    st.session_state.pop(AS_OF_KEY, None)
-    st.session_state.pop(CONFIG_KEY, None)
     return opened
 
 
@@ -53,28 +46,24 @@ def workspace() -> ek.Workspace:
 
 
 def display_url(url: str) -> str:
-    """The URL with any password masked, for showing on screen."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return url
+    return ek.display_url(url)
 
 
-def data_version() -> int:
-    return workspace().data_version()
+def data_token() -> str:
+    return workspace().database.data_token()
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the workspace…")
-def _dataset(url: str, version: int) -> ek.Dataset:
+def _dataset(url: str, token: str) -> ek.Dataset:
     return open_workspace(url).load()
 
 
 def dataset() -> ek.Dataset:
-    return _dataset(workspace_url(), data_version())
+    return _dataset(workspace_url(), data_token())
 
 
 def has_data() -> bool:
-    return data_version() > 0 and dataset().n_contacts > 0
+    return workspace().data_version() > 0 and dataset().n_contacts > 0
 
 
 def require_data() -> ek.Dataset:
@@ -90,181 +79,124 @@ def require_data() -> ek.Dataset:
 
 
 def data_changed() -> None:
-    """Forget session choices that depended on the old data (after an import)."""
-    st.session_state.pop(AS_OF_KEY, None)
+    """Nothing to forget: every cache is keyed by the data token, which an import changes."""
 
 
-# --- settings in force ----------------------------------------------------------------------------
+# --- the session: settings in force and everything computed under them ----------------------------
 
 
-@dataclass(frozen=True)
-class Settings:
-    as_of: pd.Timestamp
-    config: ek.EngagementConfig
-    pinned: bool = False  # as_of chosen by someone; else the data's natural reference time
-
-    @property
-    def key(self) -> tuple[str, str]:
-        """Hashable cache key of these settings."""
-        return self.as_of.isoformat(), self.config.to_json()
+def settings() -> ek.SettingsInForce:
+    """The settings in force for this workspace, as the library resolves them."""
+    return ek.resolve_settings(workspace())
 
 
-def now() -> pd.Timestamp:
-    """The current time (naive UTC), to the hour: the dashboard is the edge where "now" is read.
-
-    To the hour, because on data still being sent the natural as-of time is "now", and it is part
-    of every cache key: to the second, each rerun would compute all the levels again.
-    """
-    return ek.as_timestamp(pd.Timestamp.now(tz="UTC")).floor("h")
+@st.cache_resource(max_entries=6, show_spinner="Computing engagement levels…")
+def _session(url: str, token: str, as_of: str, config_json: str, _settings: ek.SettingsInForce) -> ek.Session:
+    # One session serves every browser session of this data and these settings (it is thread-safe).
+    return ek.Session(open_workspace(url), _settings, dataset=_dataset(url, token))
 
 
-def default_as_of(data: ek.Dataset) -> pd.Timestamp:
-    """The data's natural reference time (see :meth:`engagekit.Dataset.default_as_of`)."""
-    return data.default_as_of(now=now())
-
-
-def settings() -> Settings:
-    """The as-of time and engagement settings in force: this session's, else the workspace's.
-
-    An as-of time nobody pinned follows the data (see :func:`default_as_of`), after imports too.
-    """
-    saved_config, pinned_as_of = workspace().load_settings()
-    config_json = st.session_state.get(CONFIG_KEY)
-    config = ek.EngagementConfig.from_json(config_json) if config_json else saved_config
-    # In this session: an ISO time, or "" for "follow the data"; absent: the workspace decides.
-    chosen = st.session_state.get(AS_OF_KEY, pinned_as_of)
-    if chosen:
-        return Settings(as_of=ek.as_timestamp(chosen), config=config, pinned=True)
-    as_of = default_as_of(dataset()) if has_data() else now().normalize()
-    return Settings(as_of=as_of, config=config, pinned=False)
+def session(chosen: ek.SettingsInForce | None = None) -> ek.Session:
+    """The library session for the settings in force (or ``chosen``)."""
+    chosen = chosen or settings()
+    return _session(workspace_url(), data_token(), *chosen.key, chosen)
 
 
 def apply_settings(as_of: pd.Timestamp | None, config: ek.EngagementConfig) -> None:
-    """Put settings in force for this session and save them in the workspace.
+    """Save settings in the workspace: in force for everyone who opens it, on every surface.
 
     ``as_of=None`` pins no date: the as-of time then follows the data (after an import too).
     """
-    st.session_state[AS_OF_KEY] = "" if as_of is None else ek.as_timestamp(as_of).isoformat()
-    st.session_state[CONFIG_KEY] = config.to_json()
-    workspace().save_settings(config, as_of=as_of)
+    session().save_settings(config, as_of=as_of)
+
+
+def default_as_of() -> pd.Timestamp:
+    """The as-of time the data gives when no date is pinned."""
+    return settings().data_as_of
+
+
+def is_pinned() -> bool:
+    return settings().as_of_rule == "pinned"
 
 
 # --- engagement ---------------------------------------------------------------------------------
 
 
-@st.cache_resource(max_entries=6, show_spinner="Computing engagement levels…")
-def _report(url: str, version: int, as_of: str, config_json: str) -> ek.EngagementReport:
-    config = ek.EngagementConfig.from_json(config_json)
-    return ek.engagement_report(_dataset(url, version), as_of=as_of, config=config)
-
-
-def report(chosen: Settings | None = None) -> ek.EngagementReport:
+def report(chosen: ek.SettingsInForce | None = None) -> ek.EngagementReport:
     """Current and previous levels and transitions under the settings in force (or ``chosen``)."""
-    chosen = chosen or settings()
-    return _report(workspace_url(), data_version(), *chosen.key)
+    return session(chosen).report
 
 
 @st.cache_data(max_entries=6, show_spinner="Computing level shares over time…")
-def _history(url: str, version: int, as_of: str, config_json: str, months: int) -> pd.DataFrame:
-    config = ek.EngagementConfig.from_json(config_json)
-    *earlier, last = ek.monthly_dates(as_of, months)
-    history = ek.level_history(_dataset(url, version), as_ofs=earlier, config=config)
-    # The last date is the as-of time itself, whose levels the report has already computed.
-    current = _report(url, version, as_of, config_json).current
-    latest = current.summary().assign(as_of=last)[list(history.columns)]
-    return pd.concat([history, latest], ignore_index=True)
+def _history(url: str, token: str, as_of: str, config_json: str, months: int) -> pd.DataFrame:
+    return session().history(months)
 
 
 def history(months: int = HISTORY_MONTHS) -> pd.DataFrame:
     """Contacts and share per level at monthly as-of dates ending at the as-of time."""
-    return _history(workspace_url(), data_version(), *settings().key, months)
+    return _history(workspace_url(), data_token(), *settings().key, months)
 
 
 @st.cache_resource(max_entries=6, show_spinner="Computing levels for the preview…")
-def _levels(url: str, version: int, as_of: str, config_json: str) -> ek.LevelResult:
-    config = ek.EngagementConfig.from_json(config_json)
-    return ek.compute_levels(_dataset(url, version), as_of=as_of, config=config)
+def _preview(url: str, token: str, as_of: str, config_json: str, candidate_as_of: str,
+             candidate_json: str) -> ek.LevelResult:
+    return session().preview(ek.EngagementConfig.from_json(candidate_json), as_of=candidate_as_of)
 
 
 def preview_levels(as_of: pd.Timestamp, config: ek.EngagementConfig) -> ek.LevelResult:
-    """Levels under candidate settings: a fast re-cut of the levels in force when the scores hold."""
-    base = report().current
-    if ek.as_timestamp(as_of) == base.as_of:
-        recut = ek.relevel(base, config)
-        if recut is not None:
-            return recut
-    return _levels(workspace_url(), data_version(), ek.as_timestamp(as_of).isoformat(), config.to_json())
+    """Levels under candidate settings, before they are applied."""
+    return _preview(workspace_url(), data_token(), *settings().key, as_of.isoformat(), config.to_json())
 
 
 def contact_by_email(email: str) -> int | None:
-    """The contact id with this email address (emails are stored trimmed and lower-cased)."""
-    contacts = dataset().contacts
-    found = contacts.loc[contacts["email"] == email.strip().lower(), "contact_id"]
-    return int(found.iloc[0]) if len(found) else None
+    """The contact id with this email address, or ``None``."""
+    try:
+        return session().contact_id(email)
+    except ek.NotFoundError:
+        return None
 
 
 # --- segments -----------------------------------------------------------------------------------
 
 
-@st.cache_resource(max_entries=4, show_spinner="Preparing the segment engine…")
-def _engine(url: str, version: int, as_of: str, config_json: str) -> ek.MemoryEngine:
-    # The engine evaluates on the report's levels: they are computed once for every page.
-    # One engine serves every session of these settings (its caches are thread-safe).
-    report = _report(url, version, as_of, config_json)
-    return ek.MemoryEngine(_dataset(url, version), as_of=as_of, config=report.current.config,
-                           levels=(report.current, report.previous))
-
-
 def engine() -> ek.MemoryEngine:
-    """The in-memory segment engine for the data and settings in force."""
-    return _engine(workspace_url(), data_version(), *settings().key)
+    """The in-memory segment engine of the session in force."""
+    return session().engine("memory")
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
-def _catalog(url: str, version: int):
-    from engagekit.segments.catalog import Catalog
-
-    return Catalog.from_dataset(_dataset(url, version))
-
-
-def catalog():
+def catalog() -> ek.Catalog:
     """Fields, operators, lists, campaigns and tags a segment criterion can use."""
-    return _catalog(workspace_url(), data_version())
+    return session().catalog
 
 
-def segment_store():
-    from engagekit.segments.store import SegmentStore
-
-    return SegmentStore(workspace())
+def segment_store() -> ek.SegmentStore:
+    return session().store
 
 
 @st.cache_data(max_entries=16, show_spinner="Finding the members…")
-def _members(url: str, version: int, as_of: str, config_json: str, definition_json: str,
+def _members(url: str, token: str, as_of: str, config_json: str, definition_json: str,
              columns: tuple[str, ...]) -> pd.DataFrame:
-    from engagekit.segments.operations import members_frame
-
-    return members_frame(_dataset(url, version), _engine(url, version, as_of, config_json),
-                         definition_json, list(columns))
+    return session().members(definition_json, list(columns))
 
 
 def members(definition, columns) -> pd.DataFrame:
     """The members of a segment with the chosen columns, as of the settings in force."""
-    return _members(workspace_url(), data_version(), *settings().key, definition.to_json(),
-                    tuple(columns))
+    return _members(workspace_url(), data_token(), *settings().key, definition.to_json(), tuple(columns))
 
 
 def count(definition) -> int:
     """How many contacts a segment matches, as of the settings in force."""
-    from engagekit.segments.operations import count as count_members
-
-    return count_members(engine(), definition)
+    return session().count(definition)
 
 
-def add_to_list(definition, list_name: str):
+def add_to_list(definition, list_name: str) -> ek.AddToListResult:
     """Copy the segment's members (as of the settings in force) into a workspace list."""
-    from engagekit.segments.operations import add_to_list as add
+    return session().add_to_list(definition, list_name)
 
-    return add(workspace(), engine(), definition, list_name)
+
+def audience(definition, fields=None) -> ek.Audience:
+    """The send-ready audience at the settings in force (what the download will hold)."""
+    return session().audience(definition, fields=fields)
 
 
 def deferred_export(definition, fields=None):
@@ -272,26 +204,15 @@ def deferred_export(definition, fields=None):
 
     The button calls it on another thread, outside this session: everything it needs is bound now.
     """
-    from engagekit.segments.operations import export_csv
-
-    data, segment_engine = dataset(), engine()
-    return lambda: export_csv(data, segment_engine, definition, fields=fields)
+    bound = session()
+    return lambda: bound.export_csv(definition, fields=fields)
 
 
 def deferred_audience(definition, fields=None):
-    """A function making the send-ready audience CSV, evaluated when the button is clicked.
-
-    The audience is re-evaluated at that moment (engine as of now, settings in force), as the
-    library asks: a send-ready list must reflect who can be emailed when it is sent.
-    """
-    data, config = dataset(), settings().config
-
-    def make() -> str:
-        at = ek.as_timestamp(pd.Timestamp.now(tz="UTC")).floor("s")
-        return ek.audience_csv(data, ek.MemoryEngine(data, as_of=at, config=config), definition,
-                               fields=fields)
-
-    return make
+    """A function making the send-ready audience CSV, evaluated when the button is clicked, at
+    the page's as-of time and settings (the same session the page shows)."""
+    bound = session()
+    return lambda: bound.audience(definition, fields=fields).to_csv()
 
 
 # --- sidebar ------------------------------------------------------------------------------------
@@ -308,9 +229,8 @@ def sidebar() -> None:
         chosen = settings()
         config = chosen.config
         st.caption("Settings in force")
-        follows = "fixed date" if chosen.pinned else "follows the data"
         st.markdown(
-            f"**As of** {chosen.as_of:%Y-%m-%d %H:%M} ({follows})  \n"
+            f"**As of** {chosen.as_of:%Y-%m-%d %H:%M} ({ek.AS_OF_RULES[chosen.as_of_rule]})  \n"
             f"**Contacts** {dataset().n_contacts:,}  \n"
             f"**Window** {config.lookback_days} days, last {config.exclusion_hours:g} h left out  \n"
             f"**Judged from** {config.min_sends} sends  \n"

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from engagekit.segments.catalog import field_label
+import engagekit as ek
 
 PAGE_SIZE = 25
 ROW_HEIGHT = 35  # st.dataframe's default row height in pixels
@@ -50,7 +50,7 @@ def column_config(frame: pd.DataFrame) -> dict:
     """How each member column of ``frame`` shows: its label and, for numbers and dates, a format."""
     config = {}
     for column in frame.columns:
-        label = field_label(column)  # the library's label: loyalty_points -> Loyalty points
+        label = ek.field_label(column)  # the library's label: loyalty_points -> Loyalty points
         if column in NUMBER_FORMATS:
             config[column] = st.column_config.NumberColumn(label, format=NUMBER_FORMATS[column])
         elif pd.api.types.is_datetime64_any_dtype(frame[column]):

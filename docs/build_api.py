@@ -35,12 +35,12 @@ OUT = ROOT / "docs" / "api.md"
 # Submodules whose public names belong in the reference, in this order: their ``__all__`` (None)
 # or the names given.
 SUBMODULES: dict[str, tuple[str, ...] | None] = {
-    "engagekit.sample": ("generate_sample", "write_sample", "SAMPLE_SEED", "SAMPLE_END"),
-    "engagekit.io.detect": None,
-    "engagekit.io.canonical": None,
-    "engagekit.io.canonical_writer": ("write_canonical",),
-    "engagekit.io.constant_contact": ("read_constant_contact",),
-    "engagekit.io.mailchimp": ("read_mailchimp", "read_mailchimp_folder"),
+    "engagekit.data.sample": ("generate_sample", "write_sample", "SAMPLE_SEED", "SAMPLE_END"),
+    "engagekit.data.io.detect": None,
+    "engagekit.data.io.canonical": None,
+    "engagekit.data.io.canonical_writer": ("write_canonical",),
+    "engagekit.data.io.constant_contact": ("read_constant_contact",),
+    "engagekit.data.io.mailchimp": ("read_mailchimp", "read_mailchimp_folder"),
     "engagekit.segments": None,
     "engagekit.segments.store": ("SegmentStore", "Segment", "PREBUILT", "MAX_NAME_LENGTH",
                                  "ReadOnlySegmentError", "InvalidNameError"),
@@ -52,15 +52,15 @@ SKIP = {"bump_data_version", "migrate", "OPERATORS", "report_kind", "audience_st
 
 # Sections of the reference: title and the modules whose objects go there.
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Workspace and data", ("engagekit.workspace", "engagekit.dataset", "engagekit.schema",
+    ("Workspace and data", ("engagekit.workspace", "engagekit.data.dataset", "engagekit.data.schema",
                             "engagekit.timeutil")),
-    ("Importing and sample data", ("engagekit.io.detect", "engagekit.io.canonical",
-                                   "engagekit.io.canonical_writer", "engagekit.io.constant_contact",
-                                   "engagekit.io.mailchimp", "engagekit.sample")),
+    ("Importing and sample data", ("engagekit.data.io.detect", "engagekit.data.io.canonical",
+                                   "engagekit.data.io.canonical_writer", "engagekit.data.io.constant_contact",
+                                   "engagekit.data.io.mailchimp", "engagekit.data.sample")),
     ("Settings", ("engagekit.config",)),
-    ("Features and levels", ("engagekit.activity", "engagekit.features", "engagekit.tiers",
-                             "engagekit.levels", "engagekit.report", "engagekit.explain")),
-    ("Transitions", ("engagekit.transitions",)),
+    ("Features and levels", ("engagekit.data.activity", "engagekit.engagement.features", "engagekit.engagement.tiers",
+                             "engagekit.engagement.levels", "engagekit.engagement.report", "engagekit.engagement.explain")),
+    ("Transitions", ("engagekit.engagement.transitions",)),
     ("Segments: definitions", ("engagekit.segments.definition", "engagekit.segments.sentences",
                                "engagekit.segments.catalog", "engagekit.segments.errors",
                                "engagekit.segments.constant_contact")),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engagekit.dataset import Dataset
+from engagekit.data.dataset import Dataset
 
 
 def tiny_dataset(campaigns: dict[int, str], events: list[tuple[int, int, str, str]],

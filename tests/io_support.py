@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engagekit.dataset import Dataset
+from engagekit.data.dataset import Dataset
 from engagekit.errors import ImportReport
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from hypothesis import strategies as st
 
-from engagekit.dataset import Dataset
+from engagekit.data.dataset import Dataset
 from engagekit.workspace import Workspace
 
 from postgres import fresh_database as fresh_postgres_database  # noqa: F401 (used by tests)
@@ -258,7 +258,7 @@ def definitions(dataset: Dataset | None = None):
     With a dataset, list and campaign ids are its own (so they validate) and text values are often
     pieces of its values (so they match something).
     """
-    from engagekit.schema import LEVELS
+    from engagekit.data.schema import LEVELS
     from engagekit.segments import Group, SegmentDefinition, where
     from engagekit.segments.operators import (
         ACTIVITY_OPERATORS,

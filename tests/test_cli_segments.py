@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from engagekit.cli_segments import app
-from engagekit.sample import generate_sample
+from engagekit.cli.segments import app
+from engagekit.data.sample import generate_sample
 from engagekit.segments.definition import SCHEMA_VERSION
 from engagekit.segments.store import SegmentStore
 from engagekit.workspace import Workspace
@@ -109,7 +109,7 @@ def test_delete_asks_first(run, url):
 @pytest.mark.parametrize("engine", ["memory", "sql"])
 def test_count(run, sample, engine):
     result = run("count", "Least engaged", "--as-of", AS_OF, "--engine", engine)
-    from engagekit.levels import compute_levels
+    from engagekit.engagement.levels import compute_levels
 
     expected = int((compute_levels(sample, as_of=AS_OF).table["level"] == "least_engaged").sum())
     assert f"matches {expected:,} of 300 contacts as of 2026-11-30 00:00 UTC" in result.stdout
@@ -192,7 +192,7 @@ def test_duplicate_and_invalid_definitions(run, definition_file, tmp_path):
 
 def test_bad_workspace_url():
     result = CliRunner().invoke(app, ["list", "--workspace", "not a url"])
-    assert_one_red_line(result, "not a database URL")
+    assert_one_red_line(result, "Not a database URL")
 
 
 def test_workspace_defaults_to_the_environment(url, monkeypatch):

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from engagekit.config import EngagementConfig
-from engagekit.features import compute_features
+from engagekit.engagement.features import compute_features
 
 from factories import tiny_dataset
 

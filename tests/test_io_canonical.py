@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engagekit.dataset import Dataset
+from engagekit.data.dataset import Dataset
+from engagekit.data.io.canonical import read_canonical
+from engagekit.data.io.canonical_writer import write_canonical
+from engagekit.data.schema import TABLES
 from engagekit.errors import DataError
-from engagekit.io.canonical import read_canonical
-from engagekit.io.canonical_writer import write_canonical
-from engagekit.schema import TABLES
 
 FIXTURE = Path(__file__).parent / "fixtures" / "canonical"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from engagekit.data.io.constant_contact import read_constant_contact
 from engagekit.errors import DataError
-from engagekit.io.constant_contact import read_constant_contact
 
 from io_support import contact, problems, who
 

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from engagekit.cli import app
+from engagekit.data.io.database import read_database
 from engagekit.errors import DataError
-from engagekit.io.database import read_database
 
 MAPPING = {
     "contacts": {"table": "people", "columns": {

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from engagekit.data.io.canonical import read_canonical
+from engagekit.data.io.constant_contact import read_constant_contact
+from engagekit.data.io.detect import LAYOUTS, detect_layout, read_any
+from engagekit.data.io.mailchimp import read_mailchimp_folder
+from engagekit.data.io.reading import read_header
+from engagekit.data.schema import TABLES
 from engagekit.errors import DataError
-from engagekit.io.canonical import read_canonical
-from engagekit.io.constant_contact import read_constant_contact
-from engagekit.io.detect import LAYOUTS, detect_layout, read_any
-from engagekit.io.mailchimp import read_mailchimp_folder
-from engagekit.io.reading import read_header
-from engagekit.schema import TABLES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CC = FIXTURES / "constant_contact"

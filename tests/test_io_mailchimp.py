@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from engagekit.data.io.mailchimp import read_mailchimp, read_mailchimp_folder
 from engagekit.errors import DataError
-from engagekit.io.mailchimp import read_mailchimp, read_mailchimp_folder
 
 from io_support import contact, problems, who
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engagekit.dataset import Dataset
-from engagekit.io.merge import merge_datasets
+from engagekit.data.dataset import Dataset
+from engagekit.data.io.merge import merge_datasets
 
 
 def dataset(contacts, **tables):

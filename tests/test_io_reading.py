@@ -8,8 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engagekit.errors import DataError, ImportReport
-from engagekit.io.reading import (
+from engagekit.data.io.reading import (
     SourceFile,
     display_names,
     field_name,
@@ -18,6 +17,7 @@ from engagekit.io.reading import (
     read_header,
     split_quoted,
 )
+from engagekit.errors import DataError, ImportReport
 
 NAME_ROW = "Email,First name,Last name\njose@example.com,José,Müller\n"
 

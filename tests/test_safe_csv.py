@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engagekit.safe_csv import FORMULA_PREFIXES, neutralise, neutralise_frame, to_safe_csv
+from engagekit.data.safe_csv import FORMULA_PREFIXES, neutralise, neutralise_frame, to_safe_csv
 
 
 def read_back(text: str) -> pd.DataFrame:

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engagekit.sample import SAMPLE_END, SAMPLE_SEED, generate_sample, write_sample
-from engagekit.schema import EMAIL_STATUSES, EVENT_TYPES, TABLES, TIME_DTYPE
+from engagekit.data.sample import SAMPLE_END, SAMPLE_SEED, generate_sample, write_sample
+from engagekit.data.schema import EMAIL_STATUSES, EVENT_TYPES, TABLES, TIME_DTYPE
 
 END = pd.Timestamp(SAMPLE_END)
 DAY = pd.Timedelta(days=1)

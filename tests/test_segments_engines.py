@@ -254,7 +254,7 @@ def test_evaluate_helpers(dataset, sqlite_workspace):
 def test_empty_dataset_has_no_members():
     import pandas as pd
 
-    from engagekit.dataset import Dataset
+    from engagekit.data.dataset import Dataset
 
     empty = Dataset.from_frames(contacts=pd.DataFrame(
         columns=["contact_id", "email", "first_name", "last_name", "date_added", "email_status"]))

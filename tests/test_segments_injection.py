@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from segments_support import ENGINE_KINDS, engine_over
 
-from engagekit.dataset import Dataset
+from engagekit.data.dataset import Dataset
 from engagekit.segments import SegmentDefinition, all_of, where
 from engagekit.segments.operators import TEXT_OPERATORS
 

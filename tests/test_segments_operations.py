@@ -9,17 +9,17 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from engagekit.errors import DuplicateNameError, NotFoundError
-from engagekit.levels import current_and_previous
-from engagekit.sample import generate_sample
-from engagekit.schema import LEVEL_LABELS
+from engagekit.data.sample import generate_sample
+from engagekit.data.schema import LEVEL_LABELS
+from engagekit.engagement.levels import current_and_previous
+from engagekit.errors import NotFoundError, ReadOnlyListError
 from engagekit.segments import operations as ops
 from engagekit.segments.definition import SCHEMA_VERSION
 from engagekit.segments.memory_engine import MemoryEngine
 from engagekit.segments.sql_engine import SqlEngine
 from engagekit.segments.store import PREBUILT, InvalidNameError
-from engagekit.tables import build_tables
 from engagekit.workspace import Workspace
+from engagekit.workspace.tables import build_tables
 
 from postgres import fresh_database
 
@@ -257,7 +257,7 @@ def test_workspace_lists_survive_a_reimport(workspace, engine, sample):
 
 def test_imported_lists_and_blank_names_are_refused(workspace, engine):
     imported = list_rows(workspace)["name"].iloc[0]
-    with pytest.raises(DuplicateNameError, match="imported data"):
+    with pytest.raises(ReadOnlyListError, match="imported data"):
         ops.add_to_list(workspace, engine, LEAST, imported.upper())
     with pytest.raises(InvalidNameError, match="list name cannot be blank"):
         ops.add_to_list(workspace, engine, LEAST, "  ")
@@ -282,7 +282,7 @@ def test_members_gone_since_the_engine_was_built_are_skipped(workspace):
     stale = MemoryEngine(workspace.load(), as_of=AS_OF)
     members = stale.members(LEAST.definition)
     gone = set(members[:3].tolist())
-    workspace.import_dataset(without_contacts(workspace.load(), gone))
+    workspace.import_dataset(without_contacts(workspace.load(), gone), mode="replace")
     result = ops.add_to_list(workspace, stale, LEAST, "Stale")
     assert result.added == len(members) - 3
     kept = workspace.load().list_memberships

@@ -20,10 +20,10 @@ from engagekit.segments.store import (
     SegmentStore,
     as_definition,
     copy_name,
-    run_atomically,
 )
-from engagekit.tables import build_tables
 from engagekit.workspace import Workspace
+from engagekit.workspace.database import run_atomically
+from engagekit.workspace.tables import build_tables
 
 from postgres import fresh_database
 
@@ -256,7 +256,7 @@ def test_a_lock_is_retried(sqlite_url, tmp_path):
 
 
 def test_a_lasting_lock_becomes_a_friendly_error(sqlite_url, tmp_path, monkeypatch):
-    monkeypatch.setattr("engagekit.segments.store.RETRY_PAUSE_SECONDS", 0.001)
+    monkeypatch.setattr("engagekit.workspace.database.RETRY_PAUSE_SECONDS", 0.001)
     workspace = Workspace.open(sqlite_url, cache_dir=tmp_path)
 
     def work(conn):

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 
 import engagekit as ek
-from engagekit.levels import LEVEL_DTYPE, LevelResult
-from engagekit.tiers import Thresholds
+from engagekit.engagement.levels import LEVEL_DTYPE, LevelResult
+from engagekit.engagement.tiers import Thresholds
 
 
 def result(levels):

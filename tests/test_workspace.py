@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 import engagekit as ek
-from engagekit.workspace import insert_frame
+from engagekit.workspace.database import insert_frame
 
 from factories import tiny_dataset
 from postgres import fresh_database
@@ -38,19 +38,18 @@ def test_sqlite_is_set_up_for_concurrency(workspace):
 def test_import_then_load_round_trips(workspace, sample_dataset):
     result = workspace.import_dataset(sample_dataset)
     assert result.counts["contacts"] == sample_dataset.n_contacts
-    ek.Workspace._loaded.clear()
     loaded = ek.Workspace.open(workspace.url).load()
     for name in ("contacts", "lists", "campaigns", "orders"):
         pd.testing.assert_frame_equal(getattr(loaded, name), getattr(sample_dataset, name), check_dtype=False)
     assert loaded.custom_fields == sample_dataset.custom_fields
     assert len(loaded.email_events) == len(sample_dataset.email_events)
     # the columnar copy exists and holds the activity index
-    assert any(workspace.cache_dir.glob("v*/activity/format"))
+    assert any(workspace.cache.folder.glob("*/activity/format"))
 
 
 def test_database_read_matches_columnar_copy(workspace, sample_dataset):
     workspace.import_dataset(sample_dataset)
-    from_db = workspace._read_database()
+    from_db = workspace.read_database()
     levels_db = ek.compute_levels(from_db, as_of="2026-11-30").table
     levels_mem = ek.compute_levels(sample_dataset, as_of="2026-11-30").table
     pd.testing.assert_frame_equal(levels_db, levels_mem)
@@ -82,7 +81,7 @@ def test_failed_import_leaves_workspace_unchanged(workspace, monkeypatch):
             raise sa.exc.IntegrityError("INSERT", {}, Exception("disk full"))
         insert_frame(conn, table, frame)
 
-    monkeypatch.setattr("engagekit.workspace.insert_frame", broken)
+    monkeypatch.setattr("engagekit.workspace.importer.insert_frame", broken)
     with pytest.raises(ek.WorkspaceError, match="unchanged"):
         workspace.import_dataset(small(extra_contact=True))
     assert workspace.data_version() == before
@@ -97,13 +96,13 @@ def test_snapshots_store_and_load(workspace, sample_dataset):
     stored = workspace.load_snapshot(snapshot_id)
     assert stored.thresholds == levels.thresholds
     assert stored.table["level"].tolist() == levels.table["level"].tolist()
-    assert len(workspace.snapshots()) == 1
+    assert len(workspace.snapshots.list()) == 1
     with pytest.raises(ek.NotFoundError):
         workspace.load_snapshot(999)
 
 
 def test_bad_url_is_a_clear_error():
-    with pytest.raises(ek.WorkspaceError, match="not a database URL"):
+    with pytest.raises(ek.WorkspaceError, match="Not a database URL"):
         ek.Workspace.open("definitely not a url")
 
 
@@ -115,8 +114,7 @@ def test_postgres_workspace_works_the_same(sample_dataset, tmp_path):
 
 def check_postgres_workspace(workspace, sample_dataset):
     workspace.import_dataset(sample_dataset)
-    ek.Workspace._loaded.clear()
-    from_db = workspace._read_database()
+    from_db = workspace.read_database()
     pd.testing.assert_frame_equal(
         ek.compute_levels(from_db, as_of="2026-11-30").table,
         ek.compute_levels(sample_dataset, as_of="2026-11-30").table,
@@ -131,7 +129,7 @@ def check_postgres_workspace(workspace, sample_dataset):
 def test_bulk_insert_writes_times_exactly_as_sqlalchemy_does(workspace):
     import datetime
 
-    from engagekit.workspace import driver_values
+    from engagekit.workspace.database import driver_values
 
     dialect = workspace.engine.dialect
     process = sa.DateTime().dialect_impl(dialect).bind_processor(dialect)

@@ -14,11 +14,6 @@ import datetime as dt
 import streamlit as st
 
 import engagekit as ek
-from engagekit.segments.catalog import SOURCE_LABELS
-from engagekit.segments.definition import Criterion, SegmentDefinition
-from engagekit.segments.errors import SegmentDefinitionError
-from engagekit.segments.operations import narrowness_warning
-from engagekit.segments.validation import check_criterion, check_definition
 
 import builder_model as model
 import state
@@ -157,9 +152,9 @@ def value_input(row: dict, spec) -> object:
 def criterion_error(row: dict) -> str | None:
     """The library's verdict on one criterion against this data, so it shows next to it."""
     try:
-        check_criterion(Criterion(source=row["source"], field=row["field"], op=row["op"],
+        ek.check_criterion(ek.Criterion(source=row["source"], field=row["field"], op=row["op"],
                                   value=row["value"]), catalog)
-    except SegmentDefinitionError as error:
+    except ek.SegmentDefinitionError as error:
         return error.reason
     return None
 
@@ -185,7 +180,7 @@ def criterion_editor(group: dict, row: dict) -> None:
     )
     with source_col:
         init(key(row, "source"), row["source"])
-        st.selectbox("Source", SOURCES, key=key(row, "source"), format_func=SOURCE_LABELS.get,
+        st.selectbox("Source", SOURCES, key=key(row, "source"), format_func=ek.SOURCE_LABELS.get,
                      on_change=source_changed, args=(row,))
     with field_col:
         fields = catalog.field_names(row["source"])
@@ -275,9 +270,9 @@ if not tree["groups"]:
     problem = "add a group with at least one criterion."
 else:
     try:
-        definition = SegmentDefinition.from_json(model.document(tree))
-        check_definition(definition, catalog)
-    except SegmentDefinitionError as error:
+        definition = ek.SegmentDefinition.from_json(model.document(tree))
+        ek.check_definition(definition, catalog)
+    except ek.SegmentDefinitionError as error:
         definition = None
         problem = f"{place(error.path)}: {error.reason}" if error.path else error.reason
         unfinished = todo_at(error.path)
@@ -299,7 +294,7 @@ with summary:
         with text_col:
             st.markdown("**Who is in it**")
             st.text(definition.describe(catalog))
-            warning = narrowness_warning(matched, total)
+            warning = ek.narrowness_warning(matched, total)
             if warning:
                 st.warning(warning, icon=":material/warning:")
 

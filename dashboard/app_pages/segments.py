@@ -6,13 +6,6 @@ import pandas as pd
 import streamlit as st
 
 import engagekit as ek
-from engagekit.segments.catalog import field_label
-from engagekit.segments.operations import (
-    DEFAULT_EXPORT_FIELDS,
-    DEFAULT_MEMBER_COLUMNS,
-    member_columns,
-    narrowness_warning,
-)
 
 import builder_model as model
 import state
@@ -98,7 +91,7 @@ with st.container(border=True):
     count_col.metric("Contacts", f"{members_count:,}",
                      delta=f"{members_count / total:.1%} of contacts" if total else None,
                      delta_color="off", delta_arrow="off")
-    warning = narrowness_warning(members_count, total)
+    warning = ek.narrowness_warning(members_count, total)
     if warning:
         st.warning(warning, icon=":material/warning:")
 
@@ -108,8 +101,8 @@ with st.container(border=True):
 
     with members_tab:
         columns = st.multiselect(
-            "Columns", member_columns(data), default=list(DEFAULT_MEMBER_COLUMNS),
-            key="segments_columns", format_func=field_label,
+            "Columns", ek.member_columns(data), default=list(ek.DEFAULT_MEMBER_COLUMNS),
+            key="segments_columns", format_func=ek.field_label,
             help="Contact fields, tags and lists, levels and engagement metrics.",
         )
         if columns:
@@ -131,10 +124,10 @@ with st.container(border=True):
             )
         with export_col:
             st.markdown("**Export members**")
-            optional = [column for column in member_columns(data) if column != "email"]
+            optional = [column for column in ek.member_columns(data) if column != "email"]
             fields = st.multiselect(
-                "Fields besides email", optional, default=list(DEFAULT_EXPORT_FIELDS[1:]),
-                key="segments_export_fields", format_func=field_label,
+                "Fields besides email", optional, default=list(ek.DEFAULT_EXPORT_FIELDS[1:]),
+                key="segments_export_fields", format_func=ek.field_label,
             )
             st.download_button(
                 "Download CSV", data=state.deferred_export(definition, fields),

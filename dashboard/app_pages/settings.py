@@ -9,7 +9,6 @@ import pandas as pd
 import streamlit as st
 
 import engagekit as ek
-from engagekit.sample import SAMPLE_END, SAMPLE_SEED, generate_sample
 
 import charts
 import state
@@ -48,12 +47,12 @@ def load_widgets(config: ek.EngagementConfig, as_of: pd.Timestamp, *, follow: bo
 
 
 def reset_to_defaults() -> None:
-    load_widgets(ek.EngagementConfig(), state.default_as_of(state.dataset()), follow=True)
+    load_widgets(ek.EngagementConfig(), state.default_as_of(), follow=True)
 
 
 def follow_changed() -> None:
     if st.session_state["set_follow"]:  # show the date the data gives
-        st.session_state["set_as_of"] = state.default_as_of(state.dataset()).date()
+        st.session_state["set_as_of"] = state.default_as_of().date()
 
 
 with settings_tab:
@@ -61,9 +60,9 @@ with settings_tab:
         st.info("Load data first (the **Data source** tab); then the settings apply to it.")
     else:
         in_force = state.settings()
-        natural_as_of = state.default_as_of(state.dataset())
+        natural_as_of = state.default_as_of()
         if "set_lookback" not in st.session_state:  # first visit, or back from another page
-            load_widgets(in_force.config, in_force.as_of, follow=not in_force.pinned)
+            load_widgets(in_force.config, in_force.as_of, follow=in_force.as_of_rule == "data")
 
         # No st.form here on purpose: the preview below must follow every change, which needs a
         # rerun per widget; nothing is put in force until "Apply".
@@ -152,7 +151,7 @@ with settings_tab:
 
         unchanged = (
             candidate == in_force.config
-            and (candidate_pin is not None) == in_force.pinned
+            and (candidate_pin is not None) == (in_force.as_of_rule != "data")
             and candidate_as_of == in_force.as_of
         )
         buttons = st.container(horizontal=True)
@@ -189,7 +188,7 @@ MAPPING_EXAMPLE = """{"contacts": {"table": "crm_people",
 def import_now(dataset: ek.Dataset, mode: str, what: str) -> None:
     try:
         with st.spinner(f"Importing {what}…"):
-            result = state.workspace().import_dataset(dataset, mode=mode)
+            result = state.workspace().import_dataset(dataset, mode=mode, allow_empty=False)
     except ek.EngagekitError as error:
         widgets.show_error(error)
         return
@@ -251,7 +250,7 @@ with data_tab:
     st.subheader("Sample data")
     st.write(
         "An invented email programme: a year of campaigns ending on "
-        f"{pd.Timestamp(SAMPLE_END):%d %B %Y}, to try everything out."
+        f"{pd.Timestamp(ek.SAMPLE_END):%d %B %Y}, to try everything out."
     )
     sample_cols = st.columns([1, 1, 2], vertical_alignment="bottom")
     contacts = sample_cols[0].number_input("Contacts", 100, 200_000, SAMPLE_CONTACTS, step=500,
@@ -263,7 +262,7 @@ with data_tab:
     )
     if sample_cols[1].button("Load sample data", disabled=not replace_ok, key="load_sample"):
         with st.spinner("Generating the sample data…"):
-            sample = generate_sample(int(contacts), seed=SAMPLE_SEED, end=SAMPLE_END)
+            sample = ek.generate_sample(int(contacts), seed=ek.SAMPLE_SEED, end=ek.SAMPLE_END)
         import_now(sample, "replace", "the sample data")
 
     st.subheader("Import exports")

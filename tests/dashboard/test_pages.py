@@ -236,7 +236,7 @@ def test_settings_change_the_as_of_date(app, library):
     go(app, "overview")
     expected = ek.engagement_report(library.load(), as_of="2026-10-31").current.counts()
     assert metrics(app)["Least engaged"] == f"{expected['least_engaged']:,}"
-    assert "2026-10-31 00:00 (fixed date)" in " ".join(block.value for block in app.sidebar.markdown)
+    assert "2026-10-31 00:00 (fixed in the workspace settings)" in " ".join(block.value for block in app.sidebar.markdown)
     assert library.load_settings()[1] == ek.as_timestamp("2026-10-31")
 
 
@@ -396,7 +396,7 @@ def test_open_another_workspace_by_url(app, tmp_path):
     assert other in app.sidebar.code[0].value
     app.text_input(key="workspace_url_input").input("not a url").run()
     app.button(key="open_workspace").click().run()
-    assert "not a database URL" in plain(app.error[0].value)
+    assert "Not a database URL" in plain(app.error[0].value)
 
 
 def test_login_is_off_without_auth_secrets(app):

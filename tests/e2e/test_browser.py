@@ -3,7 +3,8 @@
 It opens the app, sees the four levels, picks a transition pair by clicking the heatmap and saves it
 as a segment, builds a segment with an AND group and an OR group, saves it, finds it on the
 segments page with the count the library gives, downloads its export and checks the CSV. On the
-way it saves a screenshot of every page into ``docs/screenshots/``.
+way it takes a screenshot of every page: into a temporary folder, or into the folder named by
+``$ENGAGEKIT_SCREENSHOTS`` (``make screenshots`` sets it to ``docs/screenshots``).
 
 Needs Debian's ``chromium`` at /usr/bin/chromium (``.ci/run`` installs it): without it the test
 fails when ``CI=true`` and is skipped elsewhere.
@@ -36,7 +37,6 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SCREENSHOTS = REPO / "docs" / "screenshots"
 AS_OF = "2026-11-30"
 LABELS = list(ek.LEVEL_LABELS.values())
 STARTUP_SECONDS = 60
@@ -56,6 +56,12 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    chosen = os.environ.get("ENGAGEKIT_SCREENSHOTS")
+    return Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture(scope="module")
@@ -192,13 +198,13 @@ def metric_value(page, label: str) -> str:
     return value.inner_text().strip()
 
 
-def screenshot(page, name: str) -> None:
+def screenshot(page, name: str, folder: Path) -> None:
     """The whole page: the viewport is stretched to the height of the main area first."""
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": 1440, "height": max(900, min(int(height) + 40, 4000))})
     page.wait_for_timeout(2000)  # charts and tables redraw at the new size
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"))
     page.set_viewport_size({"width": 1440, "height": 1000})
 
 
@@ -209,7 +215,7 @@ def library_engine(workspace) -> MemoryEngine:
 # --- the tests -------------------------------------------------------------------------------------
 
 
-def test_overview_and_a_transition_pair_saved_as_a_segment(page, server):
+def test_overview_and_a_transition_pair_saved_as_a_segment(page, server, screenshots):
     _, workspace = server
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 3")
     labels = page.get_by_test_id("stMetricLabel").all_inner_texts()
@@ -217,7 +223,7 @@ def test_overview_and_a_transition_pair_saved_as_a_segment(page, server):
     report = ek.engagement_report(workspace.load(), as_of=AS_OF)
     for row in report.level_changes().itertuples():
         assert metric_value(page, row.label) == f"{row.current:,}"
-    screenshot(page, "overview")
+    screenshot(page, "overview", screenshots)
 
     go(page, "Transitions")
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2")
@@ -232,10 +238,10 @@ def test_overview_and_a_transition_pair_saved_as_a_segment(page, server):
     expect(page.get_by_text("Saved segment")).to_be_visible()
     saved = SegmentStore(workspace).get("Somewhat engaged → Least engaged")
     assert library_engine(workspace).count(saved.definition) == expected
-    screenshot(page, "transitions")
+    screenshot(page, "transitions", screenshots)
 
 
-def test_build_save_find_and_export_a_segment(page, server):
+def test_build_save_find_and_export_a_segment(page, server, screenshots):
     _, workspace = server
     go(page, "Segment builder")
     # Group 1 (AND): current level is least or somewhat engaged, and email status is subscribed.
@@ -270,14 +276,14 @@ def test_build_save_find_and_export_a_segment(page, server):
     page.get_by_role("button", name="Save segment").click()
     settle(page)
     expect(page.get_by_text(f"{expected:,} contacts today")).to_be_visible()
-    screenshot(page, "builder")
+    screenshot(page, "builder", screenshots)
     saved = SegmentStore(workspace).get(name)
     assert engine.count(saved.definition) == expected
 
     go(page, "Segments")
     expect(page.get_by_role("heading", name=name)).to_be_visible()  # opened on the saved segment
     assert metric_value(page, "Contacts") == f"{expected:,}"
-    screenshot(page, "segments")
+    screenshot(page, "segments", screenshots)
 
     page.get_by_role("tab", name="Export").click()
     page.wait_for_timeout(300)
@@ -291,7 +297,7 @@ def test_build_save_find_and_export_a_segment(page, server):
     assert sorted(row["email"] for row in rows) == sorted(members["email"])
 
 
-def test_settings_preview(page):
+def test_settings_preview(page, screenshots):
     go(page, "Data and settings")
     chart = page.locator(".js-plotly-plot").first  # its bar labels are SVG text
     before = chart.inner_text()
@@ -299,7 +305,7 @@ def test_settings_preview(page):
     page.wait_for_timeout(500)
     assert chart.inner_text() != before
     expect(page.get_by_role("button", name="Apply")).to_be_enabled()
-    screenshot(page, "settings")
+    screenshot(page, "settings", screenshots)
 
 
 def test_upload_exports_see_the_report_and_merge(page, server):

@@ -5,15 +5,41 @@ and turn that into dynamic segments. One import line is enough::
 
     import engagekit as ek
 
-    ws = ek.Workspace.open()                       # the default embedded workspace
-    data = ws.load()
-    current, previous = ek.current_and_previous(data, as_of="2026-11-30")
-    ek.compute_transitions(previous, current).counts
+    session = ek.Session.open()            # the default workspace, with its saved settings
+    session.report.level_changes()         # contacts per level, now and one period before
+    session.count("Most engaged")          # any segment, by name or definition
+
+The layers below the session (data, engagement, workspace, segments) are public too, for work
+outside a workspace: ``ek.compute_levels(dataset, as_of=...)`` and friends.
 """
 
-from engagekit.activity import ActivityIndex
 from engagekit.config import EngagementConfig
-from engagekit.dataset import Dataset
+from engagekit.data.activity import ActivityIndex
+from engagekit.data.dataset import Dataset
+from engagekit.data.io.canonical import read_canonical
+from engagekit.data.io.canonical_writer import write_canonical
+from engagekit.data.io.constant_contact import read_constant_contact
+from engagekit.data.io.database import DatabaseMapping, read_database
+from engagekit.data.io.detect import read_any
+from engagekit.data.io.mailchimp import read_mailchimp, read_mailchimp_folder
+from engagekit.data.io.merge import merge_datasets
+from engagekit.data.safe_csv import to_safe_csv
+from engagekit.data.sample import SAMPLE_END, SAMPLE_SEED, generate_sample, write_sample
+from engagekit.data.schema import LEVEL_LABELS, LEVELS, EmailStatus, EventType, Level
+from engagekit.engagement.explain import Explanation, explain_contact
+from engagekit.engagement.features import FEATURE_COLUMNS, compute_features, window_bounds
+from engagekit.engagement.levels import (
+    LevelResult,
+    compute_levels,
+    current_and_previous,
+    level_history,
+    monthly_dates,
+    previous_as_of,
+    relevel,
+)
+from engagekit.engagement.report import EngagementReport, engagement_report
+from engagekit.engagement.tiers import EngagementTiers, Thresholds, judged_scores, level_names
+from engagekit.engagement.transitions import MOVEMENTS, Transitions, compute_transitions, movement
 from engagekit.errors import (
     ConfigError,
     DataError,
@@ -23,29 +49,11 @@ from engagekit.errors import (
     ImportReport,
     InvalidNameError,
     NotFoundError,
+    ReadOnlyListError,
     ReadOnlySegmentError,
     WorkspaceError,
 )
-from engagekit.explain import Explanation, explain_contact
-from engagekit.features import FEATURE_COLUMNS, compute_features, window_bounds
-from engagekit.io.canonical import read_canonical
-from engagekit.io.canonical_writer import write_canonical
-from engagekit.io.constant_contact import read_constant_contact
-from engagekit.io.database import DatabaseMapping, read_database
-from engagekit.io.detect import read_any
-from engagekit.io.mailchimp import read_mailchimp, read_mailchimp_folder
-from engagekit.io.merge import merge_datasets
-from engagekit.levels import (
-    LevelResult,
-    compute_levels,
-    current_and_previous,
-    level_history,
-    monthly_dates,
-    previous_as_of,
-)
-from engagekit.report import EngagementReport, engagement_report, relevel
-from engagekit.sample import generate_sample, write_sample
-from engagekit.schema import LEVEL_LABELS, LEVELS, EmailStatus, EventType, Level
+from engagekit.names import MAX_NAME_LENGTH, clean_name, name_key
 from engagekit.segments import (
     Criterion,
     Group,
@@ -55,6 +63,7 @@ from engagekit.segments import (
     SqlEngine,
     all_of,
     any_of,
+    describe,
     field_catalog,
     from_constant_contact,
     level_segment,
@@ -64,32 +73,45 @@ from engagekit.segments import (
     transition_segment,
     where,
 )
+from engagekit.segments.catalog import SOURCE_LABELS, Catalog, field_label
 from engagekit.segments.operations import (
-    AddToListResult,
+    DEFAULT_EXPORT_FIELDS,
+    DEFAULT_MEMBER_COLUMNS,
     Audience,
     add_to_list,
     audience_csv,
     build_audience,
     export_csv,
+    member_columns,
     members_frame,
     narrowness_warning,
 )
-from engagekit.segments.store import Segment, SegmentStore
-from engagekit.tiers import EngagementTiers, Thresholds, judged_scores, level_names
-from engagekit.timeutil import as_timestamp
-from engagekit.transitions import MOVEMENTS, Transitions, compute_transitions, movement
-from engagekit.workspace import ImportResult, Workspace, default_url
+from engagekit.segments.store import PREBUILT, Segment, SegmentStore
+from engagekit.segments.validation import check_criterion, check_definition
+from engagekit.session import AS_OF_RULES, ENGINE_KINDS, Session, SettingsInForce, resolve_settings
+from engagekit.timeutil import as_timestamp, natural_as_of
+from engagekit.workspace import AddToListResult, ImportResult, Workspace, default_url, display_url
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
+    "AS_OF_RULES",
+    "DEFAULT_EXPORT_FIELDS",
+    "DEFAULT_MEMBER_COLUMNS",
+    "ENGINE_KINDS",
     "FEATURE_COLUMNS",
     "LEVELS",
     "LEVEL_LABELS",
+    "MAX_NAME_LENGTH",
     "MOVEMENTS",
+    "PREBUILT",
+    "SAMPLE_END",
+    "SAMPLE_SEED",
+    "SOURCE_LABELS",
     "ActivityIndex",
     "AddToListResult",
     "Audience",
+    "Catalog",
     "ConfigError",
     "Criterion",
     "DataError",
@@ -112,11 +134,14 @@ __all__ = [
     "LevelResult",
     "MemoryEngine",
     "NotFoundError",
+    "ReadOnlyListError",
     "ReadOnlySegmentError",
     "Segment",
     "SegmentDefinition",
     "SegmentDefinitionError",
     "SegmentStore",
+    "Session",
+    "SettingsInForce",
     "SqlEngine",
     "Thresholds",
     "Transitions",
@@ -128,26 +153,35 @@ __all__ = [
     "as_timestamp",
     "audience_csv",
     "build_audience",
+    "check_criterion",
+    "check_definition",
+    "clean_name",
     "compute_features",
     "compute_levels",
     "compute_transitions",
     "current_and_previous",
     "default_url",
+    "describe",
+    "display_url",
     "engagement_report",
     "explain_contact",
     "export_csv",
     "field_catalog",
+    "field_label",
     "from_constant_contact",
     "generate_sample",
     "judged_scores",
     "level_history",
     "level_names",
     "level_segment",
+    "member_columns",
     "members_frame",
     "merge_datasets",
     "monthly_dates",
     "movement",
+    "name_key",
     "narrowness_warning",
+    "natural_as_of",
     "operators_for",
     "previous_as_of",
     "read_any",
@@ -157,7 +191,9 @@ __all__ = [
     "read_mailchimp",
     "read_mailchimp_folder",
     "relevel",
+    "resolve_settings",
     "segment_members",
+    "to_safe_csv",
     "transition_name",
     "transition_segment",
     "where",

@@ -43,6 +43,10 @@ class ReadOnlySegmentError(EngagekitError):
     """An attempt to edit, rename or delete a pre-built segment."""
 
 
+class ReadOnlyListError(EngagekitError):
+    """An attempt to change a list that came with the imported data (the next import would undo it)."""
+
+
 @dataclass(frozen=True)
 class ImportIssue:
     """One problem found in one cell or row of an imported file.

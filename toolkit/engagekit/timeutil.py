@@ -34,3 +34,35 @@ def as_timestamp(value: AsOf, *, name: str = "as_of") -> pd.Timestamp:
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
     return stamp.as_unit("us")
+
+
+NOW_RESOLUTION = "h"
+""""Now" is read to the hour: the natural as-of time of data still being sent is the start of the
+current hour, so every surface (dashboard, CLI, notebook) opened within that hour agrees on it, and
+caches keyed by it are not recomputed on every click."""
+
+
+def read_now() -> pd.Timestamp:
+    """The clock, read once per session, as naive UTC to :data:`NOW_RESOLUTION`.
+
+    Only :class:`engagekit.Session` calls this; every rule below it takes an explicit ``as_of``.
+    """
+    return pd.Timestamp.now(tz="UTC").tz_localize(None).floor(NOW_RESOLUTION).as_unit("us")
+
+
+def natural_as_of(last_sent_at: pd.Timestamp | None, *, now: pd.Timestamp) -> pd.Timestamp:
+    """The reference time a workspace's data suggests when nobody pinned one.
+
+    Midnight after the last campaign was sent (so the last day counts whole), or ``now`` when that
+    is earlier (data still being sent) or there are no campaigns.
+
+    Examples
+    --------
+    >>> natural_as_of(pd.Timestamp("2026-11-29 18:00"), now=pd.Timestamp("2027-01-01"))
+    Timestamp('2026-11-30 00:00:00')
+    >>> natural_as_of(None, now=pd.Timestamp("2027-01-01 10:00"))
+    Timestamp('2027-01-01 10:00:00')
+    """
+    if last_sent_at is None or pd.isna(last_sent_at):
+        return now
+    return min(now, as_timestamp(pd.Timestamp(last_sent_at).normalize() + pd.Timedelta(days=1)))

@@ -2,12 +2,12 @@
 
 A definition is a versioned JSON tree (:class:`SegmentDefinition`); :mod:`.catalog` lists what a
 criterion can say; :mod:`.operators` holds the one operator table behind both engines,
-:class:`MemoryEngine` (numpy over a :class:`~engagekit.dataset.Dataset`) and :class:`SqlEngine`
+:class:`MemoryEngine` (numpy over a :class:`~engagekit.data.dataset.Dataset`) and :class:`SqlEngine`
 (one SQLAlchemy Core query over a workspace database), which give the same members.
 
 Examples
 --------
->>> from engagekit.sample import generate_sample
+>>> from engagekit.data.sample import generate_sample
 >>> from engagekit.segments import MemoryEngine, level_segment
 >>> engine = MemoryEngine(generate_sample(300, seed=1), as_of="2026-11-30")
 >>> engine.count(level_segment("most_engaged")) > 0

@@ -33,18 +33,18 @@ ecommerce          purchase                                        has_purchased
 =================  ==============================================  ===============================
 
 Metrics are the current engagement features as of the reference time (see
-:mod:`engagekit.features`); ``open_rate`` and ``click_rate`` are shares between 0 and 1.
+:mod:`engagekit.engagement.features`); ``open_rate`` and ``click_rate`` are shares between 0 and 1.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from engagekit.schema import EMAIL_STATUSES, LEVEL_LABELS, LEVELS
+from engagekit.data.dataset import Dataset
+from engagekit.data.schema import EMAIL_STATUSES, LEVEL_LABELS, LEVELS
 from engagekit.segments.operators import (
     ACTIVITY_OPERATORS,
     DATE_OPERATORS,
@@ -52,11 +52,8 @@ from engagekit.segments.operators import (
     OPERATORS,
     TEXT_OPERATORS,
 )
-
-if TYPE_CHECKING:
-    from engagekit.dataset import Dataset
-    from engagekit.tables import WorkspaceTables
-    from engagekit.workspace import Workspace
+from engagekit.workspace.tables import WorkspaceTables
+from engagekit.workspace.workspace import Workspace
 
 SOURCE_LABELS: dict[str, str] = {
     "engagement": "Engagement",
@@ -320,9 +317,6 @@ def as_catalog(context: object = None) -> Catalog:
     >>> as_catalog(None) == Catalog()
     True
     """
-    from engagekit.dataset import Dataset
-    from engagekit.workspace import Workspace
-
     if context is None:
         return Catalog()
     if isinstance(context, Catalog):

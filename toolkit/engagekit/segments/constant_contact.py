@@ -52,7 +52,7 @@ from engagekit.segments.validation import check_definition
 CRITERIA = "Constant Contact segment criteria"
 
 if TYPE_CHECKING:
-    from engagekit.dataset import Dataset
+    from engagekit.data.dataset import Dataset
 
 TRACKING_FIELDS = {
     "opened": "opened",

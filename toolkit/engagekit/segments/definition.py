@@ -21,12 +21,24 @@ loading.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Tag, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from engagekit.data.schema import LEVEL_LABELS
 from engagekit.segments.errors import SegmentDefinitionError
+from engagekit.segments.sentences import describe
+from engagekit.segments.tree import (
+    Criterion,
+    Group,
+    all_of,
+    any_of,
+    iter_criteria,
+    node_dict,
+    where,
+)
+from engagekit.segments.validation import check_definition
 
 SCHEMA_VERSION = 1
 """The version of the definition document this engagekit writes."""
@@ -34,49 +46,11 @@ SCHEMA_VERSION = 1
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 """Upgrades by source version: ``MIGRATIONS[v]`` turns a version ``v`` document into ``v + 1``."""
 
-
-class Criterion(BaseModel):
-    """A leaf of the tree: ``source``, ``field``, ``op`` and the ``value`` the operator takes.
-
-    Examples
-    --------
-    >>> Criterion(source="tags", field="tags", op="has_any", value=["vip"]).op
-    'has_any'
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    source: str
-    field: str
-    op: str
-    value: Any = None
-
-    def key(self) -> str:
-        """A stable text key of the criterion, for caches."""
-        return json.dumps(
-            [self.source, self.field, self.op, self.value], sort_keys=True, default=str
-        )
-
-
-def _node_kind(node: Any) -> str:
-    if isinstance(node, dict):
-        return "group" if "type" in node or "group" in node else "criterion"
-    return "group" if isinstance(node, Group) else "criterion"
-
-
-Node = Annotated[
-    Annotated[Criterion, Tag("criterion")] | Annotated["Group", Tag("group")],
-    Discriminator(_node_kind),
+__all__ = [
+    "MIGRATIONS", "SCHEMA_VERSION", "Criterion", "Group", "SegmentDefinition", "all_of", "any_of",
+    "iter_criteria", "level_segment", "load_json_object", "migrate", "transition_name",
+    "transition_segment", "where",
 ]
-
-
-class Group(BaseModel):
-    """A group of criteria and groups, combined with ``and`` or ``or``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["and", "or"]
-    group: list[Node]
 
 
 class SegmentDefinition(BaseModel):
@@ -106,8 +80,6 @@ class SegmentDefinition(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> SegmentDefinition:
-        from engagekit.segments.validation import check_definition
-
         if self.version != SCHEMA_VERSION:
             raise SegmentDefinitionError(
                 f"schema version {self.version} cannot be read here (this engagekit reads "
@@ -143,7 +115,7 @@ class SegmentDefinition(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document as a dict (criteria without a value leave ``value`` out)."""
-        return {"version": self.version, "criteria": _node_dict(self.criteria)}
+        return {"version": self.version, "criteria": node_dict(self.criteria)}
 
     def to_json(self, *, indent: int | None = None) -> str:
         """The JSON document as text (non-ASCII kept as is)."""
@@ -156,8 +128,6 @@ class SegmentDefinition(BaseModel):
         ``catalog`` may be a :class:`~engagekit.segments.catalog.Catalog`, a dataset, a
         workspace or an engine.
         """
-        from engagekit.segments.sentences import describe
-
         return describe(self, catalog)
 
     def criteria_list(self) -> list[Criterion]:
@@ -167,29 +137,6 @@ class SegmentDefinition(BaseModel):
     def uses(self, source: str) -> bool:
         """Whether any criterion reads ``source``."""
         return any(c.source == source for c in self.criteria_list())
-
-
-def all_of(*nodes: Criterion | Group) -> Group:
-    """An ``and`` group.
-
-    Examples
-    --------
-    >>> g = all_of(where("tags", "tags", "has_any", ["vip"]), any_of(
-    ...     where("ecommerce", "purchase", "has_purchased")))
-    >>> SegmentDefinition(criteria=g).describe()
-    'Has tag vip AND has purchased'
-    """
-    return Group(type="and", group=list(nodes))
-
-
-def any_of(*nodes: Criterion | Group) -> Group:
-    """An ``or`` group."""
-    return Group(type="or", group=list(nodes))
-
-
-def where(source: str, field: str, op: str, value: Any = None) -> Criterion:
-    """A criterion, for building definitions in code."""
-    return Criterion(source=source, field=field, op=op, value=value)
 
 
 def level_segment(level: str, *, previous: bool = False) -> SegmentDefinition:
@@ -238,19 +185,7 @@ def transition_segment(previous_level: str, current_level: str) -> SegmentDefini
 
 def transition_name(previous_level: str, current_level: str) -> str:
     """A segment name for a transition, e.g. "Most engaged → Least engaged"."""
-    from engagekit.schema import LEVEL_LABELS
-
     return f"{LEVEL_LABELS[previous_level]} → {LEVEL_LABELS[current_level]}"
-
-
-def iter_criteria(group: Group, path: str = "criteria") -> Iterator[tuple[str, Criterion]]:
-    """``(path, criterion)`` for every criterion under ``group``, depth first."""
-    for i, node in enumerate(group.group):
-        here = f"{path}.group[{i}]"
-        if isinstance(node, Group):
-            yield from iter_criteria(node, here)
-        else:
-            yield here, node
 
 
 def migrate(
@@ -289,15 +224,6 @@ def migrate(
             )
         document = step(document)
     return document
-
-
-def _node_dict(node: Criterion | Group) -> dict[str, Any]:
-    if isinstance(node, Group):
-        return {"type": node.type, "group": [_node_dict(child) for child in node.group]}
-    out = {"source": node.source, "field": node.field, "op": node.op}
-    if node.value is not None:
-        out["value"] = node.value
-    return out
 
 
 def _definition_error(error: ValidationError) -> SegmentDefinitionError:

@@ -13,7 +13,7 @@ from engagekit.segments.sql_engine import SqlEngine
 from engagekit.timeutil import AsOf
 
 if TYPE_CHECKING:
-    from engagekit.dataset import Dataset
+    from engagekit.data.dataset import Dataset
     from engagekit.workspace import Workspace
 
 ENGINES = ("memory", "sql")
@@ -31,7 +31,7 @@ def make_engine(
 
     Examples
     --------
-    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.data.sample import generate_sample
     >>> make_engine("memory", dataset=generate_sample(50, seed=1), as_of="2026-11-30").n
     50
     """
@@ -61,7 +61,7 @@ def segment_members(
 
     Examples
     --------
-    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.data.sample import generate_sample
     >>> from engagekit.segments.definition import level_segment
     >>> ids = segment_members(level_segment("everyone_else"), dataset=generate_sample(80, seed=1),
     ...                       as_of="2026-11-30")

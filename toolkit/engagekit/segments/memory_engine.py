@@ -2,7 +2,7 @@
 
 Everything works on contact *positions* (the row order of ``dataset.contacts``) with numpy:
 memberships and tags become position arrays, email activity is read from the dataset's
-:class:`~engagekit.activity.ActivityIndex`, orders are aggregated with ``np.bincount``. Each
+:class:`~engagekit.data.activity.ActivityIndex`, orders are aggregated with ``np.bincount``. Each
 per-engine structure is built on first use and kept, and so is the mask of each criterion, so
 counting the same or a similar segment again (a live count in a form) costs a few array ANDs.
 """
@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engagekit.activity import to_seconds
 from engagekit.config import EngagementConfig
-from engagekit.dataset import Dataset
-from engagekit.levels import LevelResult, current_and_previous
+from engagekit.data.activity import to_seconds
+from engagekit.data.dataset import Dataset
+from engagekit.engagement.levels import LevelResult, current_and_previous
 from engagekit.segments.catalog import Catalog
 from engagekit.segments.definition import Criterion, Group, SegmentDefinition
 from engagekit.segments.operators import OPERATORS, Coded, argument
@@ -34,7 +34,7 @@ NAT = np.iinfo(np.int64).min
 
 
 class MemoryEngine:
-    """Evaluate segment definitions over a :class:`~engagekit.dataset.Dataset` with numpy.
+    """Evaluate segment definitions over a :class:`~engagekit.data.dataset.Dataset` with numpy.
 
     Parameters
     ----------
@@ -46,7 +46,7 @@ class MemoryEngine:
 
     Examples
     --------
-    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.data.sample import generate_sample
     >>> from engagekit.segments.definition import level_segment
     >>> engine = MemoryEngine(generate_sample(300, seed=1), as_of="2026-11-30")
     >>> ids = engine.members(level_segment("least_engaged"))
@@ -72,17 +72,17 @@ class MemoryEngine:
         self._facts: OrderedDict[tuple, Any] = OrderedDict()
         # One engine may serve several threads (a dashboard's sessions); its caches are shared.
         self._lock = threading.RLock()
-        if levels is not None:
-            current, previous = levels
-            if current.as_of != self.as_of or current.config != self.config:
-                raise ValueError("levels given to MemoryEngine must be computed at its as_of and config")
-            self.__dict__["levels"] = (current, previous)  # the cached_property's slot
+        if levels is not None and (levels[0].as_of != self.as_of or levels[0].config != self.config):
+            raise ValueError("levels given to MemoryEngine must be computed at its as_of and config")
+        self._given_levels = levels
 
     # -- public ------------------------------------------------------------------------------
     @cached_property
     def levels(self) -> tuple[LevelResult, LevelResult]:
-        """Current and previous levels, as :func:`~engagekit.levels.current_and_previous` gives
+        """Current and previous levels, as :func:`~engagekit.engagement.levels.current_and_previous` gives
         (or as given to the constructor, when already computed elsewhere)."""
+        if self._given_levels is not None:
+            return self._given_levels
         return current_and_previous(self.dataset, as_of=self.as_of, config=self.config)
 
     def mask(self, definition: SegmentDefinition | str | dict) -> np.ndarray:

@@ -14,7 +14,7 @@ Member columns
 - ``tags`` and ``lists``: the contact's tags and list names, joined with ``"; "``;
 - ``current_level`` and ``previous_level``: engagement levels (as labels such as "Least engaged")
   as of the engine's time and one previous period before it;
-- every engagement metric of :data:`engagekit.features.FEATURE_COLUMNS` (``open_rate``,
+- every engagement metric of :data:`engagekit.engagement.features.FEATURE_COLUMNS` (``open_rate``,
   ``days_since_last_engagement``, ``score``...), as of the engine's time.
 
 Narrow segments
@@ -28,33 +28,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Protocol
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from engagekit.config import EngagementConfig
-from engagekit.dataset import Dataset
-from engagekit.errors import DuplicateNameError, NotFoundError
-from engagekit.features import FEATURE_COLUMNS
-from engagekit.levels import current_and_previous
-from engagekit.safe_csv import to_safe_csv
-from engagekit.schema import LEVEL_LABELS, EmailStatus
+from engagekit.data.dataset import Dataset
+from engagekit.data.safe_csv import to_safe_csv
+from engagekit.data.schema import LEVEL_LABELS, EmailStatus
+from engagekit.engagement.features import FEATURE_COLUMNS
+from engagekit.engagement.levels import current_and_previous
+from engagekit.errors import NotFoundError
 from engagekit.segments.memory_engine import MemoryEngine
-from engagekit.segments.store import (
-    DefinitionLike,
-    Segment,
-    as_definition,
-    clean_name,
-    run_atomically,
-)
-from engagekit.tables import build_tables
-from engagekit.workspace import Workspace, insert_frame, utc_now
+from engagekit.segments.store import DefinitionLike, Segment, as_definition
+from engagekit.workspace.lists import AddToListResult
+from engagekit.workspace.tables import build_tables
+from engagekit.workspace.workspace import Workspace
 
 NARROW_MIN_CONTACTS = 5
 """A segment with fewer members than this (and not every contact) is flagged as narrow."""
@@ -94,7 +87,7 @@ def count(engine: SegmentEngine, definition: Definition) -> int:
 
     Examples
     --------
-    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.data.sample import generate_sample
     >>> from engagekit.segments.memory_engine import MemoryEngine
     >>> from engagekit.segments.store import PREBUILT
     >>> engine = MemoryEngine(generate_sample(300, seed=1), as_of="2026-11-30")
@@ -145,7 +138,7 @@ def total_contacts(source: Dataset | Workspace) -> int:
 
     Examples
     --------
-    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.data.sample import generate_sample
     >>> total_contacts(generate_sample(50, seed=1))
     50
     """
@@ -162,7 +155,7 @@ def member_columns(dataset: Dataset) -> list[str]:
 
     Examples
     --------
-    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.data.sample import generate_sample
     >>> "loyalty_points" in member_columns(generate_sample(50, seed=1))
     True
     """
@@ -188,7 +181,7 @@ def members_frame(
 
     Examples
     --------
-    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.data.sample import generate_sample
     >>> from engagekit.segments.memory_engine import MemoryEngine
     >>> from engagekit.segments.store import PREBUILT
     >>> data = generate_sample(300, seed=1)
@@ -287,7 +280,7 @@ def export_frame(
 
     Examples
     --------
-    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.data.sample import generate_sample
     >>> from engagekit.segments.memory_engine import MemoryEngine
     >>> from engagekit.segments.store import PREBUILT
     >>> data = generate_sample(300, seed=1)
@@ -307,13 +300,13 @@ def export_csv(
     *,
     fields: Sequence[str] | None = None,
 ) -> str | None:
-    """Export the segment's members as a spreadsheet-safe CSV (see :mod:`engagekit.safe_csv`).
+    """Export the segment's members as a spreadsheet-safe CSV (see :mod:`engagekit.data.safe_csv`).
 
     Returns the CSV text when ``path_or_buffer`` is None, else writes it there.
 
     Examples
     --------
-    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.data.sample import generate_sample
     >>> from engagekit.segments.memory_engine import MemoryEngine
     >>> from engagekit.segments.store import PREBUILT
     >>> data = generate_sample(300, seed=1)
@@ -367,7 +360,7 @@ def build_audience(
 
     Examples
     --------
-    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.data.sample import generate_sample
     >>> from engagekit.segments.memory_engine import MemoryEngine
     >>> from engagekit.segments.store import PREBUILT
     >>> data = generate_sample(300, seed=1)
@@ -398,7 +391,7 @@ def audience_csv(
 
     Examples
     --------
-    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.data.sample import generate_sample
     >>> from engagekit.segments.memory_engine import MemoryEngine
     >>> from engagekit.segments.store import PREBUILT
     >>> data = generate_sample(300, seed=1)
@@ -409,62 +402,21 @@ def audience_csv(
 
 
 # -- add to a list ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class AddToListResult:
-    """What :func:`add_to_list` did.
-
-    Attributes
-    ----------
-    list_id : int
-    list_name : str
-        The list's name as stored (an existing list keeps its own spelling).
-    added : int
-        Members newly added to the list.
-    already_there : int
-        Members that were in the list already.
-    created : bool
-        Whether the list was made by this call.
-    """
-
-    list_id: int
-    list_name: str
-    added: int
-    already_there: int
-    created: bool
-
-    def summary(self) -> str:
-        """A sentence for the user.
-
-        Examples
-        --------
-        >>> AddToListResult(3, "VIP", added=5, already_there=2, created=False).summary()
-        "Added 5 contacts to list 'VIP'; 2 were already there."
-        """
-        made = " (new list)" if self.created else ""
-        noun = "contact" if self.added == 1 else "contacts"
-        there = "was" if self.already_there == 1 else "were"
-        return (
-            f"Added {self.added:,} {noun} to list '{self.list_name}'{made}; "
-            f"{self.already_there:,} {there} already there."
-        )
-
-
 def add_to_list(
     workspace: Workspace, engine: SegmentEngine, definition: Definition, list_name: str
 ) -> AddToListResult:
     """Copy the segment's current members into a workspace list, creating the list if needed.
 
-    The list is found by name ignoring case; a new one gets the next free list id and
-    ``origin='workspace'`` so that it survives re-imports. Running it again adds only the members
-    not yet in the list; members the workspace no longer holds (the data was re-imported since the
-    engine's data was loaded) are skipped. Lists that came from imported data are refused: the next import would
-    silently undo the additions. In the same transaction the workspace's data version goes up, so
-    every cached copy of the data reloads with the new memberships.
+    The list is found by name ignoring case; a new one gets ``origin='workspace'`` so that it
+    survives re-imports. Running it again adds only the members not yet in the list; members the
+    workspace no longer holds are skipped. Lists that came from imported data are refused: the
+    next import would silently undo the additions. The result says how many of the members cannot
+    be emailed (unsubscribed or bounced).
 
     Examples
     --------
     >>> import tempfile
-    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.data.sample import generate_sample
     >>> from engagekit.segments.memory_engine import MemoryEngine
     >>> from engagekit.segments.store import PREBUILT
     >>> ws = Workspace.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
@@ -475,83 +427,14 @@ def add_to_list(
     >>> first.created, again.added == 0, again.already_there == first.added
     (True, True, True)
     """
-    name = clean_name(list_name, what="list")
-    ids = np.unique(np.asarray(engine.members(as_definition(definition)), dtype=np.int64))
-    work = partial(_add_members, name=name, ids=ids)
-    return run_atomically(workspace, work, lock=build_tables().lists)
-
-
-def _add_members(conn: Connection, name: str, ids: np.ndarray) -> AddToListResult:
-    list_id, stored_name, created = _workspace_list(conn, name)
-    memberships = build_tables().list_memberships
-    present = _ids(conn, sa.select(memberships.c.contact_id).where(memberships.c.list_id == list_id))
-    new = np.setdiff1d(ids, present)
-    if len(new):
-        # An engine over data loaded before a re-import may name contacts that are gone now;
-        # a membership pointing nowhere would make the workspace data unloadable.
-        new = new[np.isin(new, _ids(conn, sa.select(build_tables().contacts.c.contact_id)))]
-    if len(new):
-        rows = pd.DataFrame({"list_id": list_id, "contact_id": new, "added_at": utc_now()})
-        insert_frame(conn, memberships, rows)
-    if len(new) or created:
-        bump_data_version(conn)
-    return AddToListResult(
-        list_id=list_id, list_name=stored_name, added=len(new),
-        already_there=len(np.intersect1d(ids, present)), created=created,
-    )
-
-
-def _ids(conn: Connection, query: sa.Select) -> np.ndarray:
-    return np.fromiter(conn.execute(query).scalars(), dtype=np.int64)
-
-
-def _workspace_list(conn: Connection, name: str) -> tuple[int, str, bool]:
-    """(list id, stored name, created?) of the workspace list called ``name``, made if missing."""
-    lists = build_tables().lists
-    row = conn.execute(
-        sa.select(lists.c.list_id, lists.c.name, lists.c.origin).where(lists.c.name_key == name.casefold())
-    ).first()
-    if row is not None:
-        if row.origin != "workspace":
-            raise DuplicateNameError(
-                f"list '{row.name}' comes from the imported data, and the next import would undo "
-                "the additions; choose another list name"
-            )
-        return int(row.list_id), row.name, False
-    list_id = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(lists.c.list_id), 0))).scalar()) + 1
-    conn.execute(sa.insert(lists).values(
-        list_id=list_id, name=name, name_key=name.casefold(), origin="workspace", created_at=utc_now(),
-    ))
-    return list_id, name, True
-
-
-def bump_data_version(conn: Connection) -> int:
-    """Raise the workspace's data version by one, inside the caller's transaction.
-
-    Cached datasets and the columnar copy are keyed by this number, so a change to the data made
-    outside an import (such as new list members) must move it. The row is read ``FOR UPDATE`` so
-    that two concurrent writers on PostgreSQL cannot both produce the same next version.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> ws = Workspace.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
-    >>> with ws.transaction() as conn:
-    ...     bump_data_version(conn)
-    1
-    >>> ws.data_version()
-    1
-    """
-    meta = build_tables().meta
-    current = conn.execute(
-        sa.select(meta.c.value).where(meta.c.key == "data_version").with_for_update()
-    ).scalar()
-    version = int(current or 0) + 1
-    if current is None:
-        conn.execute(sa.insert(meta).values(key="data_version", value=str(version)))
-    else:
-        conn.execute(sa.update(meta).where(meta.c.key == "data_version").values(value=str(version)))
-    return version
+    ids = np.asarray(engine.members(as_definition(definition)), dtype=np.int64)
+    result = workspace.lists.add_members(list_name, ids)
+    dataset = getattr(engine, "dataset", None)
+    if dataset is None:
+        return result
+    status = dataset.contacts["email_status"].to_numpy()
+    unreachable = np.isin(dataset.contact_ids, ids) & (status != EmailStatus.SUBSCRIBED.value)
+    return replace(result, not_emailable=int(np.count_nonzero(unreachable)))
 
 
 __all__ = [
@@ -564,7 +447,6 @@ __all__ = [
     "add_to_list",
     "audience_csv",
     "build_audience",
-    "bump_data_version",
     "count",
     "export_csv",
     "export_fields",

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from engagekit.schema import LEVEL_LABELS
+from engagekit.data.schema import LEVEL_LABELS
 from engagekit.segments.catalog import Catalog, as_catalog
 from engagekit.segments.operators import OPERATORS
+from engagekit.segments.tree import Criterion, Group
 from engagekit.segments.validation import resolve_field
 
-if TYPE_CHECKING:
-    from engagekit.segments.definition import Criterion, Group, SegmentDefinition
+if TYPE_CHECKING:  # annotations only: the definition module builds on this one
+    from engagekit.segments.definition import SegmentDefinition
 
 
 def describe(definition: SegmentDefinition, catalog: object = None) -> str:
@@ -55,8 +56,6 @@ def describe_criterion(criterion: Criterion, catalog: object = None) -> str:
 
 
 def _group(group: Group, catalog: Catalog) -> str:
-    from engagekit.segments.definition import Group
-
     parts = []
     for node in group.group:
         if isinstance(node, Group):

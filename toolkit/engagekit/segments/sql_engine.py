@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from engagekit.config import EngagementConfig
-from engagekit.levels import previous_as_of
+from engagekit.engagement.levels import previous_as_of
 from engagekit.segments.catalog import Catalog
 from engagekit.segments.definition import Criterion, Group, SegmentDefinition
 from engagekit.segments.dialects import text_lowerer
@@ -43,7 +43,7 @@ class SqlEngine:
 
     Levels and metrics come from level snapshots stored in the workspace: the current one as of
     ``as_of`` and the previous one as of ``as_of - config.previous_period_days``, each with its
-    own thresholds, exactly as :func:`~engagekit.levels.current_and_previous` computes them. They
+    own thresholds, exactly as :func:`~engagekit.engagement.levels.current_and_previous` computes them. They
     are computed and stored on first use (and reused when already stored).
 
     Parameters
@@ -55,7 +55,7 @@ class SqlEngine:
     Examples
     --------
     >>> import tempfile
-    >>> from engagekit.sample import generate_sample
+    >>> from engagekit.data.sample import generate_sample
     >>> from engagekit.segments.definition import level_segment
     >>> ws = Workspace.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
     >>> _ = ws.import_dataset(generate_sample(200, seed=1))

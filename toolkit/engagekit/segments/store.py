@@ -21,8 +21,6 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,33 +28,22 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
+from engagekit.data.schema import LEVEL_LABELS, LEVELS
 from engagekit.errors import (
     DuplicateNameError,
     InvalidNameError,
     NotFoundError,
     ReadOnlySegmentError,
-    WorkspaceError,
 )
-from engagekit.schema import LEVEL_LABELS, LEVELS
+from engagekit.names import MAX_NAME_LENGTH, clean_name, name_key
 from engagekit.segments.catalog import Catalog
 from engagekit.segments.definition import SegmentDefinition, level_segment
 from engagekit.segments.validation import check_definition
-from engagekit.tables import build_tables
-from engagekit.workspace import Workspace, utc_now
-
-MAX_NAME_LENGTH = 200
-"""Longest segment name accepted, in characters (after trimming)."""
-
-WRITE_ATTEMPTS = 5
-"""How many times a transaction is tried when another writer gets in the way."""
-
-RETRY_PAUSE_SECONDS = 0.05
-"""First pause between attempts; it doubles after each one."""
-
-# PostgreSQL SQLSTATEs of a transaction that lost a race and can simply be run again.
-_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+from engagekit.workspace.database import friendly_error, run_atomically, utc_now
+from engagekit.workspace.tables import build_tables
+from engagekit.workspace.workspace import Workspace
 
 T = TypeVar("T")
 DefinitionLike = SegmentDefinition | dict | str
@@ -115,40 +102,6 @@ def as_definition(value: DefinitionLike | Segment) -> SegmentDefinition:
     if isinstance(value, Segment):
         return value.definition
     return SegmentDefinition.coerce(value)
-
-
-def clean_name(name: str, *, what: str = "segment") -> str:
-    """``name`` trimmed, or :class:`InvalidNameError` when it cannot name a ``what``.
-
-    Examples
-    --------
-    >>> clean_name("  VIP buyers ")
-    'VIP buyers'
-    """
-    if not isinstance(name, str):
-        raise InvalidNameError(f"a {what} name must be text, not {type(name).__name__}")
-    cleaned = name.strip()
-    if not cleaned:
-        raise InvalidNameError(f"a {what} name cannot be blank")
-    if len(cleaned) > MAX_NAME_LENGTH:
-        raise InvalidNameError(
-            f"a {what} name can have at most {MAX_NAME_LENGTH} characters "
-            f"(this one has {len(cleaned)})"
-        )
-    if any(unicodedata.category(char) == "Cc" for char in cleaned):
-        raise InvalidNameError(f"a {what} name cannot contain line breaks, tabs or control characters")
-    return cleaned
-
-
-def name_key(name: str) -> str:
-    """The form in which names are compared: case-folded, so "VIP" and "vip" clash.
-
-    Examples
-    --------
-    >>> name_key("Straße") == name_key("STRASSE")
-    True
-    """
-    return name.casefold()
 
 
 def sort_key(name: str) -> list:
@@ -407,7 +360,7 @@ class SegmentStore:
             with self.workspace.engine.connect() as conn:
                 return work(conn)
         except SQLAlchemyError as error:
-            raise _friendly(error) from None
+            raise friendly_error(error) from None
 
     def _write(self, work: Callable[[Connection], T]) -> T:
         return run_atomically(self.workspace, work, lock=self._table)
@@ -426,77 +379,6 @@ def did_you_mean(name: str, candidates: list[str]) -> str:
     if not close:
         return ""
     return "; did you mean " + " or ".join(f"'{by_key[key]}'" for key in close) + "?"
-
-
-def run_atomically(
-    workspace: Workspace, work: Callable[[Connection], T], *, lock: sa.Table | None = None
-) -> T:
-    """Run ``work(conn)`` in one write transaction, again if another writer got in the way.
-
-    The transaction is :meth:`Workspace.transaction`, which on SQLite takes the write lock up
-    front, so writers run one at a time (a second one queues for up to the busy timeout). On
-    PostgreSQL, ``lock`` names the table whose writers must likewise run one at a time, so that a
-    "check, then write" (is this name free? which list id is next?) cannot interleave with another.
-
-    A transaction that still meets a lock, a serialisation failure or a unique-key clash made by a
-    concurrent writer is rolled back and run again from the start (so its checks see the other
-    writer's result), up to :data:`WRITE_ATTEMPTS` times. What still fails becomes a
-    :class:`~engagekit.errors.WorkspaceError`; errors raised by ``work`` itself pass through.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> ws = Workspace.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
-    >>> run_atomically(ws, lambda conn: conn.execute(sa.select(sa.literal(1))).scalar())
-    1
-    """
-    pause = RETRY_PAUSE_SECONDS
-    for attempt in range(1, WRITE_ATTEMPTS + 1):
-        try:
-            with workspace.transaction() as conn:
-                if lock is not None and conn.dialect.name == "postgresql":
-                    _lock_for_writing(conn, lock)
-                return work(conn)
-        except SQLAlchemyError as error:
-            if attempt == WRITE_ATTEMPTS or not _is_transient(error):
-                raise _friendly(error) from None
-        time.sleep(pause)
-        pause *= 2
-    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
-
-
-def _lock_for_writing(conn: Connection, table: sa.Table) -> None:
-    # SHARE ROW EXCLUSIVE conflicts with itself and with writes, never with plain reads. The table
-    # name comes from our own schema, quoted by the dialect: no user text reaches this statement.
-    name = conn.dialect.identifier_preparer.format_table(table)
-    conn.execute(sa.text(f"LOCK TABLE {name} IN SHARE ROW EXCLUSIVE MODE"))
-
-
-def _is_transient(error: SQLAlchemyError) -> bool:
-    if isinstance(error, IntegrityError):
-        return True
-    if not isinstance(error, OperationalError):
-        return False
-    return _is_lock(error) or getattr(error.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
-
-
-def _is_lock(error: SQLAlchemyError) -> bool:
-    text = str(getattr(error, "orig", error)).lower()
-    return "locked" in text or "busy" in text
-
-
-def _friendly(error: SQLAlchemyError) -> WorkspaceError:
-    if _is_lock(error):
-        return WorkspaceError(
-            "the workspace is busy: another program has been writing to it for a while; "
-            "nothing was changed, please try again in a moment"
-        )
-    if isinstance(error, IntegrityError):
-        return WorkspaceError(
-            "another program changed the same data at the same time; nothing was changed, "
-            "please try again"
-        )
-    return WorkspaceError(f"the workspace database failed: {getattr(error, 'orig', error)}")
 
 
 def _definition_values(definition: SegmentDefinition) -> dict:
@@ -534,5 +416,4 @@ __all__ = [
     "copy_name",
     "did_you_mean",
     "sort_key",
-    "run_atomically",
 ]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from engagekit.schema import EMAIL_STATUSES, LEVEL_LABELS, LEVELS
+from engagekit.data.schema import EMAIL_STATUSES, LEVEL_LABELS, LEVELS
 from engagekit.segments.catalog import (
     CUSTOM_KINDS,
     KIND_OPERATORS,
@@ -25,9 +25,10 @@ from engagekit.segments.catalog import (
     custom_label,
 )
 from engagekit.segments.errors import SegmentDefinitionError
+from engagekit.segments.tree import Criterion, Group
 
-if TYPE_CHECKING:
-    from engagekit.segments.definition import Criterion, Group, SegmentDefinition
+if TYPE_CHECKING:  # annotations only: the definition module builds on this one
+    from engagekit.segments.definition import SegmentDefinition
 
 MAX_DAYS = 36_500
 MAX_CAMPAIGNS = 10_000
@@ -46,8 +47,6 @@ def check_definition(definition: SegmentDefinition, catalog: Catalog | None = No
 
 
 def _check_group(group: Group, path: str, catalog: Catalog) -> None:
-    from engagekit.segments.definition import Group
-
     if not group.group:
         raise SegmentDefinitionError("empty group: add at least one criterion", path=path)
     for i, node in enumerate(group.group):

@@ -1,0 +1,221 @@
+"""The in-memory workspace data: one pandas frame per canonical table.
+
+A :class:`Dataset` is what imports produce, what the workspace stores and loads, and what the
+in-memory engines read. Its frames always have the canonical columns and dtypes
+(see :mod:`engagekit.data.schema`); :meth:`Dataset.from_frames` is the one place that enforces them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from engagekit.data.activity import ActivityIndex
+from engagekit.data.schema import REQUIRED, STANDARD_CONTACT_COLUMNS, TABLES, TIME_DTYPE
+from engagekit.errors import DataError
+from engagekit.timeutil import AsOf, as_timestamp, natural_as_of
+
+
+def to_time(values: pd.Series) -> pd.Series:
+    """Times (datetime values or ISO 8601 text) as naive ``datetime64[us]``."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+        return values.astype(TIME_DTYPE)
+    parsed = pd.to_datetime(values, format="ISO8601", utc=True)
+    return parsed.dt.tz_localize(None).astype(TIME_DTYPE)
+
+
+def _coerce(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Cast the standard columns of ``table`` to their canonical dtypes (trusting valid input)."""
+    spec = TABLES[table]
+    missing = [column for column in spec if column not in frame.columns]
+    if missing:
+        raise DataError(f"table '{table}' lacks column(s) {', '.join(missing)}")
+    out = frame.copy()
+    for column, kind in spec.items():
+        if kind == "id":
+            out[column] = out[column].astype("int64")
+        elif kind == "time":
+            out[column] = to_time(out[column])
+        elif kind == "number":
+            out[column] = out[column].astype("float64")
+        else:
+            out[column] = out[column].astype("str").where(out[column].notna(), None)
+    return out.reset_index(drop=True)
+
+
+def empty_table(table: str) -> pd.DataFrame:
+    """An empty frame with the canonical columns and dtypes of ``table``."""
+    return _coerce(pd.DataFrame({column: [] for column in TABLES[table]}), table)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """All the data of one workspace, in canonical frames.
+
+    Parameters
+    ----------
+    contacts, contact_tags, lists, list_memberships, campaigns, email_events, orders
+        One frame per canonical table (see :mod:`engagekit.data.schema`).
+    custom_fields
+        Custom contact fields: column name in ``contacts`` -> ``"text"``, ``"number"`` or ``"date"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ds = Dataset.from_frames(contacts=pd.DataFrame({
+    ...     "contact_id": [1], "email": ["ann@example.com"], "first_name": ["Ann"],
+    ...     "last_name": [None], "date_added": ["2026-01-05"], "email_status": ["subscribed"]}))
+    >>> ds.n_contacts
+    1
+    """
+
+    contacts: pd.DataFrame
+    contact_tags: pd.DataFrame
+    lists: pd.DataFrame
+    list_memberships: pd.DataFrame
+    campaigns: pd.DataFrame
+    email_events: pd.DataFrame
+    orders: pd.DataFrame
+    custom_fields: dict[str, str] = field(default_factory=dict)
+    given_activity: ActivityIndex | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_frames(
+        cls,
+        *,
+        contacts: pd.DataFrame,
+        contact_tags: pd.DataFrame | None = None,
+        lists: pd.DataFrame | None = None,
+        list_memberships: pd.DataFrame | None = None,
+        campaigns: pd.DataFrame | None = None,
+        email_events: pd.DataFrame | None = None,
+        orders: pd.DataFrame | None = None,
+        custom_fields: dict[str, str] | None = None,
+    ) -> Dataset:
+        """Build a dataset, casting every table to its canonical dtypes and checking references."""
+        custom_fields = dict(custom_fields or {})
+        coerced = _coerce(contacts, "contacts")
+        for name, kind in custom_fields.items():
+            if name not in contacts.columns:
+                raise DataError(f"custom field '{name}' has no column in contacts")
+            if kind == "number":
+                coerced[name] = pd.to_numeric(contacts[name]).astype("float64").to_numpy()
+            elif kind == "date":
+                coerced[name] = to_time(contacts[name]).to_numpy()
+            else:
+                coerced[name] = contacts[name].astype("str").where(contacts[name].notna(), None).to_numpy()
+        coerced = coerced[list(STANDARD_CONTACT_COLUMNS) + list(custom_fields)]
+
+        def table(frame: pd.DataFrame | None, name: str) -> pd.DataFrame:
+            return empty_table(name) if frame is None else _coerce(frame, name)[list(TABLES[name])]
+
+        dataset = cls(
+            contacts=coerced,
+            contact_tags=table(contact_tags, "contact_tags"),
+            lists=table(lists, "lists"),
+            list_memberships=table(list_memberships, "list_memberships"),
+            campaigns=table(campaigns, "campaigns"),
+            email_events=table(email_events, "email_events"),
+            orders=table(orders, "orders"),
+            custom_fields=custom_fields,
+        )
+        dataset.check_integrity()
+        return dataset
+
+    @classmethod
+    def trusted(
+        cls, *, custom_fields: dict[str, str], activity: ActivityIndex | None = None,
+        **frames: pd.DataFrame,
+    ) -> Dataset:
+        """Wrap frames that already are canonical (the workspace's own columnar copy, written
+        from a checked dataset), without casting or checking them again; ``activity`` is their
+        activity index when it was stored with them."""
+        return cls(**frames, custom_fields=dict(custom_fields), given_activity=activity)
+
+    def check_integrity(self) -> None:
+        """Raise :class:`DataError` when a key is duplicated, blank or points nowhere."""
+        for name in TABLES:
+            frame = getattr(self, name)
+            for column in REQUIRED[name]:
+                blank = frame[column].isna()
+                if blank.any():
+                    raise DataError(
+                        f"table '{name}' has {int(blank.sum())} blank value(s) in required "
+                        f"column '{column}'"
+                    )
+        for name, key in [("contacts", "contact_id"), ("contacts", "email"),
+                          ("lists", "list_id"), ("campaigns", "campaign_id"), ("orders", "order_id")]:
+            duplicated = getattr(self, name)[key].duplicated()
+            if duplicated.any():
+                example = getattr(self, name)[key][duplicated].iloc[0]
+                raise DataError(f"table '{name}' has duplicate {key} values (e.g. {example!r})")
+        known = {
+            "contact_id": self.contacts["contact_id"],
+            "list_id": self.lists["list_id"],
+            "campaign_id": self.campaigns["campaign_id"],
+        }
+        for name in ("contact_tags", "list_memberships", "email_events", "orders"):
+            frame = getattr(self, name)
+            for key, valid in known.items():
+                if key in frame.columns:
+                    unknown = ~frame[key].isin(valid)
+                    if unknown.any():
+                        raise DataError(
+                            f"table '{name}' refers to {int(unknown.sum())} unknown {key} value(s) "
+                            f"(e.g. {int(frame[key][unknown].iloc[0])})"
+                        )
+
+    @property
+    def n_contacts(self) -> int:
+        return len(self.contacts)
+
+    @cached_property
+    def contact_ids(self) -> np.ndarray:
+        """Contact ids in the order of ``contacts``; engines index arrays by this position."""
+        return self.contacts["contact_id"].to_numpy()
+
+    @cached_property
+    def activity(self) -> ActivityIndex:
+        """The activity index of the email events: the one given, else built on first use."""
+        return self.given_activity if self.given_activity is not None else ActivityIndex.build(self)
+
+    def last_sent_at(self) -> pd.Timestamp | None:
+        """When the last campaign was sent (``None`` without campaigns)."""
+        sent = self.campaigns["sent_at"].dropna()
+        return None if sent.empty else pd.Timestamp(sent.max())
+
+    def default_as_of(self, *, now: AsOf) -> pd.Timestamp:
+        """The natural reference time for this data (see :func:`engagekit.timeutil.natural_as_of`).
+
+        ``now`` is passed in by the caller (the session), never read here.
+
+        Examples
+        --------
+        >>> ds = Dataset.from_frames(contacts=pd.DataFrame({
+        ...     "contact_id": [1], "email": ["a@b.co"], "first_name": [None], "last_name": [None],
+        ...     "date_added": [None], "email_status": ["subscribed"]}),
+        ...     campaigns=pd.DataFrame({"campaign_id": [1], "name": ["Hi"], "sent_at": ["2026-11-29T18:00"]}))
+        >>> ds.default_as_of(now="2027-01-01")
+        Timestamp('2026-11-30 00:00:00')
+        """
+        return natural_as_of(self.last_sent_at(), now=as_timestamp(now, name="now"))
+
+    def replace(self, **changes: object) -> Dataset:
+        """A copy with some tables replaced (re-validated)."""
+        current = {name: getattr(self, name) for name in TABLES}
+        current["custom_fields"] = self.custom_fields
+        current.update(changes)
+        # Changed tables make any stored activity index stale: from_frames builds a new one.
+        return Dataset.from_frames(**current)
+
+    def summary(self) -> dict[str, int]:
+        """Row counts per table."""
+        return {name: len(getattr(self, name)) for name in TABLES}
+
+
+__all__ = ["Dataset", "empty_table"]

@@ -1,0 +1,208 @@
+"""Read a folder in the canonical CSV layout, as :func:`~engagekit.data.io.canonical_writer.write_canonical`
+writes it (tables and columns in :mod:`engagekit.data.schema`).
+
+Rules
+-----
+- Only ``contacts.csv`` is required; ``lists.csv``, ``list_memberships.csv``, ``campaigns.csv``,
+  ``email_events.csv`` and ``orders.csv`` are read when present, each also as ``<name>.gz``.
+- A file must have its table's required columns (``schema.REQUIRED``); the others may be missing.
+  A blank or missing ``email_status`` means subscribed.
+- ``contacts.csv``: ``tags`` holds ``;``-separated tags; every column that is not a contact column
+  is a custom field, named as written, its type inferred (number, date or text; see
+  :func:`~engagekit.data.io.reading.infer_field`).
+- A row is reported and skipped when an id is not a whole number, a required value is blank or bad,
+  an email is invalid, an event type is unknown, a key repeats (the first row is kept) or it refers
+  to a contact, list or campaign that is not imported.
+- Contacts sharing an email merge by the rules of :mod:`engagekit.data.io.merge`; rows of other tables
+  that refer to a merged contact follow it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from engagekit.data.dataset import Dataset
+from engagekit.data.io.merge import collapse_contacts
+from engagekit.data.io.reading import PathLike, SourceFile, infer_field, split_cells
+from engagekit.data.schema import (
+    CSV_FILES,
+    EMAIL_STATUSES,
+    EVENT_TYPES,
+    REQUIRED,
+    TABLES,
+    TAG_SEPARATOR,
+)
+from engagekit.errors import DataError, ImportReport
+
+STATUSES = {
+    **{status: status for status in EMAIL_STATUSES},
+    "active": "subscribed", "unsubscribe": "unsubscribed", "cleaned": "bounced",
+}
+EVENTS = {
+    **{event: event for event in EVENT_TYPES},
+    "sent": "send", "opened": "open", "clicked": "click", "bounced": "bounce",
+    "unsubscribed": "unsubscribe",
+}
+KEYS = {"contacts": "contact_id", "lists": "list_id", "campaigns": "campaign_id", "orders": "order_id"}
+OWNERS = {key: table for table, key in KEYS.items()}
+REFERENCES = {
+    "list_memberships": ("list_id", "contact_id"),
+    "email_events": ("contact_id", "campaign_id"),
+    "orders": ("contact_id",),
+}
+
+
+def _column(source: SourceFile, column: str, kind: str, required: bool) -> pd.Series:
+    if kind == "id":
+        return source.ids(column, required=required)
+    if kind == "time":
+        return source.times(column, required=required)
+    if kind == "number":
+        return source.numbers(column, required=required)
+    if kind == "email":
+        return source.emails(column)
+    if kind == "status":
+        # A blank (or absent) status means subscribed, as in the email tools' own exports.
+        return source.choices(column, STATUSES, what="email status", blank="subscribed")
+    if kind == "event":
+        return source.choices(column, EVENTS, what="event type", required=required)
+    return source.required_text(column, column) if required else source.text(column)
+
+
+def _skip_duplicates(source: SourceFile, frame: pd.DataFrame, key: str) -> None:
+    keys = frame[key].where(source.ok)
+    repeated = keys.notna() & keys.duplicated()
+    source.flag(repeated, key, f"{key} repeats an earlier row; row skipped", skip=True)
+
+
+def _skip_unknown(source: SourceFile, frame: pd.DataFrame, column: str, known: pd.Series) -> None:
+    what = column.removesuffix("_id")
+    unknown = frame[column].notna() & ~frame[column].isin(known)
+    source.flag(unknown, column, f"refers to a {what} that is not imported; row skipped", skip=True)
+
+
+def _find(folder: Path, file_name: str) -> Path | None:
+    for path in (folder / file_name, folder / f"{file_name}.gz"):
+        if path.is_file():
+            return path
+    return None
+
+
+def read_canonical(folder: PathLike) -> tuple[Dataset, ImportReport]:
+    """Read a folder in the canonical CSV layout (see the module rules).
+
+    Parameters
+    ----------
+    folder
+        The folder holding ``contacts.csv`` and any of the other table files.
+
+    Returns
+    -------
+    Dataset
+        Every table found, with contact ids, list ids and campaign ids as written.
+    ImportReport
+        Rows skipped or cells left blank, by file, row and column; merged duplicate emails.
+
+    Raises
+    ------
+    DataError
+        When the folder or ``contacts.csv`` is missing, or a file cannot be read or lacks one of
+        its table's required columns.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "contacts.csv").write_text(
+    ...     "contact_id,email,first_name,last_name,date_added,email_status,tags,plan\\n"
+    ...     "1,Ann@Example.com,Ann,Lee,2026-01-05,subscribed,vip;news,gold\\n"
+    ...     "2,not-an-email,Bob,,2026-01-06,subscribed,,\\n")
+    >>> ds, report = read_canonical(folder)
+    >>> ds.contacts["email"].tolist(), ds.custom_fields
+    (['ann@example.com'], {'plan': 'text'})
+    >>> print(report.issues[0])
+    contacts.csv, row 3, column 'email': not a valid email address; row skipped (value 'not-an-email')
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder")
+    paths = {table: _find(folder, file_name) for table, file_name in CSV_FILES.items()}
+    if paths["contacts"] is None:
+        found = ", ".join(sorted(path.name for path in folder.iterdir())) or "nothing"
+        raise DataError(f"{folder}: no contacts.csv, which the canonical layout requires "
+                        f"(found: {found})")
+    report = ImportReport()
+    sources = {table: (lambda path=path: SourceFile(path, report))
+               for table, path in paths.items() if path is not None}
+    return read_sources(sources, report), report
+
+
+def read_sources(sources: dict[str, Callable[[], SourceFile]], report: ImportReport) -> Dataset:
+    """Check and assemble canonical tables, each given as a function opening its source."""
+    frames: dict[str, pd.DataFrame] = {}
+    for table in CSV_FILES:  # a table before those that refer to it
+        if table in sources:
+            frames[table] = _read_table(sources[table](), table, frames)
+    return _assemble(frames, report)
+
+
+def _read_table(source: SourceFile, table: str, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The good rows of one table, checked against its key and the tables read before it."""
+    source.require(*REQUIRED[table])
+    spec = TABLES[table]
+    frame = pd.DataFrame(
+        {column: _column(source, column, kind, column in REQUIRED[table])
+         for column, kind in spec.items()},
+        index=source.rows.index,
+    )
+    for column in REFERENCES.get(table, ()):
+        owner = frames.get(OWNERS[column], pd.DataFrame({column: []}))
+        _skip_unknown(source, frame, column, owner[column])
+    if table in KEYS:
+        _skip_duplicates(source, frame, KEYS[table])
+    if table == "contacts":  # tags and custom fields stay text until bad rows are gone
+        for header in [*source.other_columns([*spec, "tags"]), "tags"]:
+            frame[header] = source.text(header)
+    return source.kept(frame)
+
+
+def _assemble(frames: dict[str, pd.DataFrame], report: ImportReport) -> Dataset:
+    """Type custom fields, merge contacts sharing an email, point references at the kept one."""
+    contacts = frames.pop("contacts")
+    tags = split_cells(contacts.pop("tags"), TAG_SEPARATOR)
+    custom_fields: dict[str, str] = {}
+    for header in contacts.columns.difference(list(TABLES["contacts"]), sort=False):
+        custom_fields[header], contacts[header] = infer_field(contacts[header])
+    merged, ids = collapse_contacts(contacts)
+    if len(merged) < len(contacts):
+        report.notes.append(f"contacts.csv: {len(contacts) - len(merged):,} row(s) repeat an "
+                            "email and were merged into the first contact with it")
+    contact_tags = pd.DataFrame({
+        "contact_id": contacts.loc[tags.index, "contact_id"].map(ids).to_numpy(),
+        "tag": tags.to_numpy(),
+    })
+    for table, frame in frames.items():
+        if "contact_id" in frame.columns:
+            frames[table] = frame.assign(contact_id=frame["contact_id"].map(ids))
+    memberships = frames.get("list_memberships")
+    if memberships is not None:
+        frames["list_memberships"] = (
+            memberships.sort_values("added_at", kind="stable")
+            .drop_duplicates(["list_id", "contact_id"]).sort_index()
+        )
+    if "email_events" in frames:
+        frames["email_events"] = frames["email_events"].drop_duplicates()
+    dataset = Dataset.from_frames(
+        contacts=merged,
+        contact_tags=contact_tags.drop_duplicates(),
+        custom_fields=custom_fields,
+        **frames,
+    )
+    report.counts = dataset.summary()
+    return dataset
+
+
+__all__ = ["read_canonical", "read_sources"]

@@ -1,0 +1,1 @@
+"""Engagement: features, tiers, levels, transitions, the report and explanations (pure functions)."""

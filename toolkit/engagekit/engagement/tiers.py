@@ -1,0 +1,200 @@
+"""The tier assigner: quantile thresholds on the score, as a scikit-learn transformer.
+
+Rules (SPEC 2), all enforced here and nowhere else:
+
+- a contact with fewer than ``min_sends`` eligible sends is *everyone else* (not judged: its
+  score enters as ``nan``, see :func:`judged_scores`);
+- among judged contacts, the lowest ``least_engaged_share`` by score are *least engaged* and the
+  highest ``most_engaged_share`` *most engaged*, the rest *somewhat engaged*;
+- thresholds are score values, so equal scores always get equal levels: a tie at a cut goes to the
+  outer level, which may then hold more than its share;
+- a judged contact with a score of 0 (no open, no click) is *least engaged*, whatever the cuts;
+- a higher score never gets a lower level.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from engagekit.config import EngagementConfig
+from engagekit.data.schema import LEVEL_RANKS, LEVELS, Level
+
+# Level codes as returned by ``transform``: higher is more engaged.
+LEVEL_BY_CODE: dict[int, str] = {rank: str(level) for level, rank in LEVEL_RANKS.items()}
+CODE_BY_LEVEL: dict[str, int] = {level: code for code, level in LEVEL_BY_CODE.items()}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Score cuts learned by :class:`EngagementTiers`.
+
+    ``least_engaged_max``: a judged score at or below it is least engaged.
+    ``most_engaged_min``: a judged score at or above it (and above the least cut) is most engaged.
+    Both are ``nan`` when no contact was judged.
+    """
+
+    least_engaged_max: float
+    most_engaged_min: float
+    judged: int
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, float]) -> Thresholds:
+        def number(key: str) -> float:
+            value = values.get(key)
+            return math.nan if value is None else float(value)
+
+        return cls(number("least_engaged_max"), number("most_engaged_min"), int(values.get("judged") or 0))
+
+
+class EngagementTiers(TransformerMixin, BaseEstimator):
+    """Assign engagement levels to scores by quantile thresholds.
+
+    Each column of ``X`` is a score; ``nan`` marks a contact that is not judged (fewer eligible
+    sends than the minimum, see :func:`judged_scores`). ``fit`` learns, per column, the score cuts
+    ``thresholds_``; ``transform`` returns level codes: 3 most engaged, 2 somewhat engaged,
+    1 least engaged, 0 everyone else (:func:`level_names` turns them into names).
+
+    Parameters
+    ----------
+    most_engaged_share : float, default 0.2
+        Share of judged contacts, from the top score down, that is most engaged.
+    least_engaged_share : float, default 0.4
+        Share of judged contacts, from the bottom score up, that is least engaged.
+
+    Attributes
+    ----------
+    thresholds_ : ndarray of shape (n_features, 2)
+        Per column, ``least_engaged_max`` then ``most_engaged_min`` (``nan`` if none judged).
+    n_judged_ : ndarray of shape (n_features,)
+        Judged (non-``nan``) scores seen by ``fit``, per column.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [0.1], [0.5], [0.9], [1.0], [np.nan]])
+    >>> tiers = EngagementTiers(most_engaged_share=0.2, least_engaged_share=0.4).fit(X)
+    >>> level_names(tiers.transform(X)[:, 0]).tolist()
+    ['least_engaged', 'least_engaged', 'somewhat_engaged', 'somewhat_engaged', 'most_engaged', 'everyone_else']
+    """
+
+    def __init__(self, *, most_engaged_share=0.2, least_engaged_share=0.4):
+        self.most_engaged_share = most_engaged_share
+        self.least_engaged_share = least_engaged_share
+
+    @classmethod
+    def from_config(cls, config: EngagementConfig) -> EngagementTiers:
+        return cls(
+            most_engaged_share=config.most_engaged_share,
+            least_engaged_share=config.least_engaged_share,
+        )
+
+    def fit(self, X, y=None):
+        """Learn ``thresholds_`` from the judged (non-``nan``) scores of each column."""
+        shares = (self.most_engaged_share, self.least_engaged_share)
+        if not all(0 < share < 1 for share in shares) or sum(shares) > 1:
+            raise ValueError(
+                "most_engaged_share and least_engaged_share must each lie in (0, 1) and add up "
+                f"to at most 1, got {self.most_engaged_share} and {self.least_engaged_share}"
+            )
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
+        cuts = [_cuts(column[~np.isnan(column)], *shares) for column in X.T]
+        self.thresholds_ = np.array([cut[:2] for cut in cuts], dtype=np.float64)
+        self.n_judged_ = np.array([cut[2] for cut in cuts], dtype=np.int64)
+        return self
+
+    def transform(self, X):
+        """Level codes, one column per score column."""
+        check_is_fitted(self, "thresholds_")
+        X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan")
+        return np.column_stack(
+            [assign_codes(X[:, j], Thresholds(*self.thresholds_[j], 0)) for j in range(X.shape[1])]
+        )
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "thresholds_")
+        if self.n_features_in_ == 1:
+            return np.array(["level"], dtype=object)
+        names = getattr(self, "feature_names_in_", [f"x{j}" for j in range(self.n_features_in_)])
+        return np.array([f"{name}_level" for name in names], dtype=object)
+
+    def thresholds_for(self, column: int = 0) -> Thresholds:
+        """The learned cuts of one score column as a :class:`Thresholds`."""
+        check_is_fitted(self, "thresholds_")
+        least, most = self.thresholds_[column]
+        return Thresholds(float(least), float(most), int(self.n_judged_[column]))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+
+def _cuts(judged: np.ndarray, most_share: float, least_share: float) -> tuple[float, float, int]:
+    """(least_engaged_max, most_engaged_min, n judged) for one column of judged scores."""
+    n = len(judged)
+    if n == 0:
+        return math.nan, math.nan, 0
+    ordered = np.sort(judged)
+    # round() guards against n * share landing a hair above a whole number.
+    n_least = max(math.ceil(round(n * least_share, 9)), 1)
+    n_most = max(math.ceil(round(n * most_share, 9)), 1)
+    return float(ordered[n_least - 1]), float(ordered[n - n_most]), n
+
+
+def judged_scores(score: np.ndarray, eligible_sends: np.ndarray, min_sends: int) -> np.ndarray:
+    """Scores with ``nan`` for contacts with fewer than ``min_sends`` eligible sends.
+
+    Examples
+    --------
+    >>> judged_scores(np.array([0.5, 0.7]), np.array([3, 2]), 3).tolist()
+    [0.5, nan]
+    """
+    return np.where(np.asarray(eligible_sends) >= min_sends, np.asarray(score, dtype=float), np.nan)
+
+
+def assign_codes(score: np.ndarray, thresholds: Thresholds) -> np.ndarray:
+    """Level codes for judged scores (``nan``: not judged) under given thresholds."""
+    judged = ~np.isnan(score)
+    least_cut = thresholds.least_engaged_max
+    most_cut = thresholds.most_engaged_min
+    with np.errstate(invalid="ignore"):
+        least = judged & ((score <= 0) | (score <= least_cut))
+        most = judged & ~least & (score >= most_cut)
+    codes = np.where(judged, CODE_BY_LEVEL[Level.SOMEWHAT_ENGAGED], CODE_BY_LEVEL[Level.EVERYONE_ELSE])
+    codes[least] = CODE_BY_LEVEL[Level.LEAST_ENGAGED]
+    codes[most] = CODE_BY_LEVEL[Level.MOST_ENGAGED]
+    return codes.astype(np.int64)
+
+
+def level_categories(codes: np.ndarray) -> pd.Categorical:
+    """Level codes as a categorical of level names (most engaged first), without string work.
+
+    Examples
+    --------
+    >>> level_categories(np.array([0, 3])).tolist()
+    ['everyone_else', 'most_engaged']
+    """
+    # LEVELS lists most engaged first, so a level's category position is 3 - its code.
+    return pd.Categorical.from_codes(3 - np.asarray(codes, dtype=np.int8), categories=list(LEVELS))
+
+
+def level_names(codes: np.ndarray) -> np.ndarray:
+    """Level names for level codes.
+
+    Examples
+    --------
+    >>> level_names(np.array([3, 0])).tolist()
+    ['most_engaged', 'everyone_else']
+    """
+    names = np.array([LEVEL_BY_CODE[code] for code in range(4)], dtype=object)
+    return names[np.asarray(codes, dtype=np.int64)]

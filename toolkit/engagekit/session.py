@@ -1,0 +1,451 @@
+"""The session: one workspace, the settings in force and one "now", for every surface.
+
+The dashboard, the command line and the notebooks all open a :class:`Session`, and everything they
+show or write comes from it: the engagement report, segment counts and members, exports, send-ready
+audiences, explanations, history. So the same workspace gives the same answer everywhere.
+
+Which settings are in force is decided here, once, when the session opens:
+
+===============  ===================================================================================
+setting          rule
+===============  ===================================================================================
+engagement       the config saved in the workspace (defaults if none was saved); ``config=`` replaces
+config           it and ``changes=`` changes single fields, for this session only (listed in
+                 :attr:`SettingsInForce.overrides`, so a surface can say so)
+as-of time       given (``as_of=``), else the date pinned in the workspace, else the data's natural
+                 reference time: midnight after its last send, or "now" for data still being sent
+"now"            read once, to the hour (:func:`engagekit.timeutil.read_now`), or given (``now=``)
+===============  ===================================================================================
+
+Examples
+--------
+>>> import tempfile
+>>> from engagekit.data.sample import generate_sample
+>>> url = f"sqlite:///{tempfile.mkdtemp()}/ws.db"
+>>> _ = Session.open(url).import_dataset(generate_sample(300, seed=1))
+>>> session = Session.open(url, now="2026-12-15")
+>>> session.settings.as_of, session.settings.as_of_rule
+(Timestamp('2026-11-30 00:00:00'), 'data')
+>>> sum(session.count(segment) for segment in session.segments())
+300
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+from typing import IO, Literal
+
+import numpy as np
+import pandas as pd
+
+from engagekit.config import EngagementConfig
+from engagekit.data.dataset import Dataset
+from engagekit.data.io.merge import merge_datasets
+from engagekit.engagement.explain import Explanation, explain_contact
+from engagekit.engagement.levels import (
+    LevelResult,
+    compute_levels,
+    level_history,
+    monthly_dates,
+    relevel,
+)
+from engagekit.engagement.report import EngagementReport, engagement_report
+from engagekit.errors import ConfigError, NotFoundError
+from engagekit.segments import operations
+from engagekit.segments.catalog import Catalog
+from engagekit.segments.memory_engine import MemoryEngine
+from engagekit.segments.sql_engine import SqlEngine
+from engagekit.segments.store import Segment, SegmentStore
+from engagekit.timeutil import AsOf, as_timestamp, natural_as_of, read_now
+from engagekit.workspace.database import display_url
+from engagekit.workspace.importer import ImportResult
+from engagekit.workspace.lists import AddToListResult
+from engagekit.workspace.workspace import Workspace
+
+AsOfRule = Literal["given", "pinned", "data"]
+EngineKind = Literal["memory", "sql"]
+ENGINE_KINDS: tuple[str, ...] = ("memory", "sql")
+
+AS_OF_RULES: dict[str, str] = {
+    "given": "chosen for this session",
+    "pinned": "fixed in the workspace settings",
+    "data": "follows the data",
+}
+
+# What a person reads for each setting (used to say what an override changed).
+SETTING_LABELS: dict[str, str] = {
+    "lookback_days": "window (days)",
+    "exclusion_hours": "left-out hours before the as-of time",
+    "min_sends": "minimum sends to be judged",
+    "most_engaged_share": "most engaged share",
+    "least_engaged_share": "least engaged share",
+    "previous_period_days": "previous period (days)",
+    "open_weight": "open weight",
+    "click_weight": "click weight",
+}
+
+Definition = operations.Definition
+
+
+@dataclass(frozen=True)
+class SettingsInForce:
+    """The settings a session works with, and where each came from.
+
+    Attributes
+    ----------
+    config : EngagementConfig
+        The engagement settings in force.
+    as_of : pandas.Timestamp
+        The reference time of everything the session computes.
+    as_of_rule : {"given", "pinned", "data"}
+        Where ``as_of`` came from (see the module notes).
+    saved_config : EngagementConfig
+        The settings saved in the workspace.
+    overrides : tuple of str
+        Config fields that differ from the saved ones for this session only.
+    now : pandas.Timestamp
+        The session's one "now".
+    data_as_of : pandas.Timestamp or None
+        The as-of time the data gives (what ``as_of`` is when nobody pinned or gave one).
+    """
+
+    config: EngagementConfig
+    as_of: pd.Timestamp
+    as_of_rule: AsOfRule
+    saved_config: EngagementConfig
+    overrides: tuple[str, ...]
+    now: pd.Timestamp
+    data_as_of: pd.Timestamp | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """A hashable key of what results depend on (for caches)."""
+        return self.as_of.isoformat(), self.config.to_json()
+
+    def override_note(self) -> str | None:
+        """A sentence naming the settings overridden for this session, or ``None``.
+
+        Examples
+        --------
+        >>> saved = EngagementConfig()
+        >>> s = SettingsInForce(saved.with_changes(min_sends=5), pd.Timestamp("2026-11-30"), "given",
+        ...                     saved, ("min_sends",), pd.Timestamp("2026-12-01"))
+        >>> s.override_note()
+        'For this run only: minimum sends to be judged 5 (saved: 3); as-of time 2026-11-30 00:00 UTC.'
+        """
+        parts = [
+            f"{SETTING_LABELS.get(name, name)} {_value(getattr(self.config, name))} "
+            f"(saved: {_value(getattr(self.saved_config, name))})"
+            for name in self.overrides
+        ]
+        if self.as_of_rule == "given":
+            parts.append(f"as-of time {self.as_of:%Y-%m-%d %H:%M} UTC")
+        return f"For this run only: {'; '.join(parts)}." if parts else None
+
+    def describe(self) -> str:
+        """One line: the as-of time and where it came from.
+
+        Examples
+        --------
+        >>> saved = EngagementConfig()
+        >>> SettingsInForce(saved, pd.Timestamp("2026-11-30"), "data", saved, (),
+        ...                 pd.Timestamp("2026-12-01")).describe()
+        'As of 2026-11-30 00:00 UTC (follows the data).'
+        """
+        return f"As of {self.as_of:%Y-%m-%d %H:%M} UTC ({AS_OF_RULES[self.as_of_rule]})."
+
+
+def resolve_settings(
+    workspace: Workspace,
+    *,
+    as_of: AsOf | None = None,
+    config: EngagementConfig | None = None,
+    changes: dict[str, object] | None = None,
+    now: AsOf | None = None,
+) -> SettingsInForce:
+    """The settings in force for ``workspace`` (see the module notes for the rules).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> ws = Workspace.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
+    >>> settings = resolve_settings(ws, changes={"min_sends": 5}, now="2026-12-01 10:00")
+    >>> settings.config.min_sends, settings.overrides, settings.as_of_rule
+    (5, ('min_sends',), 'data')
+    """
+    saved_config, pinned = workspace.load_settings()
+    chosen = config or saved_config
+    if changes:
+        unknown = sorted(set(changes) - set(EngagementConfig.model_fields))
+        if unknown:
+            raise ConfigError(f"Unknown setting(s): {', '.join(unknown)}.")
+        chosen = chosen.with_changes(**changes)
+    overrides = tuple(
+        name for name in EngagementConfig.model_fields
+        if getattr(chosen, name) != getattr(saved_config, name)
+    )
+    moment = read_now() if now is None else as_timestamp(now, name="now")
+    from_data = natural_as_of(workspace.last_sent_at(), now=moment)
+    if as_of is not None:
+        stamp, rule = as_timestamp(as_of), "given"
+    elif pinned is not None:
+        stamp, rule = pinned, "pinned"
+    else:
+        stamp, rule = from_data, "data"
+    return SettingsInForce(chosen, stamp, rule, saved_config, overrides, moment, from_data)
+
+
+class Session:
+    """One workspace with its settings in force; what every surface works through.
+
+    Open one with :meth:`open`. Results are computed once per session and kept (it is safe to
+    share a session between threads); a session never changes its settings: :meth:`with_settings`
+    and :meth:`save_settings` give a new one, sharing the loaded data.
+
+    Parameters
+    ----------
+    workspace : Workspace
+    settings : SettingsInForce
+        From :func:`resolve_settings`.
+    dataset : Dataset, optional
+        The workspace data, when already loaded.
+    """
+
+    def __init__(self, workspace: Workspace, settings: SettingsInForce, *, dataset: Dataset | None = None):
+        self.workspace = workspace
+        self.settings = settings
+        self._dataset = dataset
+        self._lock = threading.RLock()
+        self._engines: dict[str, MemoryEngine | SqlEngine] = {}
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        as_of: AsOf | None = None,
+        config: EngagementConfig | None = None,
+        changes: dict[str, object] | None = None,
+        now: AsOf | None = None,
+    ) -> Session:
+        """Open the workspace at ``url`` (default: ``$ENGAGEKIT_WORKSPACE`` or the embedded one)
+        with the settings in force, optionally overridden for this session."""
+        workspace = Workspace.open(url)
+        return cls(workspace, resolve_settings(workspace, as_of=as_of, config=config, changes=changes, now=now))
+
+    # -- what is in force --------------------------------------------------------------------
+    @property
+    def as_of(self) -> pd.Timestamp:
+        return self.settings.as_of
+
+    @property
+    def config(self) -> EngagementConfig:
+        return self.settings.config
+
+    @property
+    def url(self) -> str:
+        return self.workspace.url
+
+    @property
+    def display_url(self) -> str:
+        """The workspace URL with any password masked."""
+        return display_url(self.workspace.url)
+
+    def with_settings(
+        self, *, as_of: AsOf | None = None, config: EngagementConfig | None = None,
+        changes: dict[str, object] | None = None,
+    ) -> Session:
+        """The same workspace and data under other settings, for this session only."""
+        settings = resolve_settings(self.workspace, as_of=as_of, config=config or self.config,
+                                    changes=changes, now=self.settings.now)
+        if as_of is None:  # keep this session's as-of time and where it came from
+            settings = replace(settings, as_of=self.as_of, as_of_rule=self.settings.as_of_rule)
+        return Session(self.workspace, settings, dataset=self._dataset)
+
+    def save_settings(self, config: EngagementConfig, *, as_of: AsOf | None = None) -> Session:
+        """Save ``config`` (and a pinned as-of time, or ``None`` to follow the data) in the
+        workspace, for everyone who opens it; returns the session under the saved settings."""
+        self.workspace.save_settings(config, as_of=None if as_of is None else as_timestamp(as_of))
+        return Session(self.workspace, resolve_settings(self.workspace, now=self.settings.now),
+                       dataset=self._dataset)
+
+    # -- data --------------------------------------------------------------------------------
+    @property
+    def dataset(self) -> Dataset:
+        """The workspace data (loaded on first use, once)."""
+        with self._lock:
+            if self._dataset is None:
+                self._dataset = self.workspace.load()
+            return self._dataset
+
+    @property
+    def has_data(self) -> bool:
+        return self.dataset.n_contacts > 0
+
+    def data_version(self) -> int:
+        return self.workspace.data_version()
+
+    def import_dataset(self, dataset: Dataset, *, mode: str = "merge", allow_empty: bool = False) -> ImportResult:
+        """Import into the workspace (see :meth:`Workspace.import_dataset`). Open a new session
+        afterwards to work on the new data."""
+        return self.workspace.import_dataset(dataset, mode=mode, allow_empty=allow_empty)
+
+    def preview_import(self, dataset: Dataset, *, mode: str = "merge") -> Dataset:
+        """What the workspace data would be after importing ``dataset`` (nothing is written)."""
+        return merge_datasets(self.dataset, dataset) if mode == "merge" and self.has_data else dataset
+
+    def contact_id(self, email_or_id: str | int) -> int:
+        """The id of the contact with this email address (or this id), else :class:`NotFoundError`."""
+        contacts = self.dataset.contacts
+        if isinstance(email_or_id, int | np.integer):
+            if int(email_or_id) in set(contacts["contact_id"]):
+                return int(email_or_id)
+            raise NotFoundError(f"There is no contact with id {email_or_id}.")
+        found = contacts.loc[contacts["email"] == str(email_or_id).strip().lower(), "contact_id"]
+        if found.empty:
+            raise NotFoundError(f"There is no contact with email address {str(email_or_id).strip()!r}.")
+        return int(found.iloc[0])
+
+    # -- engagement --------------------------------------------------------------------------
+    @cached_property
+    def report(self) -> EngagementReport:
+        """Current and previous levels and transitions, under the settings in force."""
+        with self._lock:
+            return engagement_report(self.dataset, as_of=self.as_of, config=self.config)
+
+    @property
+    def levels(self) -> LevelResult:
+        """The current levels (the report's)."""
+        return self.report.current
+
+    def previous_uses_current_thresholds(self) -> EngagementReport:
+        """The report with the current thresholds applied to the previous level too."""
+        return engagement_report(self.dataset, as_of=self.as_of, config=self.config,
+                                 previous_uses_current_thresholds=True)
+
+    def preview(self, config: EngagementConfig, *, as_of: AsOf | None = None) -> LevelResult:
+        """Levels under candidate settings, before they are applied: a fast re-cut of the levels
+        in force when only the cuts change, else computed."""
+        stamp = self.as_of if as_of is None else as_timestamp(as_of)
+        if stamp == self.as_of:
+            recut = relevel(self.levels, config)
+            if recut is not None:
+                return recut
+        return compute_levels(self.dataset, as_of=stamp, config=config)
+
+    def explain(self, contact: str | int, *, previous: bool = False) -> Explanation:
+        """Why a contact (email address or id) has its current (or previous) level."""
+        levels = self.report.previous if previous else self.report.current
+        return explain_contact(levels, self.contact_id(contact))
+
+    def history(self, months: int = 12) -> pd.DataFrame:
+        """Contacts and share per level at monthly as-of dates ending at the as-of time."""
+        *earlier, last = monthly_dates(self.as_of, months)
+        history = level_history(self.dataset, as_ofs=earlier, config=self.config)
+        latest = self.levels.summary().assign(as_of=last)[list(history.columns)]
+        return pd.concat([history, latest], ignore_index=True)
+
+    # -- segments ----------------------------------------------------------------------------
+    @cached_property
+    def store(self) -> SegmentStore:
+        return SegmentStore(self.workspace)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """Fields, operators, lists, campaigns and tags a criterion can use."""
+        return Catalog.from_dataset(self.dataset)
+
+    def segments(self) -> list[Segment]:
+        """Every segment: the pre-built ones first, then the saved ones by name."""
+        return self.store.list()
+
+    def segment(self, name_or_id: str | int) -> Segment:
+        return self.store.get(name_or_id)
+
+    def engine(self, kind: EngineKind = "memory") -> MemoryEngine | SqlEngine:
+        """The segment engine of ``kind`` ("memory" or "sql"), at the session's as-of and settings."""
+        if kind not in ENGINE_KINDS:
+            raise ConfigError(f"Unknown engine {kind!r}; use one of: {', '.join(ENGINE_KINDS)}.")
+        with self._lock:
+            if kind not in self._engines:
+                if kind == "memory":
+                    report = self.report
+                    self._engines[kind] = MemoryEngine(
+                        self.dataset, as_of=self.as_of, config=self.config,
+                        levels=(report.current, report.previous),
+                    )
+                else:
+                    self._engines[kind] = SqlEngine(self.workspace, as_of=self.as_of, config=self.config)
+            return self._engines[kind]
+
+    def _definition(self, segment: Definition | str) -> Definition:
+        """A segment given by name is looked up; definitions pass as they are."""
+        if isinstance(segment, str) and not segment.lstrip().startswith("{"):
+            return self.store.get(segment)
+        return segment
+
+    def count(self, segment: Definition | str, *, engine: EngineKind = "memory") -> int:
+        """How many contacts the segment (a definition, a saved segment or its name) matches."""
+        return operations.count(self.engine(engine), self._definition(segment))
+
+    def member_ids(self, segment: Definition | str, *, engine: EngineKind = "memory") -> np.ndarray:
+        return self.engine(engine).members(operations.as_definition(self._definition(segment)))
+
+    def members(
+        self, segment: Definition | str, columns: Sequence[str] | None = None, *,
+        engine: EngineKind = "memory",
+    ) -> pd.DataFrame:
+        """The segment's members with the chosen columns (see :func:`member_columns`)."""
+        return operations.members_frame(self.dataset, self.engine(engine), self._definition(segment),
+                                        columns)
+
+    def member_columns(self) -> list[str]:
+        return operations.member_columns(self.dataset)
+
+    def export_frame(
+        self, segment: Definition | str, *, fields: Sequence[str] | None = None,
+        engine: EngineKind = "memory",
+    ) -> pd.DataFrame:
+        """The rows of a segment export: every member, email first."""
+        return operations.export_frame(self.dataset, self.engine(engine), self._definition(segment),
+                                       fields=fields)
+
+    def export_csv(
+        self, segment: Definition | str, path_or_buffer: str | Path | IO[str] | None = None, *,
+        fields: Sequence[str] | None = None, engine: EngineKind = "memory",
+    ) -> str | None:
+        """The segment export as a spreadsheet-safe CSV (text when no path is given)."""
+        return operations.export_csv(self.dataset, self.engine(engine), self._definition(segment),
+                                     path_or_buffer, fields=fields)
+
+    def audience(
+        self, segment: Definition | str, *, fields: Sequence[str] | None = None,
+        engine: EngineKind = "memory",
+    ) -> operations.Audience:
+        """The send-ready audience: the segment evaluated anew at the session's as-of time, less
+        unsubscribed and bounced contacts (counted in ``left_out``)."""
+        return operations.build_audience(self.dataset, self.engine(engine), self._definition(segment),
+                                         fields=fields)
+
+    def add_to_list(
+        self, segment: Definition | str, list_name: str, *, engine: EngineKind = "memory"
+    ) -> AddToListResult:
+        """Copy the segment's members into a workspace list (repeatable, nobody added twice)."""
+        return operations.add_to_list(self.workspace, self.engine(engine), self._definition(segment),
+                                      list_name)
+
+    def narrowness_warning(self, count: int) -> str | None:
+        return operations.narrowness_warning(count, self.dataset.n_contacts)
+
+
+def _value(value: object) -> str:
+    if isinstance(value, float) and 0 < value < 1:
+        return f"{value:.0%}"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+__all__ = ["AS_OF_RULES", "ENGINE_KINDS", "Session", "SettingsInForce", "resolve_settings"]

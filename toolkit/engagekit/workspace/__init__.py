@@ -1,0 +1,33 @@
+"""Storage: the workspace database, imports, the columnar copy, snapshots, lists and settings."""
+
+from engagekit.workspace.database import (
+    Database,
+    bump_data_version,
+    default_url,
+    display_url,
+    insert_frame,
+    run_atomically,
+    utc_now,
+)
+from engagekit.workspace.importer import ImportResult
+from engagekit.workspace.lists import AddToListResult, ListStore
+from engagekit.workspace.snapshots import SnapshotStore
+from engagekit.workspace.tables import WorkspaceTables, build_tables
+from engagekit.workspace.workspace import Workspace
+
+__all__ = [
+    "AddToListResult",
+    "Database",
+    "ImportResult",
+    "ListStore",
+    "SnapshotStore",
+    "Workspace",
+    "WorkspaceTables",
+    "build_tables",
+    "bump_data_version",
+    "default_url",
+    "display_url",
+    "insert_frame",
+    "run_atomically",
+    "utc_now",
+]

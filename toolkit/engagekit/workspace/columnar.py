@@ -1,0 +1,116 @@
+"""The columnar copy beside a workspace database: Parquet files and the activity index.
+
+Loading a large workspace from its own columnar copy takes seconds where reading the database
+takes minutes. The copy is keyed by the workspace's *data token*, a random value written with every
+change of the data (see :func:`engagekit.workspace.database.bump_data_version`), so a copy is only
+ever served for the very data it was written from: not after an import, not for another database
+that happens to share the folder, not for a restored backup or a database recreated under the same
+URL.
+
+Writers never share a temporary folder: each writes into its own and renames it into place, so
+concurrent loads of one workspace cannot trip over each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from engagekit.data.activity import ActivityIndex
+from engagekit.data.dataset import Dataset
+from engagekit.data.schema import TABLES
+
+_COMPLETE = "custom_fields.json"  # written last: a folder without it is incomplete
+ABANDONED_AFTER_SECONDS = 3600
+
+
+class ColumnarCache:
+    """A folder of columnar copies, one sub-folder per data token.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from engagekit.data.sample import generate_sample
+    >>> cache = ColumnarCache(Path(tempfile.mkdtemp()))
+    >>> cache.write(generate_sample(50, seed=1), "abc")
+    >>> cache.read("abc").n_contacts, cache.read("other")
+    (50, None)
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    @classmethod
+    def beside(cls, engine: Engine) -> ColumnarCache:
+        """The default place: next to a SQLite file (``shop.db`` -> ``shop.db.columnar``), else
+        a folder in the user's cache named after the database URL."""
+        database = engine.url.database
+        if engine.dialect.name == "sqlite" and database and database != ":memory:":
+            path = Path(database).expanduser()
+            return cls(path.with_name(path.name + ".columnar"))
+        url = engine.url.render_as_string(hide_password=True)
+        return cls(Path.home() / ".cache" / "engagekit" / hashlib.sha256(url.encode()).hexdigest()[:16])
+
+    def _path(self, token: str) -> Path:
+        # the token is ours (hex), but never let a value choose a path outside the folder
+        return self.folder / hashlib.sha256(token.encode()).hexdigest()[:32]
+
+    def read(self, token: str) -> Dataset | None:
+        """The copy written for ``token``, or ``None`` when there is none (or it is incomplete)."""
+        folder = self._path(token)
+        if not (folder / _COMPLETE).exists():
+            return None
+        try:
+            frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
+            custom = json.loads((folder / _COMPLETE).read_text())
+            index = ActivityIndex.load(folder / "activity")
+        except (OSError, ValueError):
+            return None  # removed or replaced by another process meanwhile: read the database
+        # Written by write() from a checked dataset, and Parquet keeps the dtypes.
+        dataset = Dataset.trusted(**frames, custom_fields=custom, activity=index)
+        if index is None:  # written by an older version: index again, once
+            self._save_index(dataset, folder)
+        return dataset
+
+    def write(self, dataset: Dataset, token: str) -> None:
+        """Write the copy for ``token`` (atomically) and remove copies of other tokens."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self._path(token)
+        work = Path(tempfile.mkdtemp(prefix=".writing-", dir=self.folder))
+        try:
+            for name in TABLES:
+                getattr(dataset, name).to_parquet(work / f"{name}.parquet", index=False)
+            dataset.activity.save(work / "activity")
+            (work / _COMPLETE).write_text(json.dumps(dataset.custom_fields))
+            with contextlib.suppress(OSError):  # another process wrote the same copy first: keep theirs
+                work.rename(target)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        for stale in self.folder.iterdir():
+            # another writer's folder in progress is left alone, unless abandoned (a killed process)
+            in_progress = stale.name.startswith(".writing-") and (
+                time.time() - stale.stat().st_mtime < ABANDONED_AFTER_SECONDS)
+            if stale != target and not in_progress:
+                shutil.rmtree(stale, ignore_errors=True)
+
+    @staticmethod
+    def _save_index(dataset: Dataset, folder: Path) -> None:
+        work = Path(tempfile.mkdtemp(prefix=".index-", dir=folder))
+        try:
+            dataset.activity.save(work)
+            shutil.rmtree(folder / "activity", ignore_errors=True)
+            with contextlib.suppress(OSError):
+                work.rename(folder / "activity")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+__all__ = ["ColumnarCache"]

@@ -1,0 +1,372 @@
+"""The workspace database: engines, write transactions, bulk inserts and bookkeeping.
+
+The default is an embedded SQLite file that needs no server (WAL journal, a busy timeout and
+foreign keys on); PostgreSQL works the same by URL. Every write goes through
+:func:`run_atomically` (or :meth:`Database.transaction` inside it): one transaction, writers one at
+a time, retried when another writer got in the way, and a sentence for a person when it still fails.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+from engagekit.errors import WorkspaceError
+from engagekit.workspace.tables import WorkspaceTables, build_tables
+
+ENV_URL = "ENGAGEKIT_WORKSPACE"
+INSERT_CHUNK = 50_000
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+WRITE_OPTION = "engagekit_write"
+
+WRITE_ATTEMPTS = 5
+"""How many times a transaction is tried when another writer gets in the way."""
+
+RETRY_PAUSE_SECONDS = 0.05
+"""The first pause between two attempts; it doubles after each one."""
+
+# PostgreSQL: serialization failure, deadlock, lock not available.
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+T = TypeVar("T")
+
+
+def default_url() -> str:
+    """``$ENGAGEKIT_WORKSPACE`` if set, else a SQLite file in ``~/.engagekit/``."""
+    if os.environ.get(ENV_URL):
+        return os.environ[ENV_URL]
+    home = Path.home() / ".engagekit"
+    return f"sqlite:///{home / 'workspace.db'}"
+
+
+def utc_now() -> datetime:
+    """Now, naive UTC: used only to stamp records (created/updated), never for engagement rules."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def display_url(url: str) -> str:
+    """``url`` with any password masked, for showing on screen.
+
+    Examples
+    --------
+    >>> display_url("postgresql+psycopg://ann:secret@db.example.com/shop")
+    'postgresql+psycopg://ann:***@db.example.com/shop'
+    """
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise WorkspaceError(f"Not a database URL: {url!r} (e.g. sqlite:///workspace.db).") from None
+    if parsed.get_backend_name() != "sqlite":
+        try:
+            return sa.create_engine(url, pool_pre_ping=True)
+        except (ImportError, SQLAlchemyError) as error:
+            raise WorkspaceError(f"Cannot use database {display_url(url)}: {error}") from None
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):  # pragma: no cover - exercised through every test
+        # Let SQLAlchemy, not the driver, open transactions, so BEGIN IMMEDIATE below takes the
+        # write lock up front and a second writer waits instead of failing with "locked".
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection):  # pragma: no cover - exercised through every test
+        # Writers take the lock up front (see Database.transaction); readers never block in WAL.
+        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """One workspace database: its engine, write transactions and bookkeeping rows.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> db = Database.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
+    >>> db.data_version()
+    0
+    """
+
+    def __init__(self, url: str, engine: Engine):
+        self.url = url
+        self.engine = engine
+        self.tables = build_tables()
+        self._ensure_schema()
+
+    @classmethod
+    def open(cls, url: str) -> Database:
+        return cls(url, make_engine(url))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def _ensure_schema(self) -> None:
+        try:
+            with self.transaction() as conn:
+                _refresh_derived_tables(conn, self.tables)
+            self.tables.metadata.create_all(self.engine)
+        except (OperationalError, sa.exc.DatabaseError) as error:
+            reason = str(getattr(error, "orig", error)).splitlines()[0]
+            raise WorkspaceError(f"Cannot open workspace {display_url(self.url)}: {reason}") from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction: committed at the end of the block, rolled back on error.
+
+        On SQLite it takes the write lock at the start, so two processes writing at once queue
+        up (for up to the busy timeout) instead of failing half-way with "database is locked".
+        """
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def reading(self, conn: Connection | None = None) -> Iterator[Connection]:
+        """The given connection, or one opened for the block (a read)."""
+        if conn is not None:
+            yield conn
+            return
+        with self.engine.connect() as owned:
+            yield owned
+
+    # -- bookkeeping -------------------------------------------------------------------------
+    def meta(self, key: str, conn: Connection | None = None) -> str | None:
+        table = self.tables.meta
+        with self.reading(conn) as c:
+            return c.execute(sa.select(table.c.value).where(table.c.key == key)).scalar()
+
+    def data_version(self, conn: Connection | None = None) -> int:
+        """A number that changes with every change of the data (0 for an empty workspace)."""
+        return int(self.meta("data_version", conn) or 0)
+
+    def data_token(self, conn: Connection | None = None) -> str:
+        """A random value written with every change of the data: unlike the version number, it
+        differs between two databases (or a backup and its original) that reached the same one."""
+        return self.meta("data_token", conn) or ""
+
+    def custom_fields(self, conn: Connection | None = None) -> dict[str, str]:
+        """Custom contact fields stored in this workspace: name -> type."""
+        table = self.tables.custom_fields
+        query = sa.select(table.c.name, table.c.kind).order_by(table.c.position)
+        with self.reading(conn) as c:
+            return {name: kind for name, kind in c.execute(query)}
+
+    def data_tables(self, conn: Connection | None = None) -> WorkspaceTables:
+        """The tables, ``contacts`` with this workspace's custom field columns."""
+        return build_tables(self.custom_fields(conn))
+
+    def run(self, work: Callable[[Connection], T], *, lock: sa.Table | None = None) -> T:
+        """``work(conn)`` in one write transaction, retried (see :func:`run_atomically`)."""
+        return run_atomically(self, work, lock=lock)
+
+
+def set_meta(conn: Connection, key: str, value: str) -> None:
+    meta = build_tables().meta
+    conn.execute(sa.delete(meta).where(meta.c.key == key))
+    conn.execute(sa.insert(meta).values(key=key, value=value))
+
+
+def bump_data_version(conn: Connection) -> int:
+    """Raise the workspace's data version by one, inside the caller's transaction.
+
+    Cached datasets and the columnar copy are keyed by this number, so every change to the data
+    (an import, new list members) must move it. The row is read ``FOR UPDATE`` so that two
+    concurrent writers on PostgreSQL cannot both produce the same next version.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> db = Database.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
+    >>> with db.transaction() as conn:
+    ...     bump_data_version(conn)
+    1
+    >>> db.data_version()
+    1
+    """
+    meta = build_tables().meta
+    current = conn.execute(
+        sa.select(meta.c.value).where(meta.c.key == "data_version").with_for_update()
+    ).scalar()
+    version = int(current or 0) + 1
+    if current is None:
+        conn.execute(sa.insert(meta).values(key="data_version", value=str(version)))
+    else:
+        conn.execute(sa.update(meta).where(meta.c.key == "data_version").values(value=str(version)))
+    set_meta(conn, "data_token", uuid.uuid4().hex)
+    return version
+
+
+def run_atomically(
+    database: Database, work: Callable[[Connection], T], *, lock: sa.Table | None = None
+) -> T:
+    """Run ``work(conn)`` in one write transaction, again if another writer got in the way.
+
+    The transaction is :meth:`Database.transaction`, which on SQLite takes the write lock up
+    front, so writers run one at a time (a second one queues for up to the busy timeout). On
+    PostgreSQL, ``lock`` names the table whose writers must likewise run one at a time, so that a
+    "check, then write" (is this name free? which list id is next?) cannot interleave with another.
+
+    A transaction that still meets a lock, a serialisation failure or a unique-key clash made by a
+    concurrent writer is rolled back and run again from the start (so its checks see the other
+    writer's result), up to :data:`WRITE_ATTEMPTS` times. What still fails becomes a
+    :class:`~engagekit.errors.WorkspaceError`; errors raised by ``work`` itself pass through.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> db = Database.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
+    >>> run_atomically(db, lambda conn: conn.execute(sa.select(sa.literal(1))).scalar())
+    1
+    """
+    pause = RETRY_PAUSE_SECONDS
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            with database.transaction() as conn:
+                if lock is not None and conn.dialect.name == "postgresql":
+                    _lock_for_writing(conn, lock)
+                return work(conn)
+        except SQLAlchemyError as error:
+            if attempt == WRITE_ATTEMPTS or not _is_transient(error):
+                raise friendly_error(error) from None
+        time.sleep(pause)
+        pause *= 2
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def friendly_error(error: SQLAlchemyError) -> WorkspaceError:
+    """A database failure as one sentence for a person (never rows of data or a traceback)."""
+    if _is_lock(error):
+        return WorkspaceError(
+            "The workspace is busy: another program has been writing to it for a while. "
+            "Nothing was changed; please try again in a moment."
+        )
+    if isinstance(error, IntegrityError):
+        return WorkspaceError(
+            "Another program changed the same data at the same time. Nothing was changed; "
+            "please try again."
+        )
+    # The driver's first line says what failed; the full error would dump rows of data.
+    reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+    return WorkspaceError(f"The workspace database failed: {reason}")
+
+
+def _lock_for_writing(conn: Connection, table: sa.Table) -> None:
+    # SHARE ROW EXCLUSIVE conflicts with itself and with writes, never with plain reads. The table
+    # name comes from our own schema, quoted by the dialect: no user text reaches this statement.
+    name = conn.dialect.identifier_preparer.format_table(table)
+    conn.execute(sa.text(f"LOCK TABLE {name} IN SHARE ROW EXCLUSIVE MODE"))
+
+
+def _is_transient(error: SQLAlchemyError) -> bool:
+    if isinstance(error, IntegrityError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    return _is_lock(error) or getattr(error.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
+
+
+def _is_lock(error: SQLAlchemyError) -> bool:
+    text = str(getattr(error, "orig", error)).lower()
+    return "locked" in text or "busy" in text
+
+
+def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None:
+    """Insert a frame's rows in chunks, as bound parameters; blanks become NULL.
+
+    The statement is compiled once from the table and values are converted a whole column at a
+    time, then handed to the driver's ``executemany``: building and processing millions of rows
+    one value at a time is what makes large imports slow otherwise.
+    """
+    columns = [c.name for c in table.columns if c.name in frame.columns]
+    if frame.empty or not columns:
+        return
+    statement = sa.insert(table).compile(dialect=conn.dialect, column_keys=columns)
+    order = list(statement.positiontup) if statement.positional else columns
+    for start in range(0, len(frame), INSERT_CHUNK):
+        chunk = frame.iloc[start : start + INSERT_CHUNK]
+        values = [driver_values(chunk[name], table.c[name].type, conn.dialect) for name in order]
+        rows = list(zip(*values, strict=True)) if statement.positional else [
+            dict(zip(order, row, strict=True)) for row in zip(*values, strict=True)
+        ]
+        conn.exec_driver_sql(str(statement), rows)
+
+
+def driver_values(column: pd.Series, kind: sa.types.TypeEngine, dialect: sa.Dialect) -> list:
+    """A column as the values the driver expects (SQLAlchemy's own conversion, done per column)."""
+    if isinstance(kind, sa.DateTime) and not pd.api.types.is_datetime64_any_dtype(column):
+        column = pd.to_datetime(column)
+    blank = column.isna().to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(column):
+        if dialect.name == "sqlite":
+            # SQLAlchemy's SQLite DATETIME storage format, so stored text compares as it should
+            values = column.dt.strftime("%Y-%m-%d %H:%M:%S.%f").tolist()
+        else:
+            values = column.dt.to_pydatetime().tolist()
+    else:
+        values = column.tolist()
+        process = kind.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            values = [process(value) for value in values]
+    for position in np.flatnonzero(blank):
+        values[position] = None
+    return values
+
+
+def _refresh_derived_tables(conn: Connection, tables: WorkspaceTables) -> None:
+    """Drop stored snapshots made by an older layout: they are derived, so recomputed on use."""
+    inspector = sa.inspect(conn)
+    if not inspector.has_table("level_snapshots"):
+        return
+    stored = {column["name"] for column in inspector.get_columns("level_snapshots")}
+    if stored != {column.name for column in tables.level_snapshots.columns}:
+        tables.snapshot_levels.drop(conn, checkfirst=True)
+        tables.level_snapshots.drop(conn, checkfirst=True)
+
+
+__all__ = [
+    "ENV_URL",
+    "Database",
+    "bump_data_version",
+    "default_url",
+    "display_url",
+    "driver_values",
+    "friendly_error",
+    "insert_frame",
+    "make_engine",
+    "run_atomically",
+    "set_meta",
+    "utc_now",
+]

@@ -1,0 +1,201 @@
+"""Storing imported data in the workspace: all or nothing, ids kept stable, workspace lists kept.
+
+An import is one write transaction. For a *merge*, the current data is read inside that same
+transaction, after the write lock is taken, so two merges running at once are applied one after
+the other and neither loses the other's contacts. Contact ids stay the same across imports for the
+same email, and list ids for the same list name, so saved segments keep pointing at the right lists;
+lists made in the workspace survive a re-import (and a merge) as workspace lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engagekit.data.dataset import Dataset
+from engagekit.data.io.merge import merge_datasets
+from engagekit.data.schema import TABLES
+from engagekit.errors import WorkspaceError
+from engagekit.names import name_key
+from engagekit.workspace.database import Database, bump_data_version, insert_frame
+from engagekit.workspace.tables import WorkspaceTables, build_tables
+
+IMPORT_MODES = ("replace", "merge")
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import changed: rows per table now in the workspace and the new data version."""
+
+    counts: dict[str, int]
+    data_version: int
+
+
+def import_dataset(
+    database: Database,
+    dataset: Dataset,
+    *,
+    mode: str,
+    current: Callable[[Connection], Dataset],
+    allow_empty: bool = False,
+) -> ImportResult:
+    """Store ``dataset`` in one transaction: ``replace`` the data, or ``merge`` it by email.
+
+    ``current(conn)`` reads the workspace data inside the transaction (for a merge). A replace with
+    a dataset without contacts is refused unless ``allow_empty``: a header-only file must never
+    empty a workspace by accident.
+    """
+    if mode not in IMPORT_MODES:
+        raise WorkspaceError(f"Import mode must be 'replace' or 'merge', not {mode!r}.")
+    if mode == "replace" and dataset.n_contacts == 0 and not allow_empty:
+        raise WorkspaceError(
+            "The import has no contacts, so replacing would empty the workspace; nothing was "
+            "changed. Import in merge mode, or confirm that the workspace should be emptied."
+        )
+
+    def work(conn: Connection) -> int:
+        # Taking the version row first serialises concurrent imports on PostgreSQL too.
+        bump_data_version(conn)
+        merged = dataset
+        if mode == "merge":
+            existing = current(conn)
+            if existing.n_contacts or len(existing.campaigns):
+                merged = merge_datasets(existing, dataset)
+        return _replace_data(conn, merged, incoming_lists=set(dataset.lists["name"].map(name_key)))
+
+    try:
+        version = database.run(work, lock=build_tables().meta)
+    except WorkspaceError as error:
+        raise WorkspaceError(f"The import failed and the workspace is unchanged. {error}") from None
+    return ImportResult(counts=counts(database), data_version=version)
+
+
+def counts(database: Database) -> dict[str, int]:
+    """Rows per data table."""
+    tables = database.data_tables()
+    with database.engine.connect() as conn:
+        return {
+            name: conn.execute(sa.select(sa.func.count()).select_from(getattr(tables, name))).scalar()
+            for name in WorkspaceTables.DATA_TABLES
+        }
+
+
+def read_tables(conn: Connection, custom_fields: dict[str, str]) -> Dataset:
+    """The workspace data read from the database (the slow path the columnar copy avoids)."""
+    tables = build_tables(custom_fields)
+    frames = {}
+    for name in TABLES:
+        table = getattr(tables, name)
+        columns = list(TABLES[name]) + (list(custom_fields) if name == "contacts" else [])
+        query = sa.select(*[table.c[c] for c in columns])
+        if name != "email_events":  # events need no order; sorting millions of rows is slow
+            query = query.order_by(*table.primary_key.columns)
+        frames[name] = pd.read_sql(query, conn)
+    return Dataset.from_frames(**frames, custom_fields=custom_fields)
+
+
+def _replace_data(conn: Connection, dataset: Dataset, *, incoming_lists: set[str]) -> int:
+    old = build_tables(_custom_fields(conn))
+    dataset = _keep_ids_stable(conn, old, dataset)
+    kept_lists, kept_members = _workspace_lists(conn, old, dataset, incoming_lists)
+    for name in reversed(WorkspaceTables.DATA_TABLES):
+        getattr(old, name).drop(conn, checkfirst=True)
+    conn.execute(sa.delete(old.custom_fields))
+    conn.execute(sa.delete(old.snapshot_levels))
+    conn.execute(sa.delete(old.level_snapshots))
+    new = build_tables(dataset.custom_fields)
+    for name in WorkspaceTables.DATA_TABLES:
+        getattr(new, name).create(conn)
+    if dataset.custom_fields:
+        conn.execute(
+            sa.insert(new.custom_fields),
+            [{"name": n, "kind": k, "position": i}
+             for i, (n, k) in enumerate(dataset.custom_fields.items())],
+        )
+    keys = dataset.lists["name"].map(name_key)
+    lists = dataset.lists.assign(name_key=keys, origin="import", created_at=pd.NaT)
+    # A workspace list that came back through a merge stays a workspace list.
+    carried = keys.isin(kept_lists["name_key"])
+    if carried.any():
+        made_at = pd.to_datetime(kept_lists.set_index("name_key")["created_at"])
+        lists["origin"] = np.where(carried, "workspace", "import")
+        lists["created_at"] = keys.map(made_at).where(carried)
+        kept_lists = kept_lists[~kept_lists["name_key"].isin(keys)]
+        kept_members = kept_members[kept_members["list_id"].isin(kept_lists["list_id"])]
+    lists = pd.concat([lists, kept_lists], ignore_index=True)
+    memberships = pd.concat([dataset.list_memberships, kept_members], ignore_index=True)
+    frames = {name: getattr(dataset, name) for name in TABLES}
+    frames.update(lists=lists, list_memberships=memberships)
+    for name in WorkspaceTables.DATA_TABLES:
+        insert_frame(conn, getattr(new, name), frames[name])
+    meta = build_tables().meta
+    return int(conn.execute(sa.select(meta.c.value).where(meta.c.key == "data_version")).scalar())
+
+
+def _custom_fields(conn: Connection) -> dict[str, str]:
+    table = build_tables().custom_fields
+    return dict(conn.execute(sa.select(table.c.name, table.c.kind).order_by(table.c.position)).all())
+
+
+def _keep_ids_stable(conn: Connection, old: WorkspaceTables, dataset: Dataset) -> Dataset:
+    """Give incoming contacts and lists the ids they already have here (same email / list name)."""
+    existing_contacts = dict(conn.execute(sa.select(old.contacts.c.email, old.contacts.c.contact_id)).all())
+    existing_lists = dict(conn.execute(sa.select(old.lists.c.name_key, old.lists.c.list_id)).all())
+    if not existing_contacts and not existing_lists:
+        return dataset
+    contact_map = _id_map(
+        dataset.contacts["contact_id"], dataset.contacts["email"], existing_contacts
+    )
+    list_map = _id_map(dataset.lists["list_id"], dataset.lists["name"].map(name_key), existing_lists)
+    changes = {
+        "contacts": dataset.contacts.assign(contact_id=dataset.contacts["contact_id"].map(contact_map)),
+        "lists": dataset.lists.assign(list_id=dataset.lists["list_id"].map(list_map)),
+    }
+    for name in ("contact_tags", "list_memberships", "email_events", "orders"):
+        frame = getattr(dataset, name).copy()
+        frame["contact_id"] = frame["contact_id"].map(contact_map)
+        if name == "list_memberships":
+            frame["list_id"] = frame["list_id"].map(list_map)
+        changes[name] = frame
+    return dataset.replace(**changes)
+
+
+def _id_map(ids: pd.Series, keys: pd.Series, existing: dict) -> dict[int, int]:
+    """Incoming id -> stored id for known keys, fresh ids (above every stored one) for new keys."""
+    known = keys.map(existing)
+    next_id = max([0, *existing.values()]) + 1
+    missing = known.isna().to_numpy()
+    # int64 throughout: ids above 2**53 must not pass through floating point
+    assigned = np.zeros(len(known), dtype=np.int64)
+    assigned[~missing] = known[~missing].astype("int64").to_numpy()
+    assigned[missing] = np.arange(next_id, next_id + int(missing.sum()), dtype=np.int64)
+    return dict(zip(ids.to_numpy(), assigned, strict=True))
+
+
+def _workspace_lists(
+    conn: Connection, old: WorkspaceTables, dataset: Dataset, incoming_lists: set[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Lists made in the workspace that the imported files do not name, and their members still
+    in ``dataset`` (matched by email)."""
+    lists = pd.read_sql(sa.select(old.lists).where(old.lists.c.origin == "workspace"), conn)
+    lists = lists[~lists["name_key"].isin(incoming_lists)]
+    if lists.empty:
+        return lists, pd.DataFrame(columns=["list_id", "contact_id", "added_at"])
+    members = pd.read_sql(
+        sa.select(old.list_memberships.c.list_id, old.contacts.c.email, old.list_memberships.c.added_at)
+        .join(old.contacts, old.contacts.c.contact_id == old.list_memberships.c.contact_id)
+        .where(old.list_memberships.c.list_id.in_([int(i) for i in lists["list_id"]])),
+        conn,
+    )
+    by_email = dict(zip(dataset.contacts["email"], dataset.contacts["contact_id"], strict=True))
+    members["contact_id"] = members["email"].map(by_email)
+    members = members.dropna(subset=["contact_id"]).astype({"contact_id": "int64"})
+    return lists, members[["list_id", "contact_id", "added_at"]]
+
+
+__all__ = ["IMPORT_MODES", "ImportResult", "counts", "import_dataset", "read_tables"]

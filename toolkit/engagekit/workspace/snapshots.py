@@ -1,0 +1,128 @@
+"""Stored level snapshots: a level result saved in the workspace, for SQL segments and history.
+
+A snapshot is keyed by its as-of time, settings, thresholds and the data version it was computed
+from; storing the same one twice returns the first (also when two processes race to store it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engagekit.config import EngagementConfig
+from engagekit.engagement.levels import LEVEL_DTYPE, LevelResult, compute_levels, thresholds_json
+from engagekit.engagement.tiers import Thresholds
+from engagekit.errors import NotFoundError
+from engagekit.workspace.database import Database, insert_frame, utc_now
+from engagekit.workspace.tables import SNAPSHOT_COLUMNS, build_tables
+
+
+class SnapshotStore:
+    """Level snapshots of one workspace.
+
+    ``load_data`` gives the workspace data when a snapshot has to be computed.
+    """
+
+    def __init__(self, database: Database, load_data: Callable[[], object]):
+        self.database = database
+        self._load_data = load_data
+        self._snapshots = build_tables().level_snapshots
+        self._rows = build_tables().snapshot_levels
+
+    def store(self, levels: LevelResult, *, learned: bool = True) -> int:
+        """Store a level result and return its snapshot id (an identical one is reused).
+
+        ``learned`` says whether its thresholds were learned at its as-of time (the default) or
+        given (for instance the current thresholds applied to an earlier time).
+        """
+        snapshots = self._snapshots
+        key = {
+            "as_of": levels.as_of.to_pydatetime(),
+            "config": levels.config.to_json(),
+            "thresholds": thresholds_json(levels.thresholds),
+            "data_version": self.database.data_version(),
+        }
+
+        def work(conn: Connection) -> int:
+            found = self._find(conn, key)
+            if found is not None:
+                return found
+            snapshot_id = conn.execute(
+                sa.insert(snapshots).values(**key, learned=learned, created_at=utc_now())
+                .returning(snapshots.c.snapshot_id)
+            ).scalar_one()
+            frame = levels.table[["contact_id", *SNAPSHOT_COLUMNS]].assign(snapshot_id=snapshot_id)
+            frame["level"] = frame["level"].astype(str)
+            insert_frame(conn, self._rows, frame)
+            return int(snapshot_id)
+
+        # The snapshot table is locked for the check-then-insert, so a racing writer waits and then
+        # finds this snapshot instead of clashing with it on the unique key.
+        return self.database.run(work, lock=snapshots)
+
+    def _find(self, conn: Connection, key: dict) -> int | None:
+        found = conn.execute(
+            sa.select(self._snapshots.c.snapshot_id).where(
+                *[self._snapshots.c[k] == v for k, v in key.items()])
+        ).scalar()
+        return None if found is None else int(found)
+
+    def ensure(
+        self, *, as_of: pd.Timestamp, config: EngagementConfig,
+        thresholds: Thresholds | None = None, levels: LevelResult | None = None,
+    ) -> int:
+        """The id of a stored snapshot of the levels as of ``as_of``, computing it if needed.
+
+        With learned thresholds (``thresholds=None``) a snapshot already stored for the same time,
+        settings and data is found without computing anything; ``levels``, when given, are the
+        levels already computed for exactly these settings.
+        """
+        if thresholds is None:
+            snapshots = self._snapshots
+            with self.database.engine.connect() as conn:
+                found = conn.execute(sa.select(snapshots.c.snapshot_id).where(
+                    snapshots.c.as_of == as_of.to_pydatetime(),
+                    snapshots.c.config == config.to_json(),
+                    snapshots.c.data_version == self.database.data_version(conn),
+                    snapshots.c.learned.is_(True),
+                )).scalar()
+            if found is not None:
+                return int(found)
+        if levels is None:
+            levels = compute_levels(self._load_data(), as_of=as_of, config=config, thresholds=thresholds)
+        return self.store(levels, learned=thresholds is None)
+
+    def list(self) -> pd.DataFrame:
+        """Stored snapshots: id, as_of, config, thresholds, data_version, created_at."""
+        with self.database.engine.connect() as conn:
+            return pd.read_sql(sa.select(self._snapshots).order_by(self._snapshots.c.as_of), conn)
+
+    def load(self, snapshot_id: int) -> LevelResult:
+        """A stored snapshot as a :class:`LevelResult`."""
+        snapshots, rows = self._snapshots, self._rows
+        with self.database.engine.connect() as conn:
+            head = conn.execute(
+                sa.select(snapshots).where(snapshots.c.snapshot_id == snapshot_id)
+            ).mappings().first()
+            if head is None:
+                raise NotFoundError(f"There is no stored snapshot with id {snapshot_id}.")
+            table = pd.read_sql(
+                sa.select(rows.c.contact_id, *[rows.c[c] for c in SNAPSHOT_COLUMNS])
+                .where(rows.c.snapshot_id == snapshot_id)
+                .order_by(rows.c.contact_id),
+                conn,
+            )
+        table["level"] = table["level"].astype(LEVEL_DTYPE)
+        return LevelResult(
+            as_of=pd.Timestamp(head["as_of"]),
+            config=EngagementConfig.from_json(head["config"]),
+            thresholds=Thresholds.from_dict(json.loads(head["thresholds"])),
+            table=table,
+        )
+
+
+__all__ = ["SnapshotStore"]

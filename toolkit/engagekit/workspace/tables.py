@@ -1,0 +1,219 @@
+"""The workspace database schema, as SQLAlchemy Core tables.
+
+The data tables mirror :mod:`engagekit.data.schema`; the others hold what the workspace itself makes:
+segments, lists made in the workspace (``lists.origin = 'workspace'``), stored level snapshots and
+bookkeeping (``meta``). ``contacts`` gains one column per custom field, so the tables are built for
+a given set of custom fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sqlalchemy as sa
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+FIELD_COLUMN_TYPES = {"text": Text, "number": Float, "date": DateTime}
+
+# Per-contact engagement columns stored with a level snapshot (names match the features frame).
+SNAPSHOT_COLUMNS = {
+    "eligible_sends": Integer,
+    "opened": Integer,
+    "clicked": Integer,
+    "open_rate": Float,
+    "click_rate": Float,
+    "last_open_at": DateTime,
+    "last_click_at": DateTime,
+    "days_since_last_engagement": Float,
+    "sends_since_last_engagement": Integer,
+    "bounces": Integer,
+    "score": Float,
+    "level": String(20),
+}
+
+
+@dataclass(frozen=True)
+class WorkspaceTables:
+    """Every table of a workspace database; ``metadata.create_all`` makes the missing ones."""
+
+    metadata: MetaData
+    contacts: Table
+    contact_tags: Table
+    lists: Table
+    list_memberships: Table
+    campaigns: Table
+    email_events: Table
+    orders: Table
+    custom_fields: Table
+    segments: Table
+    level_snapshots: Table
+    snapshot_levels: Table
+    meta: Table
+
+    DATA_TABLES = (
+        "contacts",
+        "contact_tags",
+        "lists",
+        "list_memberships",
+        "campaigns",
+        "email_events",
+        "orders",
+    )
+
+
+def build_tables(custom_fields: dict[str, str] | None = None) -> WorkspaceTables:
+    """The workspace tables, with one ``contacts`` column per custom field (built once per set).
+
+    Examples
+    --------
+    >>> tables = build_tables({"city": "text"})
+    >>> [c.name for c in tables.contacts.columns][-1]
+    'city'
+    >>> build_tables() is build_tables()
+    True
+    """
+    return _tables(tuple((custom_fields or {}).items()))
+
+
+@lru_cache(maxsize=64)
+def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
+    md = MetaData()
+    extra = [Column(name, FIELD_COLUMN_TYPES[kind]()) for name, kind in custom_fields]
+    contacts = Table(
+        "contacts",
+        md,
+        Column("contact_id", BigInteger, primary_key=True, autoincrement=False),
+        Column("email", String(320), nullable=False, unique=True),
+        Column("first_name", Text),
+        Column("last_name", Text),
+        Column("date_added", DateTime),
+        Column("email_status", String(20), nullable=False, index=True),
+        *extra,
+    )
+    contact_tags = Table(
+        "contact_tags",
+        md,
+        Column("contact_id", BigInteger, primary_key=True),
+        Column("tag", Text, primary_key=True),
+        Index("ix_contact_tags_tag", "tag"),
+    )
+    lists = Table(
+        "lists",
+        md,
+        Column("list_id", BigInteger, primary_key=True, autoincrement=False),
+        Column("name", Text, nullable=False),
+        Column("name_key", String(400), nullable=False, unique=True),
+        Column("origin", String(20), nullable=False, default="import"),
+        Column("created_at", DateTime),
+    )
+    list_memberships = Table(
+        "list_memberships",
+        md,
+        Column("list_id", BigInteger, primary_key=True),
+        Column("contact_id", BigInteger, primary_key=True),
+        Column("added_at", DateTime),
+        Index("ix_list_memberships_contact", "contact_id"),
+    )
+    campaigns = Table(
+        "campaigns",
+        md,
+        Column("campaign_id", BigInteger, primary_key=True, autoincrement=False),
+        Column("name", Text, nullable=False),
+        Column("sent_at", DateTime, nullable=False, index=True),
+    )
+    email_events = Table(
+        "email_events",
+        md,
+        Column("contact_id", BigInteger, nullable=False),
+        Column("campaign_id", BigInteger, nullable=False),
+        Column("event_type", String(16), nullable=False),
+        Column("occurred_at", DateTime, nullable=False),
+        Index("ix_email_events_campaign_contact", "campaign_id", "contact_id"),
+        Index("ix_email_events_contact", "contact_id"),
+    )
+    orders = Table(
+        "orders",
+        md,
+        Column("order_id", String(200), primary_key=True),
+        Column("contact_id", BigInteger, nullable=False, index=True),
+        Column("ordered_at", DateTime, nullable=False),
+        Column("amount", Float, nullable=False),
+    )
+    custom_fields = Table(
+        "custom_fields",
+        md,
+        Column("name", String(200), primary_key=True),
+        Column("kind", String(10), nullable=False),
+        Column("position", Integer, nullable=False),
+    )
+    segments = Table(
+        "segments",
+        md,
+        Column("segment_id", Integer, primary_key=True, autoincrement=True),
+        Column("name", Text, nullable=False),
+        Column("name_key", String(400), nullable=False, unique=True),
+        Column("definition", Text, nullable=False),
+        Column("schema_version", Integer, nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        Column("updated_at", DateTime, nullable=False),
+    )
+    level_snapshots = Table(
+        "level_snapshots",
+        md,
+        Column("snapshot_id", Integer, primary_key=True, autoincrement=True),
+        Column("as_of", DateTime, nullable=False),
+        Column("config", Text, nullable=False),
+        Column("thresholds", Text, nullable=False),
+        # learned at as_of (True) or given (False, e.g. the current cuts applied to the past)
+        Column("learned", sa.Boolean, nullable=False, default=True),
+        Column("data_version", Integer, nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        UniqueConstraint("as_of", "config", "thresholds", "data_version", name="uq_snapshot"),
+    )
+    snapshot_levels = Table(
+        "snapshot_levels",
+        md,
+        Column(
+            "snapshot_id",
+            Integer,
+            ForeignKey("level_snapshots.snapshot_id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        Column("contact_id", BigInteger, primary_key=True),
+        *[Column(name, kind) for name, kind in SNAPSHOT_COLUMNS.items()],
+    )
+    meta = Table(
+        "meta",
+        md,
+        Column("key", String(100), primary_key=True),
+        Column("value", Text, nullable=False),
+    )
+    return WorkspaceTables(
+        metadata=md,
+        contacts=contacts,
+        contact_tags=contact_tags,
+        lists=lists,
+        list_memberships=list_memberships,
+        campaigns=campaigns,
+        email_events=email_events,
+        orders=orders,
+        custom_fields=custom_fields,
+        segments=segments,
+        level_snapshots=level_snapshots,
+        snapshot_levels=snapshot_levels,
+        meta=meta,
+    )
