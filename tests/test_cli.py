@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from engagekit import EngagementConfig, compute_levels
 from engagekit.cli import app
 
 runner = CliRunner()
@@ -47,7 +48,18 @@ def test_levels_accepts_settings_file_and_flags(workspace_url, tmp_path):
     result = runner.invoke(app, ["levels", "-w", workspace_url, "--as-of", "2026-11-30",
                                  "--config", str(settings), "--least-share", "0.3", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert len(pd.read_csv(out)) == 400
+    written = pd.read_csv(out)
+    assert len(written) == 400
+    # the file's levels are those of the file's settings with the flag on top, not the defaults
+    from engagekit.workspace import Workspace
+
+    config = EngagementConfig(min_sends=2, most_engaged_share=0.1, least_engaged_share=0.3)
+    expected = compute_levels(Workspace.open(workspace_url).load(), as_of="2026-11-30", config=config)
+    assert written["level"].value_counts().to_dict() == {
+        level: n for level, n in expected.counts().items() if n}
+    assert expected.counts().to_dict() != compute_levels(
+        Workspace.open(workspace_url).load(), as_of="2026-11-30").counts().to_dict()
+    assert "most engaged share 10% (saved: 20%)" in " ".join(result.output.split())
 
 
 def test_transitions_and_history_and_explain(workspace_url):

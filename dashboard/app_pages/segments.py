@@ -115,8 +115,11 @@ with st.container(border=True):
         audience_col, export_col = st.columns(2, gap="large")
         with audience_col:
             st.markdown("**Send-ready audience**")
-            st.write("The members you can email right now: the segment is evaluated again when you "
-                     "click, and unsubscribed and bounced contacts are left out.")
+            audience = state.audience(definition)
+            left_out = ", ".join(f"{n:,} {status}" for status, n in audience.left_out.items() if n)
+            st.write(f"The members you can email: **{audience.size:,}** of the {members_count:,} "
+                     f"members as of {as_of:%Y-%m-%d}"
+                     + (f"; left out: {left_out}." if left_out else "; nobody is left out."))
             st.download_button(
                 "Download send-ready audience", data=state.deferred_audience(definition),
                 file_name=f"{file_stem}-audience.csv", mime="text/csv", on_click="ignore",

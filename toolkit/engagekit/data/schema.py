@@ -24,6 +24,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+import numpy as np
+import pandas as pd
+
 TIME_DTYPE = "datetime64[us]"
 
 
@@ -126,3 +129,30 @@ LEVEL_RANKS: dict[str, int] = {
     Level.LEAST_ENGAGED: 1,
     Level.EVERYONE_ELSE: 0,
 }
+"""The one numbering of levels: higher is more engaged; *everyone else* (not judged) is 0."""
+
+_RANK_BY_POSITION = np.array([LEVEL_RANKS[level] for level in LEVELS], dtype=np.int8)
+_POSITION_BY_RANK = np.argsort(_RANK_BY_POSITION).astype(np.int8)
+
+
+def level_ranks(levels: pd.Series | np.ndarray | pd.Categorical) -> np.ndarray:
+    """The rank (see :data:`LEVEL_RANKS`) of each level name.
+
+    Examples
+    --------
+    >>> level_ranks(np.array(["least_engaged", "most_engaged", "everyone_else"])).tolist()
+    [1, 3, 0]
+    """
+    return _RANK_BY_POSITION[pd.Categorical(levels, categories=list(LEVELS)).codes]
+
+
+def levels_from_ranks(ranks: np.ndarray) -> pd.Categorical:
+    """Level names (a categorical, most engaged first) for ranks, without string work.
+
+    Examples
+    --------
+    >>> list(levels_from_ranks(np.array([0, 3])))
+    ['everyone_else', 'most_engaged']
+    """
+    return pd.Categorical.from_codes(_POSITION_BY_RANK[np.asarray(ranks, dtype=np.int64)],
+                                     categories=list(LEVELS))

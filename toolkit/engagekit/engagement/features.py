@@ -28,19 +28,22 @@ from engagekit.config import EngagementConfig
 from engagekit.data.activity import NEVER, ActivityIndex, cell_flags, to_seconds
 from engagekit.timeutil import AsOf, as_timestamp
 
-FEATURE_COLUMNS: tuple[str, ...] = (
-    "eligible_sends",
-    "opened",
-    "clicked",
-    "open_rate",
-    "click_rate",
-    "last_open_at",
-    "last_click_at",
-    "days_since_last_engagement",
-    "sends_since_last_engagement",
-    "bounces",
-    "score",
-)
+FEATURE_KINDS: dict[str, str] = {
+    "eligible_sends": "count",
+    "opened": "count",
+    "clicked": "count",
+    "open_rate": "rate",
+    "click_rate": "rate",
+    "last_open_at": "time",
+    "last_click_at": "time",
+    "days_since_last_engagement": "days",
+    "sends_since_last_engagement": "count",
+    "bounces": "count",
+    "score": "score",
+}
+"""Every per-contact engagement column, once, with its kind (storage and formats follow it)."""
+
+FEATURE_COLUMNS: tuple[str, ...] = tuple(FEATURE_KINDS)
 
 SECONDS_PER_DAY = 86_400
 

@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from engagekit.config import EngagementConfig
-from engagekit.data.schema import LEVEL_RANKS, LEVELS, Level
+from engagekit.data.schema import LEVEL_RANKS, Level, levels_from_ranks
 
 # Level codes as returned by ``transform``: higher is more engaged.
 LEVEL_BY_CODE: dict[int, str] = {rank: str(level) for level, rank in LEVEL_RANKS.items()}
@@ -184,8 +184,7 @@ def level_categories(codes: np.ndarray) -> pd.Categorical:
     >>> level_categories(np.array([0, 3])).tolist()
     ['everyone_else', 'most_engaged']
     """
-    # LEVELS lists most engaged first, so a level's category position is 3 - its code.
-    return pd.Categorical.from_codes(3 - np.asarray(codes, dtype=np.int8), categories=list(LEVELS))
+    return levels_from_ranks(codes)
 
 
 def level_names(codes: np.ndarray) -> np.ndarray:

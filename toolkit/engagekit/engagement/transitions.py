@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engagekit.data.schema import LEVELS, Level
+from engagekit.data.schema import LEVEL_RANKS, LEVELS, Level, level_ranks
 from engagekit.engagement.levels import LevelResult
 
 MOVEMENTS: tuple[str, ...] = ("rising", "steady", "slipping", "new")
@@ -33,16 +33,13 @@ def movement(previous: pd.Series | np.ndarray, current: pd.Series | np.ndarray) 
     ...          np.array(["least_engaged", "least_engaged", "somewhat_engaged"])).tolist()
     ['new', 'slipping', 'rising']
     """
-    before = pd.Categorical(previous, categories=list(LEVELS)).codes
-    after = pd.Categorical(current, categories=list(LEVELS)).codes
-    return np.asarray(MOVEMENTS, dtype=object)[_movement_codes(before, after)]
+    return np.asarray(MOVEMENTS, dtype=object)[_movement_codes(level_ranks(previous), level_ranks(current))]
 
 
 def _movement_codes(before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """Movement positions in MOVEMENTS from level category codes (0 = most engaged)."""
-    unjudged = LEVELS.index(Level.EVERYONE_ELSE)
-    # category codes run from most engaged (0) to everyone else (3): a lower code is a rise
-    codes = np.where(after < before, 0, np.where(after > before, 2, 1))
+    """Movement positions in MOVEMENTS from level ranks (higher is more engaged)."""
+    unjudged = LEVEL_RANKS[Level.EVERYONE_ELSE]
+    codes = np.where(after > before, 0, np.where(after < before, 2, 1))
     codes[(before == unjudged) & (after != unjudged)] = 3
     return codes.astype(np.int8)
 

@@ -25,7 +25,7 @@ from engagekit.engagement.levels import LevelResult, current_and_previous
 from engagekit.segments.catalog import Catalog
 from engagekit.segments.definition import Criterion, Group, SegmentDefinition
 from engagekit.segments.operators import OPERATORS, Coded, argument
-from engagekit.segments.timing import Interval, purchase_window, within_last_days
+from engagekit.segments.timing import Interval, campaign_scope, order_window
 from engagekit.segments.validation import check_definition, resolve_field
 from engagekit.timeutil import AsOf, as_timestamp
 
@@ -181,7 +181,7 @@ class MemoryEngine:
 
     def _ecommerce(self, criterion: Criterion) -> Any:
         if criterion.field == "purchase":
-            return {"purchased": self._purchased(purchase_window(criterion.value, self.as_of))}
+            return {"purchased": self._purchased(order_window(criterion.field, criterion.value, self.as_of))}
         return self._kept(
             ("orders", criterion.field), lambda: self._order_aggregate(criterion.field)
         )
@@ -204,18 +204,20 @@ class MemoryEngine:
 
     def _scope(self, field: str, value: int) -> np.ndarray:
         """Positions (in ``dataset.campaigns``) of the campaigns an activity criterion covers."""
+        scope = campaign_scope(field, value, self.as_of)
         campaigns = self.dataset.campaigns
         ids = campaigns["campaign_id"].to_numpy()
-        if field == "campaign":
-            return np.flatnonzero(ids == value)
-        sent = campaigns["sent_at"].to_numpy()
-        if field == "last_n_days":
-            window = within_last_days(self.as_of, value)
-            return np.flatnonzero(
-                (sent >= window.start.to_datetime64()) & (sent < window.end.to_datetime64())
-            )
-        latest_first = np.lexsort((ids, sent))[::-1]
-        return latest_first[sent[latest_first] <= self.as_of.to_datetime64()][:value]
+        if scope.campaign_id is not None:
+            return np.flatnonzero(ids == scope.campaign_id)
+        sent = campaigns["sent_at"].to_numpy(dtype="datetime64[us]")
+        keep = sent < scope.sent.end.to_datetime64()
+        if scope.sent.start is not None:
+            keep &= sent >= scope.sent.start.to_datetime64()
+        chosen = np.flatnonzero(keep)
+        if scope.latest is None:
+            return chosen
+        latest_first = chosen[np.lexsort((ids[chosen], sent[chosen]))[::-1]]
+        return latest_first[: scope.latest]
 
     def _activity_facts(self, field: str, value: int) -> dict[str, np.ndarray]:
         index = self.dataset.activity
@@ -243,7 +245,7 @@ class MemoryEngine:
         """Positions, times (int64 microseconds) and amounts of the orders placed by ``as_of``."""
         orders = self.dataset.orders
         times = orders["ordered_at"].to_numpy(dtype="datetime64[us]")
-        keep = times <= self.as_of.to_datetime64()
+        keep = times < order_window("order_count", None, self.as_of).end.to_datetime64()
         return (
             self._positions(orders["contact_id"].to_numpy()[keep]),
             times[keep].astype(np.int64),

@@ -30,7 +30,7 @@ from engagekit.segments.operators import (
     argument,
     time_literal,
 )
-from engagekit.segments.timing import events_end, purchase_window, within_last_days
+from engagekit.segments.timing import campaign_scope, events_end, order_window
 from engagekit.segments.validation import check_definition, resolve_field
 from engagekit.timeutil import AsOf, as_timestamp
 from engagekit.workspace import Workspace
@@ -195,29 +195,22 @@ class SqlEngine:
 
     def _scope(self, field: str, value: int) -> ColumnElement[bool]:
         """The campaigns an activity criterion covers, as a condition on ``email_events``."""
+        scope = campaign_scope(field, value, self.as_of)
         events, campaigns = self.tables.email_events, self.tables.campaigns
-        if field == "campaign":
-            return events.c.campaign_id == value
+        if scope.campaign_id is not None:
+            return events.c.campaign_id == scope.campaign_id
         sent = campaigns.c.sent_at
-        if field == "last_n_days":
-            window = within_last_days(self.as_of, value)
-            chosen = sa.select(campaigns.c.campaign_id).where(
-                sent >= time_literal(window.start), sent < time_literal(window.end)
-            )
-        else:
-            chosen = (
-                sa.select(campaigns.c.campaign_id)
-                .where(sent <= time_literal(self.as_of))
-                .order_by(sent.desc(), campaigns.c.campaign_id.desc())
-                .limit(value)
-            )
+        conditions = [sent < time_literal(scope.sent.end)]
+        if scope.sent.start is not None:
+            conditions.append(sent >= time_literal(scope.sent.start))
+        chosen = sa.select(campaigns.c.campaign_id).where(*conditions)
+        if scope.latest is not None:
+            chosen = chosen.order_by(sent.desc(), campaigns.c.campaign_id.desc()).limit(scope.latest)
         return events.c.campaign_id.in_(chosen)
 
     def _ecommerce(self, criterion: Criterion) -> Any:
         orders = self.tables.orders
-        window = purchase_window(
-            criterion.value if criterion.field == "purchase" else None, self.as_of
-        )
+        window = order_window(criterion.field, criterion.value, self.as_of)
         conditions = [orders.c.ordered_at < time_literal(window.end)]
         if window.start is not None:
             conditions.append(orders.c.ordered_at >= time_literal(window.start))

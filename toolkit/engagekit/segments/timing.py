@@ -14,7 +14,11 @@ more than N days ago      ``t < as_of - N days``
 email events              count when they happened at or before the second of ``as_of`` (the
                           activity index keeps whole seconds, so SQL compares with the start
                           of the next second)
-orders                    count when placed at or before ``as_of``
+orders                    count when placed at or before ``as_of``; a "purchased within N days"
+                          criterion and the order metrics share :func:`order_window`
+campaign scope            an activity criterion covers one campaign, the campaigns sent in the
+                          last N days, or the latest N campaigns sent by ``as_of`` (latest by
+                          sent time, then by id): :func:`campaign_scope`
 ========================  ======================================================================
 """
 
@@ -77,3 +81,42 @@ def purchase_window(value: object, as_of: pd.Timestamp) -> Interval:
     if value is None:
         return Interval(end=as_of + ONE_MICROSECOND)
     return within_last_days(as_of, int(value))
+
+
+def order_window(field: str, value: object, as_of: pd.Timestamp) -> Interval:
+    """The orders an e-commerce criterion looks at: "purchase" counts its last ``value`` days
+    (when given); the order metrics (count, total, last date) every order up to ``as_of``."""
+    return purchase_window(value if field == "purchase" else None, as_of)
+
+
+@dataclass(frozen=True)
+class CampaignScope:
+    """The campaigns an email activity criterion covers.
+
+    Exactly one of the forms: ``campaign_id`` (one campaign), or the campaigns sent in ``sent``,
+    of which only the ``latest`` by sent time (then id) when ``latest`` is set.
+    """
+
+    campaign_id: int | None = None
+    sent: Interval | None = None
+    latest: int | None = None
+
+
+def campaign_scope(field: str, value: int, as_of: pd.Timestamp) -> CampaignScope:
+    """The scope of an activity criterion on ``field`` ("campaign", "last_n_days" or
+    "last_n_campaigns").
+
+    Examples
+    --------
+    >>> campaign_scope("last_n_campaigns", 3, pd.Timestamp("2026-06-30")).latest
+    3
+    >>> campaign_scope("last_n_days", 7, pd.Timestamp("2026-06-30")).sent.start
+    Timestamp('2026-06-23 00:00:00')
+    """
+    if field == "campaign":
+        return CampaignScope(campaign_id=int(value))
+    if field == "last_n_days":
+        return CampaignScope(sent=within_last_days(as_of, int(value)))
+    if field == "last_n_campaigns":
+        return CampaignScope(sent=Interval(end=as_of + ONE_MICROSECOND), latest=int(value))
+    raise ValueError(f"not an activity scope: {field!r}")

@@ -27,21 +27,14 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from engagekit.engagement.features import FEATURE_KINDS
+
 FIELD_COLUMN_TYPES = {"text": Text, "number": Float, "date": DateTime}
 
-# Per-contact engagement columns stored with a level snapshot (names match the features frame).
+# Per-contact engagement columns stored with a level snapshot: the features, then the level.
+_FEATURE_TYPES = {"count": Integer, "rate": Float, "time": DateTime, "days": Float, "score": Float}
 SNAPSHOT_COLUMNS = {
-    "eligible_sends": Integer,
-    "opened": Integer,
-    "clicked": Integer,
-    "open_rate": Float,
-    "click_rate": Float,
-    "last_open_at": DateTime,
-    "last_click_at": DateTime,
-    "days_since_last_engagement": Float,
-    "sends_since_last_engagement": Integer,
-    "bounces": Integer,
-    "score": Float,
+    **{name: _FEATURE_TYPES[kind] for name, kind in FEATURE_KINDS.items()},
     "level": String(20),
 }
 

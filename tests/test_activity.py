@@ -1,0 +1,69 @@
+"""The activity index: deliveries, their first events, saving and memory-mapped loading."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import engagekit as ek
+
+from factories import tiny_dataset
+
+EVENTS = [
+    (1, 1, "send", "2026-11-01 10:00"), (1, 1, "open", "2026-11-01 12:00"),
+    (1, 1, "click", "2026-11-01 12:05"), (2, 1, "open", "2026-11-02 09:00"),
+    (2, 2, "bounce", "2026-11-10 10:00:01"), (3, 2, "send", "2026-11-10 10:00"),
+]
+
+
+def index():
+    return ek.ActivityIndex.build(tiny_dataset({1: "2026-11-01 10:00", 2: "2026-11-10 10:00"}, EVENTS))
+
+
+def seconds(text: str) -> int:
+    return int(np.datetime64(text, "s").astype(np.int64))
+
+
+def test_a_delivery_is_a_contact_campaign_pair_with_any_event():
+    built = index()
+    pairs = sorted(zip(built.contact_ids[built.delivery_contact].tolist(),
+                       built.campaign_ids[built.delivery_campaign].tolist(), strict=True))
+    assert pairs == [(1, 1), (2, 1), (2, 2), (3, 2)]  # an open without a send still counts
+
+
+def test_first_event_engagement_click_and_bounce_per_delivery():
+    built = index()
+    by_pair = {(int(built.contact_ids[c]), int(built.campaign_ids[k])): i
+               for i, (c, k) in enumerate(zip(built.delivery_contact, built.delivery_campaign, strict=True))}
+    first = by_pair[(1, 1)]
+    assert built.delivery_first[first] == seconds("2026-11-01T10:00")
+    assert built.delivery_engaged[first] == seconds("2026-11-01T12:00")  # a click also counts as an open
+    assert built.delivery_clicked[first] == seconds("2026-11-01T12:05")
+    assert built.delivery_bounced[by_pair[(2, 2)]] == seconds("2026-11-10T10:00:01")
+    assert built.delivery_engaged[by_pair[(3, 2)]] == np.iinfo(np.int64).max  # never
+
+
+def test_deliveries_are_grouped_by_campaign_in_sent_order():
+    built = index()
+    sent_rank = np.argsort(built.sent_order)
+    assert (np.diff(sent_rank[built.delivery_campaign]) >= 0).all()
+    assert built.delivery_offsets.tolist() == [0, 2, 4]
+
+
+def test_saved_and_loaded_memory_mapped_it_is_the_same(tmp_path):
+    built = index()
+    built.save(tmp_path / "activity")
+    loaded = ek.ActivityIndex.load(tmp_path / "activity")
+    for name in ("delivery_contact", "delivery_first", "engagement_key", "click_key"):
+        assert np.array_equal(getattr(built, name), getattr(loaded, name))
+    assert ek.ActivityIndex.load(tmp_path / "missing") is None
+
+
+def test_an_index_of_another_format_is_not_loaded(tmp_path):
+    index().save(tmp_path / "activity")
+    (tmp_path / "activity" / "format").write_text("0")
+    assert ek.ActivityIndex.load(tmp_path / "activity") is None
+
+
+def test_no_events_gives_an_empty_index():
+    built = ek.ActivityIndex.build(tiny_dataset({1: "2026-11-01"}, []))
+    assert built.n_deliveries == 0 and built.n_contacts == 3
