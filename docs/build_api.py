@@ -52,8 +52,12 @@ SKIP = {"bump_data_version", "migrate", "OPERATORS", "report_kind", "audience_st
 
 # Sections of the reference: title and the modules whose objects go there.
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Workspace and data", ("engagekit.workspace", "engagekit.data.dataset", "engagekit.data.schema",
-                            "engagekit.timeutil")),
+    ("Session: the settings in force", ("engagekit.session",)),
+    ("Workspace and data", ("engagekit.workspace", "engagekit.workspace.workspace",
+                            "engagekit.workspace.database", "engagekit.workspace.importer",
+                            "engagekit.workspace.lists", "engagekit.data.dataset",
+                            "engagekit.data.schema", "engagekit.data.safe_csv", "engagekit.timeutil",
+                            "engagekit.names")),
     ("Importing and sample data", ("engagekit.data.io.detect", "engagekit.data.io.canonical",
                                    "engagekit.data.io.canonical_writer", "engagekit.data.io.constant_contact",
                                    "engagekit.data.io.mailchimp", "engagekit.data.sample")),
@@ -61,7 +65,8 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Features and levels", ("engagekit.data.activity", "engagekit.engagement.features", "engagekit.engagement.tiers",
                              "engagekit.engagement.levels", "engagekit.engagement.report", "engagekit.engagement.explain")),
     ("Transitions", ("engagekit.engagement.transitions",)),
-    ("Segments: definitions", ("engagekit.segments.definition", "engagekit.segments.sentences",
+    ("Segments: definitions", ("engagekit.segments.definition", "engagekit.segments.tree",
+                               "engagekit.segments.sentences", "engagekit.segments.validation",
                                "engagekit.segments.catalog", "engagekit.segments.errors",
                                "engagekit.segments.constant_contact")),
     ("Segments: engines", ("engagekit.segments.memory_engine", "engagekit.segments.sql_engine",
