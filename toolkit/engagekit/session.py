@@ -42,6 +42,7 @@ from typing import IO, Literal
 import numpy as np
 import pandas as pd
 
+from engagekit.campaigns import planning
 from engagekit.config import EngagementConfig
 from engagekit.data.dataset import Dataset
 from engagekit.data.io.merge import merge_datasets
@@ -64,6 +65,7 @@ from engagekit.timeutil import AsOf, as_timestamp, natural_as_of, read_now
 from engagekit.workspace.database import display_url
 from engagekit.workspace.importer import ImportResult
 from engagekit.workspace.lists import AddToListResult
+from engagekit.workspace.plans import PlanRecord
 from engagekit.workspace.workspace import Workspace
 
 AsOfRule = Literal["given", "pinned", "data"]
@@ -440,6 +442,72 @@ class Session:
 
     def narrowness_warning(self, count: int) -> str | None:
         return operations.narrowness_warning(count, self.dataset.n_contacts)
+
+    # -- campaign plans ----------------------------------------------------------------------
+    def draft_plan(
+        self, segment: Definition | str, *, holdout_share: float = planning.DEFAULT_HOLDOUT_SHARE,
+        seed: int = 0, success_event: str = "click", success_days: int = planning.DEFAULT_SUCCESS_DAYS,
+    ) -> tuple[np.ndarray, np.ndarray, planning.PlanPower]:
+        """Before saving a plan: its audience (sendable members), holdout mask and power."""
+        planning.check_plan_settings(success_event=success_event, success_days=success_days,
+                                     holdout_share=holdout_share)
+        audience = planning.sendable_members(self.dataset, self.member_ids(segment))
+        holdout = planning.draw_groups(audience, holdout_share=holdout_share, seed=seed)
+        power = planning.plan_power(self.dataset, audience, holdout, success_event=success_event,
+                                    success_days=success_days, as_of=self.as_of)
+        return audience, holdout, power
+
+    def plan_campaign(
+        self, name: str, segment: Definition | str, *, send_date: AsOf, offer: str = "",
+        holdout_share: float = planning.DEFAULT_HOLDOUT_SHARE, seed: int = 0,
+        success_event: str = "click", success_days: int = planning.DEFAULT_SUCCESS_DAYS,
+    ) -> planning.CampaignPlan:
+        """Save a plan: the segment's sendable members now, a stable holdout, the success event."""
+        chosen = self._definition(segment)
+        audience, holdout, _ = self.draft_plan(chosen, holdout_share=holdout_share, seed=seed,
+                                               success_event=success_event, success_days=success_days)
+        definition = operations.as_definition(chosen)
+        segment_name = chosen.name if isinstance(chosen, Segment) else definition.describe(self.catalog)
+        record = PlanRecord(
+            name=name, segment_name=segment_name, definition=definition.to_json(), offer=offer,
+            send_date=as_timestamp(send_date, name="send date"), success_event=success_event,
+            success_days=int(success_days), holdout_share=float(holdout_share), seed=int(seed),
+            as_of=self.as_of,
+        )
+        saved = self.workspace.plans.create(record, audience, holdout)
+        return self.plan(saved.id)
+
+    def plans(self) -> list[planning.CampaignPlan]:
+        """Every campaign plan, newest first."""
+        return [planning.CampaignPlan(record, self.workspace.plans.members(record.id))
+                for record in self.workspace.plans.list()]
+
+    def plan(self, name_or_id: str | int) -> planning.CampaignPlan:
+        record = self.workspace.plans.get(name_or_id)
+        return planning.CampaignPlan(record, self.workspace.plans.members(record.id))
+
+    def plan_power(self, plan: planning.CampaignPlan) -> planning.PlanPower:
+        return planning.plan_power(self.dataset, plan.members["contact_id"].to_numpy(np.int64),
+                                   plan.members["holdout"].to_numpy(bool),
+                                   success_event=plan.record.success_event,
+                                   success_days=plan.record.success_days, as_of=plan.record.as_of)
+
+    def treatment_audience(self, plan: planning.CampaignPlan | str, *,
+                           fields: Sequence[str] | None = None) -> operations.Audience:
+        """The plan's treatment group as a send-ready audience (holdout left out, and anyone who
+        cannot be emailed at the session's as-of time)."""
+        plan = plan if isinstance(plan, planning.CampaignPlan) else self.plan(plan)
+        ids = np.intersect1d(plan.treatment_ids, self.dataset.contact_ids)
+        return operations.audience_of(self.dataset, ids, fields=fields, as_of=self.as_of,
+                                      engine=self.engine("memory"))
+
+    def measure_plan(self, plan: planning.CampaignPlan | str, *, save: bool = True) -> planning.PlanResult:
+        """The plan's lift and guardrails as of the session's as-of time (stored unless ``save=False``)."""
+        plan = plan if isinstance(plan, planning.CampaignPlan) else self.plan(plan)
+        result = planning.measure(self.dataset, plan, as_of=self.as_of)
+        if save:
+            self.workspace.plans.update(plan.record.id, measured_at=self.as_of, result=result.to_json())
+        return result
 
 
 def _value(value: object) -> str:

@@ -35,6 +35,7 @@ import pyarrow as pa
 
 from engagekit.data.dataset import Dataset
 from engagekit.data.io.canonical_writer import write_canonical
+from engagekit.data.sample_winback import add_winback_test
 from engagekit.data.schema import CSV_FILES, EVENT_TYPES, EmailStatus
 from engagekit.timeutil import as_timestamp
 
@@ -129,7 +130,7 @@ _LISTS: tuple[tuple[str, float, float], ...] = (
 )
 
 _STAGES = ("contacts", "lists and tags", "campaigns", "audiences", "opens and clicks", "orders",
-           "tables")
+           "tables", "win-back test")
 
 
 # --- public API ---------------------------------------------------------------------------------
@@ -234,6 +235,8 @@ def generate_sample(
             "email_events": email_events,
             "orders": orders,
         }
+        stage("win-back test")
+        tables = add_winback_test(next(streams), tables, end_ts)
         return Dataset.from_frames(
             **{name: _whole_seconds(frame) for name, frame in tables.items()},
             custom_fields={"city": "text", "loyalty_points": "number", "birthday": "date"},

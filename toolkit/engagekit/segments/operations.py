@@ -369,14 +369,26 @@ def build_audience(
     ...     MemoryEngine(data, as_of="2026-11-30"), PREBUILT[2])
     True
     """
+    ids = engine.members(as_definition(definition))
+    return audience_of(dataset, ids, fields=fields, as_of=engine.as_of, engine=engine)
+
+
+def audience_of(
+    dataset: Dataset, contact_ids: np.ndarray, *, fields: Sequence[str] | None = None,
+    as_of: pd.Timestamp, engine: SegmentEngine | None = None,
+) -> Audience:
+    """The send-ready audience of given contacts: unsubscribed and bounced ones left out and counted.
+
+    ``engine`` gives level and metric columns when ``fields`` asks for them.
+    """
     columns = export_fields(fields)
-    frame = members_frame(dataset, engine, definition, list(dict.fromkeys([*columns, "email_status"])))
+    wanted = list(dict.fromkeys([*columns, "email_status"]))
+    _check_columns(dataset, wanted)
+    frame = _member_table(dataset, engine, np.asarray(contact_ids, dtype=np.int64), wanted)
     status = frame["email_status"]
     left_out = {str(s): int((status == s).sum()) for s in NOT_SENDABLE}
     sendable = frame[~status.isin(NOT_SENDABLE)]
-    return Audience(
-        frame=sendable[columns].reset_index(drop=True), left_out=left_out, as_of=engine.as_of
-    )
+    return Audience(frame=sendable[columns].reset_index(drop=True), left_out=left_out, as_of=as_of)
 
 
 def audience_csv(
@@ -446,6 +458,7 @@ __all__ = [
     "Audience",
     "add_to_list",
     "audience_csv",
+    "audience_of",
     "build_audience",
     "count",
     "export_csv",

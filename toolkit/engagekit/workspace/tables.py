@@ -55,6 +55,8 @@ class WorkspaceTables:
     segments: Table
     level_snapshots: Table
     snapshot_levels: Table
+    campaign_plans: Table
+    plan_members: Table
     meta: Table
 
     DATA_TABLES = (
@@ -189,6 +191,34 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         Column("contact_id", BigInteger, primary_key=True),
         *[Column(name, kind) for name, kind in SNAPSHOT_COLUMNS.items()],
     )
+    campaign_plans = Table(
+        "campaign_plans",
+        md,
+        Column("plan_id", Integer, primary_key=True, autoincrement=True),
+        Column("name", Text, nullable=False),
+        Column("name_key", String(400), nullable=False, unique=True),
+        Column("segment_name", Text, nullable=False),
+        Column("definition", Text, nullable=False),
+        Column("offer", Text, nullable=False, default=""),
+        Column("send_date", DateTime, nullable=False),
+        Column("success_event", String(20), nullable=False),
+        Column("success_days", Integer, nullable=False),
+        Column("holdout_share", Float, nullable=False),
+        Column("seed", BigInteger, nullable=False),
+        Column("as_of", DateTime, nullable=False),
+        Column("campaign_id", BigInteger),
+        Column("created_at", DateTime, nullable=False),
+        Column("measured_at", DateTime),
+        Column("result", Text),
+    )
+    plan_members = Table(
+        "plan_members",
+        md,
+        Column("plan_id", Integer, ForeignKey("campaign_plans.plan_id", ondelete="CASCADE"),
+               primary_key=True),
+        Column("contact_id", BigInteger, primary_key=True),
+        Column("holdout", sa.Boolean, nullable=False),
+    )
     meta = Table(
         "meta",
         md,
@@ -208,5 +238,7 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         segments=segments,
         level_snapshots=level_snapshots,
         snapshot_levels=snapshot_levels,
+        campaign_plans=campaign_plans,
+        plan_members=plan_members,
         meta=meta,
     )

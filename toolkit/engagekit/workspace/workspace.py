@@ -24,6 +24,7 @@ from engagekit.workspace.columnar import ColumnarCache
 from engagekit.workspace.database import Database, default_url, make_engine, set_meta
 from engagekit.workspace.importer import ImportResult
 from engagekit.workspace.lists import ListStore
+from engagekit.workspace.plans import PlanStore
 from engagekit.workspace.snapshots import SnapshotStore
 from engagekit.workspace.tables import WorkspaceTables, build_tables
 
@@ -47,6 +48,7 @@ class Workspace:
         self.cache = cache
         self.snapshots = SnapshotStore(database, self.load)
         self.lists = ListStore(database)
+        self.plans = PlanStore(database)
         self._lock = threading.Lock()
         self._loaded: tuple[str, Dataset] | None = None
 
