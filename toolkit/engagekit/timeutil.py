@@ -23,14 +23,15 @@ def as_timestamp(value: AsOf, *, name: str = "as_of") -> pd.Timestamp:
     >>> as_timestamp("2026-11-30T10:00:00+02:00")
     Timestamp('2026-11-30 08:00:00')
     """
+    what = name[:1].upper() + name[1:]
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise DataError(f"{name} is required (a date or time such as 2026-11-30)")
+        raise DataError(f"{what} is required (a date or time such as 2026-11-30).")
     try:
         stamp = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise DataError(f"{name} {value!r} is not a date or time (use e.g. 2026-11-30)") from None
+    except (ValueError, TypeError, OverflowError):
+        raise DataError(f"{what} {value!r} is not a date or time (use e.g. 2026-11-30).") from None
     if pd.isna(stamp):
-        raise DataError(f"{name} {value!r} is not a date or time (use e.g. 2026-11-30)")
+        raise DataError(f"{what} {value!r} is not a date or time (use e.g. 2026-11-30).")
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
     return stamp.as_unit("us")

@@ -100,20 +100,20 @@ def measure_lift(
     rate_t, rate_h = treatment_successes / treatment_size, holdout_successes / holdout_size
     counts = (treatment_successes, treatment_size, holdout_successes, holdout_size)
     with warnings.catch_warnings():
-        # With no success in a group statsmodels divides by zero on the way; its bounds are right.
+        # With no success in a group statsmodels divides by zero on the way; its answers are right.
         warnings.simplefilter("ignore", RuntimeWarning)
         low, high = confint_proportions_2indep(*counts, method="newcomb", compare="diff",
                                                alpha=1 - CONFIDENCE)
-    if holdout_successes and treatment_successes:
-        ratio_low, ratio_high = confint_proportions_2indep(*counts, method="log", compare="ratio",
-                                                           alpha=1 - CONFIDENCE)
-        relative = (rate_t / rate_h - 1, ratio_low - 1, ratio_high - 1)
-    else:
-        relative = (rate_t / rate_h - 1 if rate_h else nan, nan, nan)
-    if treatment_successes + holdout_successes in (0, treatment_size + holdout_size):
-        p_value = 1.0  # every contact failed (or succeeded): no evidence of a difference
-    else:
-        p_value = float(test_proportions_2indep(*counts, method="score", compare="diff").pvalue)
+        if holdout_successes and treatment_successes:
+            ratio_low, ratio_high = confint_proportions_2indep(*counts, method="log", compare="ratio",
+                                                               alpha=1 - CONFIDENCE)
+            relative = (rate_t / rate_h - 1, ratio_low - 1, ratio_high - 1)
+        else:
+            relative = (rate_t / rate_h - 1 if rate_h else nan, nan, nan)
+        if treatment_successes + holdout_successes in (0, treatment_size + holdout_size):
+            p_value = 1.0  # every contact failed (or succeeded): no evidence of a difference
+        else:
+            p_value = float(test_proportions_2indep(*counts, method="score", compare="diff").pvalue)
     return Lift(treatment_size, treatment_successes, holdout_size, holdout_successes, rate_t, rate_h,
                 rate_t - rate_h, float(low), float(high), *map(float, relative), p_value)
 

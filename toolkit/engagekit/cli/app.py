@@ -36,6 +36,7 @@ from engagekit.cli.common import (
     open_session,
     say,
 )
+from engagekit.cli.campaigns import app as campaign_app
 from engagekit.cli.segments import app as segment_app
 
 app = typer.Typer(
@@ -304,6 +305,7 @@ def dashboard(
 
 
 app.add_typer(segment_app, name="segment", help="Manage, count and export segments.")
+app.add_typer(campaign_app, name="campaign", help="Plan campaigns with a holdout and measure their lift.")
 
 
 def main() -> None:
