@@ -20,6 +20,7 @@ from rich.progress import track
 from rich.table import Table
 
 import engagekit as ek
+from engagekit.cli.campaigns import app as campaign_app
 from engagekit.cli.common import (
     AsOfOption,
     ConfigFileOption,
@@ -36,7 +37,6 @@ from engagekit.cli.common import (
     open_session,
     say,
 )
-from engagekit.cli.campaigns import app as campaign_app
 from engagekit.cli.segments import app as segment_app
 
 app = typer.Typer(

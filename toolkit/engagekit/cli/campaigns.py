@@ -11,7 +11,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 import engagekit as ek
 from engagekit.cli.common import (
@@ -79,19 +78,18 @@ def plan(
 def list_plans(workspace: WorkspaceOption = None, as_of: AsOfOption = None) -> None:
     """List the plans with their status (planned, sent, measured) and result."""
     session = open_session(workspace, as_of=as_of)
-    table = Table()
-    for heading in ("Plan", "Status", "Segment", "Send date", "Emailed", "Held out", "Success", "Lift"):
-        table.add_column(heading, overflow="fold")  # wrap, never cut: a cut name reads as another
-    for saved in session.plans():
-        result = saved.result
-        lift = (f"{100 * result.lift.absolute:+.1f} pts ({100 * result.lift.absolute_low:+.1f} to "
-                f"{100 * result.lift.absolute_high:+.1f})") if result else ""
-        record = saved.record
-        table.add_row(escape(record.name), saved.status(session.as_of), escape(record.segment_name),
-                      f"{record.send_date:%Y-%m-%d}", f"{len(saved.treatment_ids):,}",
-                      f"{len(saved.holdout_ids):,}", f"{record.success_event} in {record.success_days} d",
-                      lift)
-    console.print(table)
+    plans = session.plans()
+    if not plans:
+        console.print("No campaign plans yet: make one with 'engagekit campaign plan'.")
+    for saved in plans:
+        record, result = saved.record, saved.result
+        console.print(
+            f"[bold]{escape(record.name)}[/] ({saved.status(session.as_of)}) from "
+            f"'{escape(record.segment_name)}', sent {record.send_date:%Y-%m-%d}: "
+            f"{len(saved.treatment_ids):,} emailed, {len(saved.holdout_ids):,} held out; success: "
+            f"{record.success_event} within {record.success_days} days.", soft_wrap=True)
+        if result:
+            console.print(f"  {escape(result.lift.summary())}", soft_wrap=True)
 
 
 @command("export")
