@@ -195,3 +195,33 @@ def transition_heatmap(counts: pd.DataFrame, row_shares: pd.DataFrame) -> go.Fig
 def _rgba(hex_color: str, alpha: float) -> str:
     red, green, blue = (int(hex_color[k : k + 2], 16) for k in (1, 3, 5))
     return f"rgba({red},{green},{blue},{alpha})"
+
+
+def lift_chart(lift) -> go.Figure:
+    """The measured lift in points with its 95 % interval, against no effect (``engagekit`` ``Lift``)."""
+    low, mid, high = (100 * value for value in (lift.absolute_low, lift.absolute, lift.absolute_high))
+    color = "#15803d" if low > 0 else "#b91c1c" if high < 0 else "#6b7280"
+    fig = go.Figure(go.Scatter(
+        x=[mid], y=["Lift"], mode="markers", marker={"size": 14, "color": color},
+        error_x={"type": "data", "symmetric": False, "array": [high - mid], "arrayminus": [mid - low],
+                 "thickness": 3, "width": 12, "color": color},
+        hovertemplate=f"lift {mid:+.1f} points<br>95% interval {low:+.1f} to {high:+.1f}<extra></extra>",
+    ))
+    fig.add_vline(x=0, line_dash="dash", line_color="#374151", annotation_text="no effect",
+                  annotation_position="top")
+    span = max(abs(low), abs(high), 1.0) * 1.3
+    return _layout(fig, height=170, showlegend=False, xaxis_title="points (treatment rate minus holdout rate)",
+                   xaxis_range=[-span, span], yaxis_visible=False)
+
+
+def success_rates(lift) -> go.Figure:
+    """Success rate of the treatment beside the holdout."""
+    groups = ["Emailed (treatment)", "Held out"]
+    rates = [lift.treatment_rate, lift.holdout_rate]
+    fig = go.Figure(go.Bar(
+        x=groups, y=rates, marker_color=["#2563eb", "#9ca3af"],
+        text=[f"{rate:.1%}" for rate in rates], textposition="outside",
+        hovertemplate="%{x}: %{y:.1%}<extra></extra>",
+    ))
+    return _layout(fig, height=260, showlegend=False, yaxis_tickformat=".0%",
+                   yaxis_range=[0, max(max(rates), 0.01) * 1.25])

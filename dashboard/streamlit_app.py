@@ -36,6 +36,7 @@ pages = [
     st.Page("app_pages/transitions.py", title="Transitions", icon=":material/swap_vert:"),
     st.Page("app_pages/segments.py", title="Segments", icon=":material/group:"),
     st.Page("app_pages/builder.py", title="Segment builder", icon=":material/tune:"),
+    st.Page("app_pages/campaigns.py", title="Campaigns", icon=":material/campaign:"),
     st.Page("app_pages/settings.py", title="Data and settings", icon=":material/settings:"),
 ]
 navigation = st.navigation(pages)
