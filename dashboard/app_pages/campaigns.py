@@ -12,7 +12,7 @@ import state
 import widgets
 
 VIEW = "campaigns_view"
-PLAN_VIEW, RESULTS_VIEW = "Plan a campaign", "Plans and results"
+PLAN_VIEW, RESULTS_VIEW, SUNSET_VIEW = "Plan a campaign", "Plans and results", "Sunset policy"
 SUCCESS_LABELS = {"open": "Opened an email", "click": "Clicked an email", "order": "Placed an order"}
 
 st.title("Campaigns")
@@ -30,7 +30,7 @@ st.caption("Email a segment but hold a random share back: after the campaign, th
 if "campaigns_view_next" in st.session_state:  # chosen by an action of the last run
     st.session_state[VIEW] = st.session_state.pop("campaigns_view_next")
 st.session_state.setdefault(VIEW, PLAN_VIEW)
-view = st.segmented_control("View", [PLAN_VIEW, RESULTS_VIEW], key=VIEW,
+view = st.segmented_control("View", [PLAN_VIEW, RESULTS_VIEW, SUNSET_VIEW], key=VIEW,
                             label_visibility="collapsed") or PLAN_VIEW
 
 
@@ -203,7 +203,59 @@ def delete_plan(plan) -> None:
         st.rerun()
 
 
+def sunset_view() -> None:
+    st.caption("Contacts who ignore email for long hurt deliverability for everyone else. Simulate a "
+               "rule before applying it: who it would suppress and what they still bring.")
+    default = ek.SunsetRule()
+    sends_col, days_col = st.columns(2, gap="large")
+    sends = sends_col.number_input("Unengaged emails", 1, 1000, default.unengaged_sends, key="sunset_sends",
+                                   help="Emails sent since the contact last opened or clicked.")
+    days = days_col.number_input("Unengaged days", 1, 3650, default.unengaged_days, key="sunset_days",
+                                 help="Days since the contact last opened or clicked.")
+    rule = ek.SunsetRule(unengaged_sends=int(sends), unengaged_days=int(days))
+    simulation = session.sunset(rule)
+    st.info(simulation.summary(), icon=":material/wb_twilight:")
+    cols = st.columns(4)
+    cols[0].metric("Would be suppressed", f"{simulation.suppressed:,}", border=True,
+                   help="Subscribed contacts that meet both thresholds.")
+    cols[1].metric("At risk", f"{simulation.at_risk:,}", border=True,
+                   help="Within 3 emails and 30 days of the rule.")
+    cols[2].metric("Their share of orders", f"{simulation.order_share:.1%}", border=True,
+                   help="Of the orders of the last 365 days.")
+    cols[3].metric("Engaged share after", f"{simulation.engaged_share_after:.1%}",
+                   f"{100 * (simulation.engaged_share_after - simulation.engaged_share_before):+.1f} points",
+                   border=True, help="Emailed contacts that engaged in the last 90 days.")
+    statuses = simulation.table["sunset_status"].value_counts()
+    counts = pd.DataFrame({"Status": list(ek.SUNSET_STATUSES.values()),
+                           "Contacts": [int(statuses.get(key, 0)) for key in ek.SUNSET_STATUSES]})
+    st.dataframe(counts, hide_index=True, key="sunset_counts",
+                 column_config={"Contacts": st.column_config.NumberColumn(format="localized")})
+    export_col, list_col = st.columns(2, gap="large")
+    with export_col:
+        st.markdown("**Suppression list**")
+        st.write("The contacts to stop emailing, to upload to your email tool's suppression list.")
+        bound = state.session()
+        st.download_button("Download the suppression list", data=lambda: ek.to_safe_csv(bound.suppression_frame(rule)),
+                           file_name=f"sunset-{rule.unengaged_sends}-emails-{rule.unengaged_days}-days.csv",
+                           mime="text/csv", on_click="ignore", icon=":material/block:", key="sunset_download")
+    with list_col:
+        st.markdown("**Last chance first**")
+        st.write("Send them a final two or three emails before suppressing them: copy them into a list.")
+        name = st.text_input("List name", value=f"Last chance {as_of:%Y-%m-%d}", key="sunset_list")
+        if st.button("Add them to the list", key="sunset_add", icon=":material/playlist_add:",
+                     disabled=not name.strip()):
+            try:
+                result = session.add_last_chance_list(name, rule)
+            except ek.EngagekitError as error:
+                widgets.show_error(error)
+            else:
+                st.session_state["campaigns_flash"] = result.summary()
+                st.rerun()
+
+
 if view == PLAN_VIEW:
     plan_form()
-else:
+elif view == RESULTS_VIEW:
     plans_view()
+else:
+    sunset_view()

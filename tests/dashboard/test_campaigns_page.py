@@ -57,3 +57,19 @@ def test_measure_a_past_campaign_shows_the_lift(workspace_url):
     assert shown["Lift"] == f"{100 * result.lift.absolute:+.1f} points"
     assert shown["Held out: success"] == f"{result.lift.holdout_rate:.1%}"
     assert len(at.get("plotly_chart")) == 2
+
+
+def test_the_sunset_simulation_follows_the_rule_and_makes_the_last_chance_list(workspace_url):
+    at = open_page()
+    at.segmented_control(key="campaigns_view").set_value("Sunset policy").run()
+    at.number_input(key="sunset_sends").set_value(6).run()
+    at.number_input(key="sunset_days").set_value(90).run()
+    assert not at.exception, at.exception
+    simulation = ek.Session.open(workspace_url).sunset(ek.SunsetRule(unengaged_sends=6, unengaged_days=90))
+    assert metrics(at)["Would be suppressed"] == f"{simulation.suppressed:,}"
+    at.text_input(key="sunset_list").set_value("Last chance").run()
+    at.button(key="sunset_add").click().run()
+    assert not at.exception, at.exception
+    members = ek.Workspace.open(workspace_url).lists.list().set_index("name").loc["Last chance", "members"]
+    assert members == simulation.suppressed > 0
+    assert at.segmented_control(key="campaigns_view").value == "Sunset policy"

@@ -13,6 +13,9 @@ The layers below the session (data, engagement, workspace, segments) are public 
 outside a workspace: ``ek.compute_levels(dataset, as_of=...)`` and friends.
 """
 
+from engagekit.campaigns.lift import Lift, measure_lift
+from engagekit.campaigns.planning import SUCCESS_EVENTS, CampaignPlan, PlanPower, PlanResult
+from engagekit.campaigns.power import minimum_detectable_effect, required_size
 from engagekit.config import EngagementConfig
 from engagekit.data.activity import ActivityIndex
 from engagekit.data.dataset import Dataset
@@ -38,6 +41,12 @@ from engagekit.engagement.levels import (
     relevel,
 )
 from engagekit.engagement.report import EngagementReport, engagement_report
+from engagekit.engagement.sunset import (
+    SUNSET_STATUSES,
+    SunsetRule,
+    SunsetSimulation,
+    simulate_sunset,
+)
 from engagekit.engagement.tiers import EngagementTiers, Thresholds, judged_scores, level_names
 from engagekit.engagement.transitions import MOVEMENTS, Transitions, compute_transitions, movement
 from engagekit.errors import (
@@ -108,9 +117,12 @@ __all__ = [
     "SAMPLE_END",
     "SAMPLE_SEED",
     "SOURCE_LABELS",
+    "SUNSET_STATUSES",
+    "SUCCESS_EVENTS",
     "ActivityIndex",
     "AddToListResult",
     "Audience",
+    "CampaignPlan",
     "Catalog",
     "ConfigError",
     "Criterion",
@@ -132,8 +144,11 @@ __all__ = [
     "InvalidNameError",
     "Level",
     "LevelResult",
+    "Lift",
     "MemoryEngine",
     "NotFoundError",
+    "PlanPower",
+    "PlanResult",
     "ReadOnlyListError",
     "ReadOnlySegmentError",
     "Segment",
@@ -143,6 +158,8 @@ __all__ = [
     "Session",
     "SettingsInForce",
     "SqlEngine",
+    "SunsetRule",
+    "SunsetSimulation",
     "Thresholds",
     "Transitions",
     "Workspace",
@@ -175,8 +192,10 @@ __all__ = [
     "level_names",
     "level_segment",
     "member_columns",
+    "measure_lift",
     "members_frame",
     "merge_datasets",
+    "minimum_detectable_effect",
     "monthly_dates",
     "movement",
     "name_key",
@@ -191,8 +210,10 @@ __all__ = [
     "read_mailchimp",
     "read_mailchimp_folder",
     "relevel",
+    "required_size",
     "resolve_settings",
     "segment_members",
+    "simulate_sunset",
     "to_safe_csv",
     "transition_name",
     "transition_segment",

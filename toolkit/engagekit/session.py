@@ -55,6 +55,7 @@ from engagekit.engagement.levels import (
     relevel,
 )
 from engagekit.engagement.report import EngagementReport, engagement_report
+from engagekit.engagement.sunset import SunsetRule, SunsetSimulation, simulate_sunset
 from engagekit.errors import ConfigError, NotFoundError
 from engagekit.segments import operations
 from engagekit.segments.catalog import Catalog
@@ -223,6 +224,7 @@ class Session:
         self._dataset = dataset
         self._lock = threading.RLock()
         self._engines: dict[str, MemoryEngine | SqlEngine] = {}
+        self._sunsets: dict[SunsetRule, SunsetSimulation] = {}
 
     @classmethod
     def open(
@@ -442,6 +444,30 @@ class Session:
 
     def narrowness_warning(self, count: int) -> str | None:
         return operations.narrowness_warning(count, self.dataset.n_contacts)
+
+    # -- sunset policy -----------------------------------------------------------------------
+    def sunset(self, rule: SunsetRule | None = None) -> SunsetSimulation:
+        """What the sunset ``rule`` (default :class:`SunsetRule`) would do as of the session's time."""
+        rule = rule or SunsetRule()
+        with self._lock:
+            if rule not in self._sunsets:
+                self._sunsets[rule] = simulate_sunset(self.dataset, as_of=self.as_of, rule=rule,
+                                                      config=self.config)
+            return self._sunsets[rule]
+
+    def suppression_frame(self, rule: SunsetRule | None = None) -> pd.DataFrame:
+        """The contacts to suppress: email, names, last engagement, unengaged sends and days."""
+        table = self.sunset(rule).table
+        gone = table[table["sunset_status"] == "sunset"]
+        contacts = self.dataset.contacts.set_index("contact_id")
+        frame = contacts.loc[gone["contact_id"], ["email", "first_name", "last_name"]].reset_index(drop=True)
+        return frame.assign(**{column: gone[column].to_numpy() for column in
+                               ("last_engaged_at", "unengaged_sends", "unengaged_days")})
+
+    def add_last_chance_list(self, list_name: str, rule: SunsetRule | None = None) -> AddToListResult:
+        """Copy the contacts the rule would sunset into a workspace list, for a last-chance sequence."""
+        result = self.workspace.lists.add_members(list_name, self.sunset(rule).suppressed_ids())
+        return replace(result, not_emailable=0)
 
     # -- campaign plans ----------------------------------------------------------------------
     def draft_plan(

@@ -38,6 +38,7 @@ from engagekit.cli.common import (
     say,
 )
 from engagekit.cli.segments import app as segment_app
+from engagekit.cli.sunset import app as sunset_app
 
 app = typer.Typer(
     help="Find an email audience by engagement: levels, transitions and dynamic segments.",
@@ -306,6 +307,7 @@ def dashboard(
 
 app.add_typer(segment_app, name="segment", help="Manage, count and export segments.")
 app.add_typer(campaign_app, name="campaign", help="Plan campaigns with a holdout and measure their lift.")
+app.add_typer(sunset_app, name="sunset", help="Simulate a sunset policy and export whom to suppress.")
 
 
 def main() -> None:
