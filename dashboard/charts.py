@@ -225,3 +225,17 @@ def success_rates(lift) -> go.Figure:
     ))
     return _layout(fig, height=260, showlegend=False, yaxis_tickformat=".0%",
                    yaxis_range=[0, max(max(rates), 0.01) * 1.25])
+
+
+def calibration(table: pd.DataFrame) -> go.Figure:
+    """Predicted against observed slip rates per bin of risk, with the diagonal of perfect calibration."""
+    top = float(max(table["predicted"].max(), table["observed"].max(), 0.05)) * 1.1
+    fig = go.Figure([
+        go.Scatter(x=[0, top], y=[0, top], mode="lines", line={"dash": "dash", "color": "#9ca3af"},
+                   name="perfectly calibrated", hoverinfo="skip"),
+        go.Scatter(x=table["predicted"], y=table["observed"], mode="lines+markers", name="slip risk",
+                   marker={"color": "#2563eb", "size": 9},
+                   hovertemplate="predicted %{x:.1%}<br>observed %{y:.1%}<extra></extra>"),
+    ])
+    return _layout(fig, height=320, xaxis_title="predicted slip rate", yaxis_title="observed slip rate",
+                   xaxis_tickformat=".0%", yaxis_tickformat=".0%")

@@ -16,6 +16,7 @@ NUMBER_FORMATS = {
     "open_rate": "percent",
     "click_rate": "percent",
     "score": "%.2f",
+    "slip_risk": "percent",
     "days_since_last_engagement": "%d",  # whole days gone by (the fraction is dropped)
 }
 DATETIME_WITH_TIME = {"last_open_at", "last_click_at"}  # other dates show the day only

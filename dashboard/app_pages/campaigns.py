@@ -12,7 +12,8 @@ import state
 import widgets
 
 VIEW = "campaigns_view"
-PLAN_VIEW, RESULTS_VIEW, SUNSET_VIEW = "Plan a campaign", "Plans and results", "Sunset policy"
+PLAN_VIEW, RESULTS_VIEW, SUNSET_VIEW, RISK_VIEW = ("Plan a campaign", "Plans and results", "Sunset policy",
+                                                   "Slip risk")
 SUCCESS_LABELS = {"open": "Opened an email", "click": "Clicked an email", "order": "Placed an order"}
 
 st.title("Campaigns")
@@ -30,7 +31,7 @@ st.caption("Email a segment but hold a random share back: after the campaign, th
 if "campaigns_view_next" in st.session_state:  # chosen by an action of the last run
     st.session_state[VIEW] = st.session_state.pop("campaigns_view_next")
 st.session_state.setdefault(VIEW, PLAN_VIEW)
-view = st.segmented_control("View", [PLAN_VIEW, RESULTS_VIEW, SUNSET_VIEW], key=VIEW,
+view = st.segmented_control("View", [PLAN_VIEW, RESULTS_VIEW, SUNSET_VIEW, RISK_VIEW], key=VIEW,
                             label_visibility="collapsed") or PLAN_VIEW
 
 
@@ -253,9 +254,36 @@ def sunset_view() -> None:
                 st.rerun()
 
 
+def risk_view() -> None:
+    st.caption("The chance that a judged contact drops a level over the next period, learnt from this "
+               "workspace's own history. Add the **Slip risk** column to a segment's members to use it.")
+    try:
+        with st.spinner("Learning slip risk from the history…"):
+            risk = session.slip_risk()
+    except ek.EngagekitError as error:
+        widgets.show_error(error)
+        return
+    backtest = risk.backtest
+    cols = st.columns(3)
+    cols[0].metric("ROC AUC", f"{backtest.auc:.2f}", f"baseline {backtest.baseline_auc:.2f}",
+                   delta_color="off", delta_arrow="off", border=True,
+                   help="How well the risk ranks who slipped (0.5 is chance); the baseline ranks by "
+                   "days since last engagement.")
+    cols[1].metric("Top tenth: slipped", f"{backtest.top_decile_precision:.1%}",
+                   f"baseline {backtest.baseline_top_decile_precision:.1%}", delta_color="off",
+                   delta_arrow="off", border=True)
+    cols[2].metric("Slipped overall", f"{backtest.slipped / backtest.contacts:.1%}",
+                   f"{backtest.slipped:,} of {backtest.contacts:,}", delta_color="off", delta_arrow="off",
+                   border=True)
+    st.write(backtest.summary())
+    st.plotly_chart(charts.calibration(backtest.calibration), key="risk_calibration")
+
+
 if view == PLAN_VIEW:
     plan_form()
 elif view == RESULTS_VIEW:
     plans_view()
-else:
+elif view == SUNSET_VIEW:
     sunset_view()
+else:
+    risk_view()

@@ -101,7 +101,7 @@ with st.container(border=True):
 
     with members_tab:
         columns = st.multiselect(
-            "Columns", ek.member_columns(data), default=list(ek.DEFAULT_MEMBER_COLUMNS),
+            "Columns", state.session().member_columns(), default=list(ek.DEFAULT_MEMBER_COLUMNS),
             key="segments_columns", format_func=ek.field_label,
             help="Contact fields, tags and lists, levels and engagement metrics.",
         )

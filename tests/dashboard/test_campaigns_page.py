@@ -73,3 +73,12 @@ def test_the_sunset_simulation_follows_the_rule_and_makes_the_last_chance_list(w
     members = ek.Workspace.open(workspace_url).lists.list().set_index("name").loc["Last chance", "members"]
     assert members == simulation.suppressed > 0
     assert at.segmented_control(key="campaigns_view").value == "Sunset policy"
+
+
+def test_the_slip_risk_view_shows_the_backtest(workspace_url):
+    at = open_page()
+    at.segmented_control(key="campaigns_view").set_value("Slip risk").run()
+    assert not at.exception, at.exception
+    backtest = ek.Session.open(workspace_url).slip_risk().backtest
+    assert metrics(at)["ROC AUC"] == f"{backtest.auc:.2f}"
+    assert len(at.get("plotly_chart")) == 1

@@ -16,6 +16,7 @@ outside a workspace: ``ek.compute_levels(dataset, as_of=...)`` and friends.
 from engagekit.campaigns.lift import Lift, measure_lift
 from engagekit.campaigns.planning import SUCCESS_EVENTS, CampaignPlan, PlanPower, PlanResult
 from engagekit.campaigns.power import minimum_detectable_effect, required_size
+from engagekit.campaigns.slip_risk import Backtest, SlipRisk, slip_risk
 from engagekit.config import EngagementConfig
 from engagekit.data.activity import ActivityIndex
 from engagekit.data.dataset import Dataset
@@ -120,6 +121,7 @@ __all__ = [
     "SUNSET_STATUSES",
     "SUCCESS_EVENTS",
     "ActivityIndex",
+    "Backtest",
     "AddToListResult",
     "Audience",
     "CampaignPlan",
@@ -157,6 +159,7 @@ __all__ = [
     "SegmentStore",
     "Session",
     "SettingsInForce",
+    "SlipRisk",
     "SqlEngine",
     "SunsetRule",
     "SunsetSimulation",
@@ -214,6 +217,7 @@ __all__ = [
     "resolve_settings",
     "segment_members",
     "simulate_sunset",
+    "slip_risk",
     "to_safe_csv",
     "transition_name",
     "transition_segment",

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from engagekit.campaigns import planning
+from engagekit.campaigns.slip_risk import SlipRisk, slip_risk
 from engagekit.config import EngagementConfig
 from engagekit.data.dataset import Dataset
 from engagekit.data.io.merge import merge_datasets
@@ -92,6 +93,7 @@ SETTING_LABELS: dict[str, str] = {
 }
 
 Definition = operations.Definition
+SLIP_RISK_COLUMN = "slip_risk"
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,7 @@ class Session:
         self._lock = threading.RLock()
         self._engines: dict[str, MemoryEngine | SqlEngine] = {}
         self._sunsets: dict[SunsetRule, SunsetSimulation] = {}
+        self._slip_risk: SlipRisk | None = None
 
     @classmethod
     def open(
@@ -341,10 +344,26 @@ class Session:
                 return recut
         return compute_levels(self.dataset, as_of=stamp, config=config)
 
-    def explain(self, contact: str | int, *, previous: bool = False) -> Explanation:
-        """Why a contact (email address or id) has its current (or previous) level."""
+    def explain(self, contact: str | int, *, previous: bool = False, with_risk: bool = False) -> Explanation:
+        """Why a contact (email address or id) has its current (or previous) level; with
+        ``with_risk``, also its slip risk (which trains the model once per session)."""
         levels = self.report.previous if previous else self.report.current
-        return explain_contact(levels, self.contact_id(contact))
+        explanation = explain_contact(levels, self.contact_id(contact))
+        if not with_risk or previous:
+            return explanation
+        risk = self.slip_risk().risk.get(explanation.contact_id)
+        period = self.config.previous_period_days
+        sentence = ("Not judged, so no slip risk." if risk is None or np.isnan(risk) else
+                    f"Slip risk: {risk:.0%} chance of dropping a level in the next {period} days.")
+        return replace(explanation, reasons=[*explanation.reasons, sentence])
+
+    def slip_risk(self) -> SlipRisk:
+        """Each judged contact's risk of dropping a level next period, with the model's backtest
+        (trained once per session on the workspace's own history)."""
+        with self._lock:
+            if self._slip_risk is None:
+                self._slip_risk = slip_risk(self.dataset, as_of=self.as_of, config=self.config)
+            return self._slip_risk
 
     def history(self, months: int = 12) -> pd.DataFrame:
         """Contacts and share per level at monthly as-of dates ending at the as-of time."""
@@ -403,12 +422,20 @@ class Session:
         self, segment: Definition | str, columns: Sequence[str] | None = None, *,
         engine: EngineKind = "memory",
     ) -> pd.DataFrame:
-        """The segment's members with the chosen columns (see :func:`member_columns`)."""
-        return operations.members_frame(self.dataset, self.engine(engine), self._definition(segment),
-                                        columns)
+        """The segment's members with the chosen columns (see :meth:`member_columns`)."""
+        chosen = list(operations.DEFAULT_MEMBER_COLUMNS if columns is None else columns)
+        asked_risk = SLIP_RISK_COLUMN in chosen
+        base = [c for c in chosen if c != SLIP_RISK_COLUMN] or ["email"]
+        frame = operations.members_frame(self.dataset, self.engine(engine), self._definition(segment), base)
+        if not asked_risk:
+            return frame
+        ids = self.member_ids(segment, engine=engine)
+        frame[SLIP_RISK_COLUMN] = self.slip_risk().risk.reindex(ids).to_numpy()
+        return frame[chosen]
 
     def member_columns(self) -> list[str]:
-        return operations.member_columns(self.dataset)
+        """Every column :meth:`members` can show (``slip_risk`` trains the slip-risk model)."""
+        return [*operations.member_columns(self.dataset), SLIP_RISK_COLUMN]
 
     def export_frame(
         self, segment: Definition | str, *, fields: Sequence[str] | None = None,
