@@ -29,6 +29,7 @@ from engagekit.data.io.mailchimp import read_mailchimp, read_mailchimp_folder
 from engagekit.data.io.merge import merge_datasets
 from engagekit.data.safe_csv import to_safe_csv
 from engagekit.data.sample import SAMPLE_END, SAMPLE_SEED, generate_sample, write_sample
+from engagekit.data.sample_winback import WINBACK as SAMPLE_WINBACK
 from engagekit.data.schema import LEVEL_LABELS, LEVELS, EmailStatus, EventType, Level
 from engagekit.engagement.explain import Explanation, explain_contact
 from engagekit.engagement.features import FEATURE_COLUMNS, compute_features, window_bounds
@@ -117,6 +118,7 @@ __all__ = [
     "PREBUILT",
     "SAMPLE_END",
     "SAMPLE_SEED",
+    "SAMPLE_WINBACK",
     "SOURCE_LABELS",
     "SUNSET_STATUSES",
     "SUCCESS_EVENTS",
