@@ -73,6 +73,12 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
                            "engagekit.segments.evaluate")),
     ("Segments: saved segments and operations", ("engagekit.segments.store",
                                                  "engagekit.segments.operations")),
+    ("Campaigns: plans, lift, slip risk and sunset", ("engagekit.campaigns.planning",
+                                                       "engagekit.campaigns.power",
+                                                       "engagekit.campaigns.lift",
+                                                       "engagekit.campaigns.slip_risk",
+                                                       "engagekit.engagement.sunset",
+                                                       "engagekit.data.sample_winback")),
     ("Errors and import reports", ("engagekit.errors",)),
 )
 
