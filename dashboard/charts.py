@@ -239,3 +239,22 @@ def calibration(table: pd.DataFrame) -> go.Figure:
     ])
     return _layout(fig, height=320, xaxis_title="predicted slip rate", yaxis_title="observed slip rate",
                    xaxis_tickformat=".0%", yaxis_tickformat=".0%")
+
+
+ACTIVITY_ORDER = ["Ordered", "Clicked", "Opened", "Sent", "Bounced", "Unsubscribed"]
+ACTIVITY_COLORS = {"Ordered": "#7c3aed", "Clicked": "#15803d", "Opened": "#60a5fa", "Sent": "#cbd5e1",
+                   "Bounced": "#b91c1c", "Unsubscribed": "#f97316"}
+
+
+def activity_timeline(timeline: pd.DataFrame) -> go.Figure:
+    """One contact's sends, opens, clicks and orders over time (``ContactCard.timeline``)."""
+    fig = go.Figure([
+        go.Scatter(x=rows["at"], y=[what] * len(rows), mode="markers", name=what,
+                   marker={"size": 9, "color": ACTIVITY_COLORS[what], "symbol": "line-ns-open"
+                           if what == "Sent" else "circle"},
+                   customdata=rows["campaign"].fillna("").to_numpy(),
+                   hovertemplate="%{x|%Y-%m-%d %H:%M}<br>%{y} %{customdata}<extra></extra>")
+        for what in ACTIVITY_ORDER if len(rows := timeline[timeline["what"] == what])
+    ])
+    return _layout(fig, height=240, showlegend=False,
+                   yaxis={"categoryorder": "array", "categoryarray": ACTIVITY_ORDER[::-1]})

@@ -37,6 +37,7 @@ pages = [
     st.Page("app_pages/segments.py", title="Segments", icon=":material/group:"),
     st.Page("app_pages/builder.py", title="Segment builder", icon=":material/tune:"),
     st.Page("app_pages/campaigns.py", title="Campaigns", icon=":material/campaign:"),
+    st.Page("app_pages/contact.py", title="Contact", icon=":material/person_search:", url_path="contact"),
     st.Page("app_pages/settings.py", title="Data and settings", icon=":material/settings:"),
 ]
 navigation = st.navigation(pages)

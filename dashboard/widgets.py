@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -41,10 +42,23 @@ def paged_table(frame: pd.DataFrame, *, key: str, page_size: int = PAGE_SIZE) ->
         contacts_table(shown, key=f"{key}_table", height=ROW_HEIGHT * (len(shown) + 1) + 3)
 
 
+CONTACT_LINK = "open_contact"
+
+
+def contact_link(email: str) -> str:
+    """The address of the Contact page for ``email`` (relative: it works under any base path)."""
+    return f"contact?{urlencode({'email': email})}"
+
+
 def contacts_table(frame: pd.DataFrame, **kwargs) -> None:
-    """A table of contacts (member columns): readable headings and numbers, blanks left empty."""
-    st.dataframe(frame, hide_index=True, column_config=column_config(frame), placeholder="",
-                 **kwargs)
+    """A table of contacts (member columns): readable headings and numbers, blanks left empty,
+    and a link to each contact's page when the email is shown."""
+    config = column_config(frame)
+    if "email" in frame.columns:
+        frame = frame.assign(**{CONTACT_LINK: frame["email"].map(contact_link)})
+        config[CONTACT_LINK] = st.column_config.LinkColumn("Contact", display_text="Open",
+                                                           help="Open the contact's page")
+    st.dataframe(frame, hide_index=True, column_config=config, placeholder="", **kwargs)
 
 
 def column_config(frame: pd.DataFrame) -> dict:

@@ -9,6 +9,7 @@ import engagekit as ek
 
 import charts
 import state
+import widgets
 
 st.title("Engagement overview")
 state.require_data()
@@ -99,7 +100,12 @@ if email:
     if contact_id is None:
         st.warning("No contact has this email address in the workspace.")
     else:
-        explanation = ek.explain_contact(current, contact_id)
-        with st.container(border=True):
-            st.markdown(f"**{ek.LEVEL_LABELS[explanation.level]}**")
-            st.markdown("\n".join(f"- {reason}" for reason in explanation.reasons))
+        session = state.session(chosen)
+        now, before = st.columns(2)
+        for column, previous, title in ((now, False, "Now"), (before, True, "Previous")):
+            explanation = session.explain(contact_id, previous=previous)
+            with column, st.container(border=True):
+                st.markdown(f"**{title}: {ek.LEVEL_LABELS[explanation.level]}**")
+                st.markdown("\n".join(f"- {widgets.md_escape(reason)}" for reason in explanation.reasons))
+        st.markdown(f"[Open the contact's page]({widgets.contact_link(email.strip().lower())}) for its "
+                    "activity, lists and segments.")

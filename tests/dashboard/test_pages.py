@@ -60,10 +60,12 @@ def test_overview_explains_a_contact(app, library):
     contact = report.current.table.iloc[0]
     email = library.load().contacts.set_index("contact_id").loc[contact["contact_id"], "email"]
     app.text_input(key="lookup_email").input(f"  {email.upper()} ").run()
-    explanation = ek.explain_contact(report.current, int(contact["contact_id"]))
-    text = " ".join(block.value for block in app.markdown)
-    assert ek.LEVEL_LABELS[explanation.level] in text
-    assert explanation.reasons[0] in text
+    text = plain(" ".join(block.value for block in app.markdown))
+    for levels in (report.current, report.previous):  # both levels are explained
+        explanation = ek.explain_contact(levels, int(contact["contact_id"]))
+        assert ek.LEVEL_LABELS[explanation.level] in text
+        assert explanation.reasons[0] in text
+    assert f"contact?email={email.replace('@', '%40')}" in text
 
 
 def test_overview_says_when_an_email_is_unknown(app):
@@ -167,7 +169,8 @@ def test_segments_members_choose_columns_and_narrow_warning(app, library):
     assert "too narrow" in app.warning[0].value
     app.multiselect(key="segments_columns").set_value(["email", "tags", "open_rate"]).run()
     table = app.dataframe[1].value
-    assert list(table.columns) == ["email", "tags", "open_rate"] and len(table) == 1
+    assert list(table.columns) == ["email", "tags", "open_rate", "open_contact"] and len(table) == 1
+    assert table["open_contact"].iloc[0].startswith("contact?email=")  # each member links to its page
 
 
 def test_segments_add_to_a_new_list_twice(app, library):

@@ -85,6 +85,7 @@ from engagekit.segments import (
     where,
 )
 from engagekit.segments.catalog import SOURCE_LABELS, Catalog, field_label
+from engagekit.segments.contact_card import EVENT_LABELS, ContactCard
 from engagekit.segments.operations import (
     DEFAULT_EXPORT_FIELDS,
     DEFAULT_MEMBER_COLUMNS,
@@ -110,6 +111,7 @@ __all__ = [
     "DEFAULT_EXPORT_FIELDS",
     "DEFAULT_MEMBER_COLUMNS",
     "ENGINE_KINDS",
+    "EVENT_LABELS",
     "FEATURE_COLUMNS",
     "LEVELS",
     "LEVEL_LABELS",
@@ -129,6 +131,7 @@ __all__ = [
     "CampaignPlan",
     "Catalog",
     "ConfigError",
+    "ContactCard",
     "Criterion",
     "DataError",
     "DatabaseMapping",

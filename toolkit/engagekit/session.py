@@ -60,6 +60,7 @@ from engagekit.engagement.sunset import SunsetRule, SunsetSimulation, simulate_s
 from engagekit.errors import ConfigError, NotFoundError
 from engagekit.segments import operations
 from engagekit.segments.catalog import Catalog
+from engagekit.segments.contact_card import ContactCard, contact_card
 from engagekit.segments.memory_engine import MemoryEngine
 from engagekit.segments.sql_engine import SqlEngine
 from engagekit.segments.store import Segment, SegmentStore
@@ -356,6 +357,15 @@ class Session:
         sentence = ("Not judged, so no slip risk." if risk is None or np.isnan(risk) else
                     f"Slip risk: {risk:.0%} chance of dropping a level in the next {period} days.")
         return replace(explanation, reasons=[*explanation.reasons, sentence])
+
+    def contact_card(self, contact: str | int) -> ContactCard:
+        """Everything about one contact (email address or id) as of the session's time: profile,
+        tags, lists, the segments it is in, its activity timeline and its last engagement ever."""
+        contact_id = self.contact_id(contact)
+        engine = self.engine("memory")
+        position = int(np.flatnonzero(self.dataset.contact_ids == contact_id)[0])
+        return contact_card(self.dataset, contact_id, as_of=self.as_of, segments=self.segments(),
+                            member_of=lambda segment: bool(engine.mask(segment.definition)[position]))
 
     def slip_risk(self) -> SlipRisk:
         """Each judged contact's risk of dropping a level next period, with the model's backtest
