@@ -14,7 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import state  # noqa: E402
 
-st.set_page_config(page_title="engagekit", page_icon=":material/mark_email_read:", layout="wide")
+# A local image: the tab icon must not come from a font host an offline deployment cannot reach.
+ICON = Path(__file__).resolve().parent / "static" / "icon.png"
+st.set_page_config(page_title="engagekit", page_icon=str(ICON), layout="wide")
 
 
 def login_required() -> bool:

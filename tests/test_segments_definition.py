@@ -316,7 +316,9 @@ def test_operators_for_a_form():
     assert {o.value.kind for o in operators_for("contact", "first_name")} == {"text", "none"}
     assert operators_for("contact", "no_such_field") == []
     campaign = operators_for("email_activity", "campaign", tiny_dataset())[0].value
-    assert (101, "Spring sale") in campaign.choices
+    assert (101, "Spring sale (2026-06-01)") in campaign.choices  # named with the day it was sent
+    sent = dict(zip(tiny_dataset().campaigns["campaign_id"], tiny_dataset().campaigns["sent_at"], strict=True))
+    assert [sent[cid] for cid, _ in campaign.choices] == sorted(sent.values(), reverse=True)  # newest first
 
 
 # -- Constant Contact ------------------------------------------------------------------------

@@ -327,3 +327,19 @@ def test_upload_exports_see_the_report_and_merge(page, server):
     merged = workspace.load()
     assert "ann@example.com" in set(merged.contacts["email"])
     assert merged.n_contacts > before
+
+
+def test_every_asset_is_served_by_the_dashboard_itself(browser, server):
+    """An offline deployment works: no page asks another host for anything (fonts, icons)."""
+    from urllib.parse import urlparse
+
+    base = server[0]
+    hosts: set[str] = set()
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.on("request", lambda request: hosts.add(urlparse(request.url).netloc))
+    for path in ("", "transitions", "segments", "builder", "campaigns", "contact", "settings"):
+        tab.goto(f"{base}/{path}")
+        settle(tab)
+    context.close()
+    assert hosts == {urlparse(base).netloc}

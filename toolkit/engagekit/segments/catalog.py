@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import pandas as pd
 import sqlalchemy as sa
 
 from engagekit.data.dataset import Dataset
@@ -213,6 +214,7 @@ class Catalog:
     lists: Mapping[int, str] | None = None
     campaigns: Mapping[int, str] | None = None
     tags: tuple[str, ...] | None = field(default=None)
+    campaign_sent: Mapping[int, object] | None = field(default=None, compare=False)
 
     @classmethod
     def from_dataset(cls, dataset: Dataset) -> Catalog:
@@ -230,6 +232,8 @@ class Catalog:
                 )
             ),
             tags=tuple(sorted(dataset.contact_tags["tag"].unique().tolist())),
+            campaign_sent=dict(zip(dataset.campaigns["campaign_id"].tolist(),
+                                   dataset.campaigns["sent_at"].tolist(), strict=True)),
         )
 
     @classmethod
@@ -239,18 +243,18 @@ class Catalog:
         fields = tables.custom_fields
         with workspace.engine.connect() as conn:
             lists = dict(conn.execute(sa.select(tables.lists.c.list_id, tables.lists.c.name)).all())
-            campaigns = dict(
-                conn.execute(
-                    sa.select(tables.campaigns.c.campaign_id, tables.campaigns.c.name)
-                ).all()
-            )
+            rows = conn.execute(sa.select(tables.campaigns.c.campaign_id, tables.campaigns.c.name,
+                                          tables.campaigns.c.sent_at)).all()
+            campaigns = {row.campaign_id: row.name for row in rows}
+            campaign_sent = {row.campaign_id: row.sent_at for row in rows}
             tags = conn.execute(sa.select(tables.contact_tags.c.tag).distinct()).scalars().all()
             custom = dict(
                 conn.execute(
                     sa.select(fields.c.name, fields.c.kind).order_by(fields.c.position)
                 ).all()
             )
-        return cls(custom_fields=custom, lists=lists, campaigns=campaigns, tags=tuple(sorted(tags)))
+        return cls(custom_fields=custom, lists=lists, campaigns=campaigns, tags=tuple(sorted(tags)),
+                   campaign_sent=campaign_sent)
 
     # -- fields ------------------------------------------------------------------------------
     def fields(self) -> list[FieldSpec]:
@@ -296,10 +300,24 @@ class Catalog:
         if kind == "list_ids" and self.lists is not None:
             return tuple(sorted(self.lists.items(), key=lambda item: str(item[1]).casefold()))
         if kind == "campaign_id" and self.campaigns is not None:
-            return tuple(self.campaigns.items())
+            return self._campaign_choices()
         if kind == "tags" and self.tags is not None:
             return tuple((tag, tag) for tag in self.tags)
         return None
+
+    def _campaign_choices(self) -> tuple[tuple[int, str], ...]:
+        """Campaigns newest first, each named with its sent date: the one you want is usually recent."""
+        sent = self.campaign_sent or {}
+
+        def newest_first(item: tuple[int, str]) -> tuple:
+            when = sent.get(item[0])
+            return (when is None, -(pd.Timestamp(when).value if when is not None else 0), -item[0])
+
+        return tuple(
+            (campaign_id, f"{name} ({pd.Timestamp(sent[campaign_id]):%Y-%m-%d})" if sent.get(campaign_id)
+             is not None else name)
+            for campaign_id, name in sorted(self.campaigns.items(), key=newest_first)
+        )
 
     # -- names -------------------------------------------------------------------------------
     def list_name(self, list_id: int) -> str:
