@@ -65,6 +65,15 @@ def remove_criterion(tree: dict[str, Any], group_id: int, criterion_id: int) -> 
             group["criteria"] = [c for c in group["criteria"] if c["id"] != criterion_id]
 
 
+def duplicate_criterion(tree: dict[str, Any], group_id: int, criterion_id: int) -> None:
+    """Add a copy of a criterion right after it, in the same group."""
+    group = find_group(tree, group_id)
+    position = next(i for i, c in enumerate(group["criteria"]) if c["id"] == criterion_id)
+    original = group["criteria"][position]
+    copy = {**{k: _copy(v) for k, v in original.items()}, "id": _next_id(tree)}
+    group["criteria"].insert(position + 1, copy)
+
+
 def find_group(tree: dict[str, Any], group_id: int) -> dict[str, Any]:
     return next(g for g in tree["groups"] if g["id"] == group_id)
 

@@ -23,6 +23,8 @@ TREE = "builder"
 JOIN_LABELS = {"and": "all of them (AND)", "or": "any of them (OR)"}
 MULTI_KINDS = {"levels", "statuses", "list_ids", "tags"}
 WHOLE_KINDS = {"days": "Days", "campaign_count": "Campaigns"}
+PREVIEW_ROWS = 10
+PREVIEW_COLUMNS = ["email", "first_name", "last_name", "email_status", "current_level"]
 
 st.title("Segment builder")
 data = state.require_data()
@@ -175,8 +177,8 @@ def todo_at(path: str) -> str | None:
 
 
 def criterion_editor(group: dict, row: dict) -> None:
-    source_col, field_col, op_col, value_col, remove_col = st.columns(
-        [2.2, 3, 2.4, 4.2, 0.5], vertical_alignment="bottom"
+    source_col, field_col, op_col, value_col, copy_col, remove_col = st.columns(
+        [2.2, 3, 2.4, 4.2, 0.5, 0.5], vertical_alignment="bottom"
     )
     with source_col:
         init(key(row, "source"), row["source"])
@@ -195,6 +197,9 @@ def criterion_editor(group: dict, row: dict) -> None:
                      on_change=operator_changed, args=(row,))
     with value_col:
         row["value"] = value_input(row, ops[row["op"]].value)
+    copy_col.button("", key=key(row, "duplicate"), icon=":material/content_copy:",
+                    help="Duplicate this criterion", on_click=model.duplicate_criterion,
+                    args=(tree, group["id"], row["id"]))
     remove_col.button("", key=key(row, "remove"), icon=":material/close:", help="Remove this criterion",
                       on_click=model.remove_criterion, args=(tree, group["id"], row["id"]))
     error = criterion_error(row)
@@ -224,6 +229,14 @@ if flash:
     st.success(f"Saved **{widgets.md_escape(saved_name)}**: {saved_count:,} contacts today.",
                icon=":material/check_circle:")
     st.page_link("app_pages/segments.py", label="See it on the Segments page", icon=":material/group:")
+
+# A segment being edited may have been deleted or renamed elsewhere since it was opened.
+saved_names = {segment.name.casefold() for segment in state.segment_store().list()}
+if tree["editing"] and tree["editing"].casefold() not in saved_names:
+    st.warning(f"The segment **{widgets.md_escape(tree['editing'])}** no longer exists (it was deleted "
+               "or renamed elsewhere). Your criteria are kept: save them as a new segment.",
+               icon=":material/warning:")
+    tree["editing"] = None
 
 head, new_col = st.columns([4, 1], vertical_alignment="bottom")
 with head:
@@ -297,6 +310,11 @@ with summary:
             warning = ek.narrowness_warning(matched, total)
             if warning:
                 st.warning(warning, icon=":material/warning:")
+    if definition is not None and matched:
+        with st.expander(f"Preview the members ({min(matched, PREVIEW_ROWS):,} of {matched:,})",
+                         icon=":material/visibility:"):
+            widgets.contacts_table(state.members(definition, PREVIEW_COLUMNS).head(PREVIEW_ROWS),
+                                   key="builder_preview")
 
 with st.form("builder_save", border=True):
     name_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
@@ -305,10 +323,13 @@ with st.form("builder_save", border=True):
     label = "Save changes" if tree["editing"] else "Save segment"
     saved = button_col.form_submit_button(label, type="primary", icon=":material/save:",
                                           disabled=definition is None)
-if saved and definition is not None:
+    save_as_new = tree["editing"] is not None and button_col.form_submit_button(
+        "Save as new", icon=":material/add_circle:", disabled=definition is None,
+        help="Keep the saved segment as it is and save these criteria under the name above.")
+if (saved or save_as_new) and definition is not None:
     store = state.segment_store()
     try:
-        if tree["editing"]:
+        if tree["editing"] and not save_as_new:
             segment = store.update(tree["editing"], definition, new_name=name)
         else:
             segment = store.create(name, definition)

@@ -207,3 +207,56 @@ def test_edit_a_saved_segment(app, library):
     assert "Lapsed" not in store.names()
     edited = store.get("Lapsed or unknown")
     assert edited.definition.criteria_list()[0].value == ["least_engaged", "everyone_else"]
+
+
+def open_in_builder(app, library, name: str = "Lapsed"):
+    SegmentStore(library).create(name, {"version": 1, "criteria": {"type": "and", "group": [
+        {"source": "engagement", "field": "current_level", "op": "is", "value": ["least_engaged"]}]}})
+    app.switch_page("app_pages/segments.py").run()
+    app.selectbox(key="segments_selected").set_value(name).run()
+    app.button(key="segments_edit").click().run()
+    app.switch_page("app_pages/builder.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_duplicate_a_criterion(builder):
+    [[cid]] = criterion_ids(builder)
+    builder.multiselect(key=key(builder, cid, "value")).set_value(["somewhat_engaged"]).run()
+    builder.button(key=key(builder, cid, "duplicate")).click().run()
+    [[first, second]] = criterion_ids(builder)
+    assert first == cid and second != cid
+    assert builder.multiselect(key=key(builder, second, "value")).value == ["somewhat_engaged"]
+
+
+def test_save_as_new_keeps_the_original(app, library):
+    open_in_builder(app, library)
+    [[cid]] = criterion_ids(app)
+    app.multiselect(key=key(app, cid, "value")).set_value(["everyone_else"]).run()
+    app.text_input(key=f"b{tree(app)['serial']}_name").input("Not judged")
+    app.button(key="FormSubmitter:builder_save-Save as new").click().run()
+    assert not app.exception, app.exception
+    store = SegmentStore(library)
+    assert store.get("Lapsed").definition.criteria_list()[0].value == ["least_engaged"]
+    assert store.get("Not judged").definition.criteria_list()[0].value == ["everyone_else"]
+
+
+def test_the_members_can_be_previewed_before_saving(builder, library):
+    [[cid]] = criterion_ids(builder)
+    builder.multiselect(key=key(builder, cid, "value")).set_value(["most_engaged"]).run()
+    preview = builder.dataframe[0].value
+    document = {"version": 1, "criteria": {"type": "and", "group": [
+        {"source": "engagement", "field": "current_level", "op": "is", "value": ["most_engaged"]}]}}
+    assert len(preview) == min(10, library_count(library, document))
+    assert set(preview["current_level"]) == {"Most engaged"}
+
+
+def test_a_segment_deleted_elsewhere_is_saved_as_new(app, library):
+    open_in_builder(app, library)
+    SegmentStore(library).delete("Lapsed")  # another user, another tab
+    app.run()
+    assert any("no longer exists" in plain(w.value) for w in app.warning)
+    app.button(key="FormSubmitter:builder_save-Save segment").click().run()
+    assert not app.exception, app.exception
+    assert not app.error
+    assert "Lapsed" in SegmentStore(library).names()
