@@ -153,8 +153,14 @@ def _stacked_centres(sizes: list[int], gap: float = 0.04) -> list[float]:
     return centres
 
 
-def transition_heatmap(counts: pd.DataFrame, row_shares: pd.DataFrame) -> go.Figure:
-    """The 4 x 4 matrix: colour by row share, text with count and share; click a cell to pick it.
+# The matrix is shaded in a neutral slate, not in the colour of a level; dark enough to read at 0 %.
+MATRIX_SCALE = [[0.0, "#f8fafc"], [1.0, "#94a3b8"]]
+
+
+def transition_heatmap(counts: pd.DataFrame, row_shares: pd.DataFrame,
+                       chosen: tuple[str, str] | None = None) -> go.Figure:
+    """The 4 x 4 matrix: colour by row share, text with count and share; click a cell to pick it;
+    the ``chosen`` (previous, current) cell is outlined.
 
     A heatmap cell cannot be selected in plotly, so an invisible marker sits on each cell: clicking
     it selects that (previous, current) pair through ``st.plotly_chart(on_select=...)``.
@@ -168,7 +174,7 @@ def transition_heatmap(counts: pd.DataFrame, row_shares: pd.DataFrame) -> go.Fig
     fig = go.Figure(
         go.Heatmap(
             z=row_shares.to_numpy(), x=current_labels, y=previous_labels, text=text,
-            texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1, showscale=False,
+            texttemplate="%{text}", colorscale=MATRIX_SCALE, zmin=0, zmax=1, showscale=False,
             hoverinfo="skip",
         )
     )
@@ -186,6 +192,10 @@ def transition_heatmap(counts: pd.DataFrame, row_shares: pd.DataFrame) -> go.Fig
             "<br>click to see them<extra></extra>",
         )
     )
+    if chosen is not None:
+        row, column = LEVELS.index(chosen[0]), LEVELS.index(chosen[1])
+        fig.add_shape(type="rect", x0=column - 0.5, x1=column + 0.5, y0=row - 0.5, y1=row + 0.5,
+                      line={"color": "#111827", "width": 3})
     fig.update_yaxes(autorange="reversed", title="previous level")
     fig.update_xaxes(side="top", title="current level", tickangle=0)
     return _layout(fig, height=400, clickmode="event+select", dragmode=False,

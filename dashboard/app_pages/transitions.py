@@ -37,7 +37,13 @@ st.caption("Previous level on the left, current level on the right; each band is
 st.plotly_chart(charts.sankey(transitions.counts), key="sankey")
 
 # --- pick a pair: click a heatmap cell or use the two selectboxes -----------------------------------
-PREVIOUS_KEY, CURRENT_KEY = "pair_previous", "pair_current"
+PREVIOUS_KEY, CURRENT_KEY, CHART_VERSION = "pair_previous", "pair_current", "heatmap_version"
+
+
+def pair_picked_by_hand() -> None:
+    st.session_state[CHART_VERSION] = st.session_state.get(CHART_VERSION, 0) + 1
+    st.session_state.pop("pair_last_click", None)
+
 st.session_state.setdefault(PREVIOUS_KEY, "most_engaged")
 st.session_state.setdefault(CURRENT_KEY, "least_engaged")
 
@@ -46,9 +52,13 @@ with matrix:
     st.subheader("Previous → current")
     st.caption("Each cell: contacts, and the share of its row (where that previous level went). "
                "Click a cell to see its contacts.")
+    chosen_pair = (st.session_state[PREVIOUS_KEY], st.session_state[CURRENT_KEY])
     event = st.plotly_chart(
-        charts.transition_heatmap(transitions.counts, transitions.row_shares),
-        key="heatmap", on_select="rerun", selection_mode="points",
+        charts.transition_heatmap(transitions.counts, transitions.row_shares, chosen=chosen_pair),
+        # A new key after a pick in the selectboxes clears the chart's selection, so a click on
+        # the cell picked before is a new click again.
+        key=f"heatmap_{st.session_state.get(CHART_VERSION, 0)}", on_select="rerun",
+        selection_mode="points",
     )
     points = event.selection.points if event else []
     clicked = tuple(points[0]["customdata"][:2]) if points and "customdata" in points[0] else None
@@ -62,9 +72,9 @@ with picked:
     st.subheader("Contacts that moved")
     left, right = st.columns(2)
     previous = left.selectbox("Previous level", ek.LEVELS, key=PREVIOUS_KEY,
-                              format_func=ek.LEVEL_LABELS.get)
+                              format_func=ek.LEVEL_LABELS.get, on_change=pair_picked_by_hand)
     current = right.selectbox("Current level", ek.LEVELS, key=CURRENT_KEY,
-                              format_func=ek.LEVEL_LABELS.get)
+                              format_func=ek.LEVEL_LABELS.get, on_change=pair_picked_by_hand)
     pair_name = ek.transition_name(previous, current)
     pair_count = int(transitions.counts.loc[previous, current])
     came_from = int(transitions.counts.loc[previous].sum())

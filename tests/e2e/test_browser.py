@@ -343,3 +343,25 @@ def test_every_asset_is_served_by_the_dashboard_itself(browser, server):
         settle(tab)
     context.close()
     assert hosts == {urlparse(base).netloc}
+
+
+def test_a_matrix_cell_clicked_again_after_the_dropdown_is_picked_again(page, server):
+    _, workspace = server
+    report = ek.engagement_report(workspace.load(), as_of=AS_OF)
+    go(page, "Transitions")
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2")
+
+    def click_cell(row: int, column: int) -> None:
+        heatmap = page.locator(".js-plotly-plot").nth(1)
+        heatmap.locator(".scatterlayer .point").nth(row * 4 + column).click(force=True)
+        settle(page)
+
+    click_cell(1, 2)  # Somewhat engaged -> Least engaged
+    pair = len(report.transitions.pair("somewhat_engaged", "least_engaged"))
+    assert metric_value(page, "Somewhat engaged → Least engaged") == f"{pair:,} contacts"
+    select(page, "pair_current", "Most engaged")
+    assert metric_value(page, "Somewhat engaged → Most engaged").endswith("contacts")
+    click_cell(1, 2)  # the same cell again: it is picked again
+    assert metric_value(page, "Somewhat engaged → Least engaged") == f"{pair:,} contacts"
+    # the chosen cell is outlined
+    assert page.locator(".js-plotly-plot").nth(1).locator(".shapelayer path").count() >= 1
