@@ -199,20 +199,20 @@ def audience(definition, fields=None) -> ek.Audience:
     return session().audience(definition, fields=fields)
 
 
-def deferred_export(definition, fields=None):
+def deferred_export(segment, fields=None, *, layout: str = "columns", excel: bool = False):
     """A function making the segment's CSV export, for a download button to call on click.
 
     The button calls it on another thread, outside this session: everything it needs is bound now.
     """
     bound = session()
-    return lambda: bound.export_csv(definition, fields=fields)
+    return lambda: bound.export_csv(segment, fields=fields, layout=layout, excel=excel)
 
 
-def deferred_audience(definition, fields=None):
+def deferred_audience(segment, fields=None, *, layout: str = "columns", excel: bool = False):
     """A function making the send-ready audience CSV, evaluated when the button is clicked, at
     the page's as-of time and settings (the same session the page shows)."""
     bound = session()
-    return lambda: bound.audience(definition, fields=fields).to_csv()
+    return lambda: bound.audience_csv(segment, fields=fields, layout=layout, excel=excel)
 
 
 # --- sidebar ------------------------------------------------------------------------------------

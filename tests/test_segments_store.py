@@ -332,3 +332,23 @@ def test_update_can_rename_in_the_same_transaction(tmp_path):
     with pytest.raises(DuplicateNameError):
         store.update("New name", level_segment("least_engaged"), new_name="TAKEN")
     assert store.get("New name").definition == level_segment("somewhat_engaged")
+
+
+def test_a_deleted_segment_goes_to_the_trash_and_can_be_restored(store):
+    store.create("VIP", level_is("most_engaged"))
+    store.delete("vip")
+    assert "VIP" not in store.names() and [s.name for s in store.trash()] == ["VIP"]
+    restored = store.restore("VIP")
+    assert restored.definition == SegmentDefinition.from_json(level_is("most_engaged"))
+    assert "VIP" in store.names() and store.trash() == []
+    with pytest.raises(NotFoundError, match="no deleted segment"):
+        store.restore("VIP")
+
+
+def test_restoring_a_name_taken_again_is_refused(store):
+    store.create("VIP", level_is("most_engaged"))
+    store.delete("VIP")
+    store.create("vip", level_is("least_engaged"))
+    with pytest.raises(DuplicateNameError):
+        store.restore("VIP")
+    assert [s.name for s in store.trash()] == ["VIP"]  # still in the trash

@@ -23,6 +23,20 @@ as_of = state.settings().as_of
 flash = st.session_state.pop("segments_flash", None)
 if flash:
     st.success(widgets.md_escape(flash), icon=":material/check_circle:")
+undo = st.session_state.get("segments_undo")
+if undo:
+    note, button = st.columns([5, 1], vertical_alignment="center")
+    note.caption(f"'{widgets.md_escape(undo)}' is in the trash.")
+    if button.button("Undo delete", key="segments_undo_delete", icon=":material/undo:"):
+        try:
+            restored = store.restore(undo)
+        except ek.EngagekitError as error:
+            widgets.show_error(error)
+        else:
+            st.session_state.pop("segments_undo", None)
+            st.session_state["segments_select_next"] = restored.name
+            st.session_state["segments_flash"] = f"Restored '{restored.name}'."
+            st.rerun()
 
 segments = store.list()
 by_name = {segment.name: segment for segment in segments}
@@ -57,7 +71,10 @@ overview = pd.DataFrame({
 overview["Share"] = overview["Contacts"] / total if total else 0.0
 picked_rows = st.dataframe(
     overview[["Segment", "Kind", "Contacts", "Share", "Who is in it"]], hide_index=True,
-    key="segments_table", on_select="rerun", selection_mode="single-row",
+    # A new key after a pick in the selectbox clears the table's tick, so a click on the row
+    # picked before is a new click again.
+    key=f"segments_table_{st.session_state.get('segments_table_version', 0)}", on_select="rerun",
+    selection_mode="single-row",
     column_config={
         "Contacts": st.column_config.NumberColumn(format="localized"),
         "Share": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
@@ -76,7 +93,12 @@ if "segments_select_next" in st.session_state:
 if st.session_state.get(SELECTED) not in by_name:
     st.session_state[SELECTED] = segments[0].name
 
-name = st.selectbox("Segment", list(by_name), key=SELECTED)
+def picked_by_hand() -> None:
+    st.session_state["segments_table_version"] = st.session_state.get("segments_table_version", 0) + 1
+    st.session_state.pop("segments_last_click", None)
+
+
+name = st.selectbox("Segment", list(by_name), key=SELECTED, on_change=picked_by_hand)
 segment = by_name[name]
 definition = segment.definition
 members_count = state.count(definition)
@@ -112,6 +134,15 @@ with st.container(border=True):
 
     with export_tab:
         file_stem = widgets.csv_file_name(segment.name).removesuffix(".csv")
+        layout_col, excel_col = st.columns([3, 1], vertical_alignment="bottom")
+        layout = layout_col.selectbox(
+            "Headings", list(ek.EXPORT_LAYOUTS), key="segments_layout",
+            index=list(ek.EXPORT_LAYOUTS).index("readable"),
+            format_func=lambda name: ek.EXPORT_LAYOUTS[name].label,
+            help="Ready for an import into Constant Contact or Mailchimp: their column names, and a "
+            "Tags column holding the segment's name.")
+        excel = excel_col.checkbox("For Excel", key="segments_excel",
+                                   help="UTF-8 with a byte-order mark, so Excel shows accents rightly.")
         audience_col, export_col = st.columns(2, gap="large")
         with audience_col:
             st.markdown("**Send-ready audience**")
@@ -121,7 +152,7 @@ with st.container(border=True):
                      f"members as of {as_of:%Y-%m-%d}"
                      + (f"; left out: {left_out}." if left_out else "; nobody is left out."))
             st.download_button(
-                "Download send-ready audience", data=state.deferred_audience(definition),
+                "Download send-ready audience", data=state.deferred_audience(segment, layout=layout, excel=excel),
                 file_name=f"{file_stem}-audience.csv", mime="text/csv", on_click="ignore",
                 key="segments_audience", icon=":material/send:", type="primary",
             )
@@ -133,7 +164,7 @@ with st.container(border=True):
                 key="segments_export_fields", format_func=ek.field_label,
             )
             st.download_button(
-                "Download CSV", data=state.deferred_export(definition, fields),
+                "Download CSV", data=state.deferred_export(segment, fields, layout=layout, excel=excel),
                 file_name=f"{file_stem}.csv", mime="text/csv", on_click="ignore",
                 key="segments_export", icon=":material/download:",
             )
@@ -204,11 +235,12 @@ with st.container(border=True):
                     st.session_state["segments_confirm_delete"] = segment.name
                     st.rerun()
             else:
-                st.warning("Delete this segment? This cannot be undone; lists and contacts are not "
-                           "affected.", icon=":material/warning:")
+                st.warning("Delete this segment? It goes to the trash, and you can undo it; lists and "
+                           "contacts are not affected.", icon=":material/warning:")
                 answer = st.container(horizontal=True)
                 if answer.button("Yes, delete it", key="segments_delete_yes", type="primary"):
                     store.delete(segment.name)
+                    st.session_state["segments_undo"] = segment.name
                     st.session_state.pop("segments_confirm_delete", None)
                     st.session_state["segments_select_next"] = segments[0].name
                     st.session_state["segments_flash"] = f"Deleted '{segment.name}'."

@@ -153,7 +153,7 @@ def test_segments_copy_rename_and_delete(app, library):
     assert "Win-back" in SegmentStore(library).names()
 
     app.button(key="segments_delete").click().run()
-    assert "cannot be undone" in app.warning[-1].value
+    assert "you can undo it" in app.warning[-1].value
     app.button(key="segments_delete_yes").click().run()
     assert "Win-back" not in SegmentStore(library).names()
     assert not app.exception
@@ -428,3 +428,19 @@ def test_login_is_required_when_auth_is_configured(workspace_url, signed_in):
     else:
         assert [button.label for button in at.button] == ["Sign in"]
         assert not at.metric  # no page is shown before signing in
+
+
+def test_a_deleted_segment_can_be_undone(app, library):
+    store = SegmentStore(library)
+    store.create("Lapsed", {"version": 1, "criteria": {"type": "and", "group": [
+        {"source": "engagement", "field": "current_level", "op": "is", "value": ["least_engaged"]}]}})
+    go(app, "segments")
+    app.selectbox(key="segments_selected").set_value("Lapsed").run()
+    app.button(key="segments_delete").click().run()
+    app.button(key="segments_delete_yes").click().run()
+    assert "Lapsed" not in store.names()
+    app.button(key="segments_undo_delete").click().run()
+    assert not app.exception, app.exception
+    assert "Lapsed" in store.names()
+    assert "Restored 'Lapsed'" in plain(app.success[0].value)
+    assert app.selectbox(key="segments_selected").value == "Lapsed"

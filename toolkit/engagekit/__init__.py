@@ -86,6 +86,7 @@ from engagekit.segments import (
 )
 from engagekit.segments.catalog import SOURCE_LABELS, Catalog, field_label
 from engagekit.segments.contact_card import EVENT_LABELS, ContactCard
+from engagekit.segments.layouts import EXPORT_LAYOUTS, ExportLayout, lay_out
 from engagekit.segments.operations import (
     DEFAULT_EXPORT_FIELDS,
     DEFAULT_MEMBER_COLUMNS,
@@ -112,6 +113,7 @@ __all__ = [
     "DEFAULT_MEMBER_COLUMNS",
     "ENGINE_KINDS",
     "EVENT_LABELS",
+    "EXPORT_LAYOUTS",
     "FEATURE_COLUMNS",
     "LEVELS",
     "LEVEL_LABELS",
@@ -144,6 +146,7 @@ __all__ = [
     "EngagementTiers",
     "EventType",
     "Explanation",
+    "ExportLayout",
     "Group",
     "ImportIssue",
     "ImportReport",
@@ -196,6 +199,7 @@ __all__ = [
     "from_constant_contact",
     "generate_sample",
     "judged_scores",
+    "lay_out",
     "level_history",
     "level_names",
     "level_segment",

@@ -47,6 +47,7 @@ from engagekit.campaigns.slip_risk import SlipRisk, slip_risk
 from engagekit.config import EngagementConfig
 from engagekit.data.dataset import Dataset
 from engagekit.data.io.merge import merge_datasets
+from engagekit.data.safe_csv import to_safe_csv
 from engagekit.engagement.explain import Explanation, explain_contact
 from engagekit.engagement.levels import (
     LevelResult,
@@ -61,6 +62,7 @@ from engagekit.errors import ConfigError, NotFoundError
 from engagekit.segments import operations
 from engagekit.segments.catalog import Catalog
 from engagekit.segments.contact_card import ContactCard, contact_card
+from engagekit.segments.layouts import lay_out
 from engagekit.segments.memory_engine import MemoryEngine
 from engagekit.segments.sql_engine import SqlEngine
 from engagekit.segments.store import Segment, SegmentStore
@@ -457,11 +459,27 @@ class Session:
 
     def export_csv(
         self, segment: Definition | str, path_or_buffer: str | Path | IO[str] | None = None, *,
-        fields: Sequence[str] | None = None, engine: EngineKind = "memory",
+        fields: Sequence[str] | None = None, engine: EngineKind = "memory", layout: str = "columns",
+        excel: bool = False,
     ) -> str | None:
-        """The segment export as a spreadsheet-safe CSV (text when no path is given)."""
-        return operations.export_csv(self.dataset, self.engine(engine), self._definition(segment),
-                                     path_or_buffer, fields=fields)
+        """The segment export as a spreadsheet-safe CSV (text when no path is given), with the
+        headings of ``layout`` (see :mod:`engagekit.segments.layouts`); ``excel`` adds the
+        byte-order mark Excel needs."""
+        chosen = self._definition(segment)
+        frame = self.export_frame(chosen, fields=fields, engine=engine)
+        name = chosen.name if isinstance(chosen, Segment) else None
+        return to_safe_csv(lay_out(frame, layout, segment_name=name), path_or_buffer, excel=excel)
+
+    def audience_csv(
+        self, segment: Definition | str, path_or_buffer: str | Path | IO[str] | None = None, *,
+        fields: Sequence[str] | None = None, engine: EngineKind = "memory", layout: str = "columns",
+        excel: bool = False,
+    ) -> str | None:
+        """The send-ready audience as a CSV, with the headings of ``layout`` (see :meth:`export_csv`)."""
+        chosen = self._definition(segment)
+        frame = self.audience(chosen, fields=fields, engine=engine).frame
+        name = chosen.name if isinstance(chosen, Segment) else None
+        return to_safe_csv(lay_out(frame, layout, segment_name=name), path_or_buffer, excel=excel)
 
     def audience(
         self, segment: Definition | str, *, fields: Sequence[str] | None = None,

@@ -52,6 +52,10 @@ EngineOption = Annotated[
     typer.Option("--engine", help="Evaluate in memory (pandas) or inside the database (SQL)."),
 ]
 NameArgument = Annotated[str, typer.Argument(help="Segment name (any case) or id.")]
+LayoutOption = Annotated[str, typer.Option(
+    "--layout", help="Headings: columns (as stored), readable, constant_contact or mailchimp (their "
+    "import columns and a Tags column with the segment's name).")]
+ExcelOption = Annotated[bool, typer.Option("--excel", help="UTF-8 with a byte-order mark, for Excel.")]
 FileOption = Annotated[
     Path,
     typer.Option("--file", "-f", help="Segment definition JSON file ('-' reads standard input)."),
@@ -105,12 +109,12 @@ def read_definition(path: Path) -> ek.SegmentDefinition:
     return ek.SegmentDefinition.from_json(text)
 
 
-def write_csv(frame: pd.DataFrame, out: str) -> str:
+def write_csv(frame: pd.DataFrame, out: str, *, excel: bool = False) -> str:
     """Write ``frame`` as a safe CSV to ``out`` and say where it went."""
     if out == STDOUT:
-        typer.echo(ek.to_safe_csv(frame), nl=False)
+        typer.echo(ek.to_safe_csv(frame, excel=excel), nl=False)
         return "standard output"
-    ek.to_safe_csv(frame, out)
+    ek.to_safe_csv(frame, out, excel=excel)
     return out
 
 
@@ -277,8 +281,11 @@ def csv_command(*, send_ready: bool) -> Callable:
         workspace: WorkspaceOption = None,
         as_of: AsOfOption = None,
         engine: EngineOption = EngineKind.memory,
+        layout: LayoutOption = "columns",
+        excel: ExcelOption = False,
     ) -> None:
-        write_members(evaluating(workspace, as_of), name, engine, out, fields, send_ready=send_ready)
+        write_members(evaluating(workspace, as_of), name, engine, out, fields, send_ready=send_ready,
+                      layout=layout, excel=excel)
 
     return write
 
@@ -292,7 +299,7 @@ command("audience", "Export a send-ready audience: the members at the as-of time
 
 def write_members(
     session: ek.Session, name: str, engine: EngineKind, out: str, fields: str | None, *,
-    send_ready: bool,
+    send_ready: bool, layout: str = "columns", excel: bool = False,
 ) -> None:
     """Write a segment export, or its send-ready audience, and say what was written."""
     segment = session.segment(name)
@@ -303,7 +310,9 @@ def write_members(
         note = " (left out: " + ", ".join(f"{n:,} {s}" for s, n in result.left_out.items()) + ")"
     else:
         frame, what, note = session.export_frame(segment, fields=chosen, engine=engine.value), "members", ""
-    where = write_csv(frame, out)
+    if layout not in ek.EXPORT_LAYOUTS:
+        raise ek.EngagekitError(f"--layout must be one of {', '.join(ek.EXPORT_LAYOUTS)}, not {layout!r}.")
+    where = write_csv(ek.lay_out(frame, layout, segment_name=segment.name), out, excel=excel)
     say(f"Wrote {len(frame):,} {what} of '{escape(segment.name)}' as of {when(session.as_of)} "
         f"to {escape(where)}{escape(note)}.")
     warn_if_narrow(len(frame), session.dataset.n_contacts)

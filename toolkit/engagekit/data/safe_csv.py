@@ -26,6 +26,7 @@ DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 # RFC 4180 line ends; they also make the csv writer quote a cell holding a lone carriage return,
 # which it would otherwise write bare and a reader would take for the end of the row.
 LINE_END = "\r\n"
+BYTE_ORDER_MARK = "\ufeff"
 
 
 def neutralise(text: str) -> str:
@@ -71,13 +72,14 @@ def _is_text_column(values: pd.Series) -> bool:
 
 
 def to_safe_csv(
-    frame: pd.DataFrame, path_or_buffer: str | Path | IO[str] | None = None
+    frame: pd.DataFrame, path_or_buffer: str | Path | IO[str] | None = None, *, excel: bool = False
 ) -> str | None:
     """Write ``frame`` as CSV (no index) with text cells neutralised.
 
     Like :meth:`pandas.DataFrame.to_csv`: returns the text when ``path_or_buffer`` is None,
     else writes there (UTF-8) and returns None. Lines end with CRLF (RFC 4180); times are written
-    ``YYYY-MM-DD HH:MM:SS``.
+    ``YYYY-MM-DD HH:MM:SS``. With ``excel``, the text starts with a byte-order mark: without it,
+    Excel reads UTF-8 as the local code page and garbles accented names.
 
     Examples
     --------
@@ -89,8 +91,8 @@ def to_safe_csv(
     if path_or_buffer is None:
         buffer = io.StringIO()
         safe.to_csv(buffer, **options)
-        return buffer.getvalue()
-    safe.to_csv(path_or_buffer, encoding="utf-8", **options)
+        return (BYTE_ORDER_MARK if excel else "") + buffer.getvalue()
+    safe.to_csv(path_or_buffer, encoding="utf-8-sig" if excel else "utf-8", **options)
     return None
 
 

@@ -172,6 +172,7 @@ class SegmentStore:
     def __init__(self, workspace: Workspace):
         self.workspace = workspace
         self._table = build_tables().segments
+        self._trash = build_tables().deleted_segments
 
     # -- reading -----------------------------------------------------------------------------
     def list(self) -> list[Segment]:
@@ -247,12 +248,41 @@ class SegmentStore:
         return self._write(work)
 
     def delete(self, name: str) -> Segment:
-        """Delete the saved segment ``name`` and return what it was."""
+        """Delete the saved segment ``name`` (it goes to the trash) and return what it was."""
 
         def work(conn: Connection) -> Segment:
             current = self._editable(conn, name, "deleted")
             conn.execute(sa.delete(self._table).where(self._table.c.segment_id == current.id))
+            conn.execute(sa.insert(self._trash).values(
+                name=current.name, definition=current.definition.to_json(),
+                created_at=current.created_at or utc_now(), deleted_at=utc_now()))
             return current
+
+        return self._write(work)
+
+    def trash(self) -> list[Segment]:
+        """Deleted segments that can be restored, the most recently deleted first."""
+        trash = self._trash
+        rows = self._read(lambda conn: conn.execute(
+            sa.select(trash).order_by(trash.c.deleted_at.desc(), trash.c.trash_id.desc())).mappings().all())
+        return [Segment(id=None, name=row["name"], definition=SegmentDefinition.from_json(row["definition"]),
+                        created_at=row["created_at"], updated_at=row["deleted_at"]) for row in rows]
+
+    def restore(self, name: str) -> Segment:
+        """Bring back the most recently deleted segment called ``name`` (refused when the name is
+        taken again meanwhile)."""
+        trash = self._trash
+
+        def work(conn: Connection) -> Segment:
+            row = conn.execute(
+                sa.select(trash).where(sa.func.lower(trash.c.name) == name.strip().lower())
+                .order_by(trash.c.deleted_at.desc(), trash.c.trash_id.desc()).limit(1)
+            ).mappings().first()
+            if row is None:
+                raise NotFoundError(f"There is no deleted segment called '{name}' to restore.")
+            restored = self._insert(conn, row["name"], SegmentDefinition.from_json(row["definition"]))
+            conn.execute(sa.delete(trash).where(trash.c.trash_id == row["trash_id"]))
+            return restored
 
         return self._write(work)
 

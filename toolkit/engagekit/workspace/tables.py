@@ -55,6 +55,7 @@ class WorkspaceTables:
     segments: Table
     level_snapshots: Table
     snapshot_levels: Table
+    deleted_segments: Table
     campaign_plans: Table
     plan_members: Table
     meta: Table
@@ -191,6 +192,15 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         Column("contact_id", BigInteger, primary_key=True),
         *[Column(name, kind) for name, kind in SNAPSHOT_COLUMNS.items()],
     )
+    deleted_segments = Table(  # the trash: a deleted segment can be restored
+        "deleted_segments",
+        md,
+        Column("trash_id", Integer, primary_key=True, autoincrement=True),
+        Column("name", Text, nullable=False),
+        Column("definition", Text, nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        Column("deleted_at", DateTime, nullable=False),
+    )
     campaign_plans = Table(
         "campaign_plans",
         md,
@@ -238,6 +248,7 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         segments=segments,
         level_snapshots=level_snapshots,
         snapshot_levels=snapshot_levels,
+        deleted_segments=deleted_segments,
         campaign_plans=campaign_plans,
         plan_members=plan_members,
         meta=meta,
