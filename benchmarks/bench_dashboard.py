@@ -21,6 +21,7 @@ import platform
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -29,8 +30,10 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 from engagekit.config import EngagementConfig  # noqa: E402
-from engagekit.engagement.levels import compute_levels  # noqa: E402
-from engagekit.engagement.report import relevel  # noqa: E402
+from engagekit.engagement.levels import (
+    compute_levels,  # noqa: E402
+    relevel,  # noqa: E402
+)
 from engagekit.segments.definition import SegmentDefinition  # noqa: E402
 from engagekit.segments.memory_engine import MemoryEngine  # noqa: E402
 
@@ -87,7 +90,7 @@ def main(argv: list[str] | None = None) -> dict:
     first["load_data_ms"], dataset = timed(lambda: load_dataset(folder))
     index = load_index(folder)  # None when the cached index is of an older format
     if index is not None:
-        dataset.__dict__["activity"] = index  # as a workspace's columnar copy does
+        dataset = replace(dataset, given_activity=index)  # as a workspace's columnar copy does
     config = EngagementConfig()
     first["levels_ms"], levels = timed(lambda: compute_levels(dataset, as_of=AS_OF, config=config))
 
