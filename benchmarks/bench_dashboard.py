@@ -30,10 +30,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 from engagekit.config import EngagementConfig  # noqa: E402
-from engagekit.engagement.levels import (
-    compute_levels,  # noqa: E402
-    relevel,  # noqa: E402
-)
+from engagekit.engagement.levels import compute_levels, relevel  # noqa: E402
 from engagekit.segments.definition import SegmentDefinition  # noqa: E402
 from engagekit.segments.memory_engine import MemoryEngine  # noqa: E402
 
