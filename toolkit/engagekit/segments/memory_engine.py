@@ -218,7 +218,7 @@ class MemoryEngine:
         return latest_first[sent[latest_first] <= self.as_of.to_datetime64()][:value]
 
     def _activity_facts(self, field: str, value: int) -> dict[str, np.ndarray]:
-        index = self.dataset.activity
+        index = self.dataset.activity_for(self.config.for_email_activity())
         in_scope = np.zeros(len(index.campaign_ids), dtype=bool)
         in_scope[self._scope(field, value)] = True
         # One gather over the deliveries: faster than sorting them by campaign once per engine.
