@@ -45,6 +45,7 @@ import pandas as pd
 from engagekit.config import EngagementConfig
 from engagekit.data.dataset import Dataset
 from engagekit.data.io.merge import merge_datasets
+from engagekit.engagement.audit import Audit, audit_data
 from engagekit.engagement.explain import Explanation, explain_contact
 from engagekit.engagement.levels import (
     LevelResult,
@@ -86,6 +87,11 @@ SETTING_LABELS: dict[str, str] = {
     "previous_period_days": "previous period (days)",
     "open_weight": "open weight",
     "click_weight": "click weight",
+    "engagement": "what counts as engagement",
+    "count_scanner_clicks": "scanner clicks count",
+    "count_orders": "orders count as engagement",
+    "order_attribution_days": "days an order is credited to a send",
+    "machine_rules": "machine-event rules",
 }
 
 Definition = operations.Definition
@@ -340,7 +346,13 @@ class Session:
     def explain(self, contact: str | int, *, previous: bool = False) -> Explanation:
         """Why a contact (email address or id) has its current (or previous) level."""
         levels = self.report.previous if previous else self.report.current
-        return explain_contact(levels, self.contact_id(contact))
+        return explain_contact(levels, self.contact_id(contact), data=self.dataset)
+
+    @cached_property
+    def audit(self) -> Audit:
+        """The data-readiness audit (:mod:`engagekit.engagement.audit`) under the settings in force."""
+        with self._lock:
+            return audit_data(self.dataset, as_of=self.as_of, config=self.config)
 
     def history(self, months: int = 12) -> pd.DataFrame:
         """Contacts and share per level at monthly as-of dates ending at the as-of time."""

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from engagekit.config import EngagementConfig
-from engagekit.data.machine import classify_events
+from engagekit.data.machine import Verdicts, classify_events
 from engagekit.data.schema import EventType
 
 NEVER = np.iinfo(np.int64).max
@@ -255,16 +255,24 @@ def counted_events(dataset: EventTables, config: EngagementConfig) -> pd.DataFra
     events = dataset.email_events[["contact_id", "campaign_id", "event_type", "occurred_at"]]
     verdicts = classify_events(dataset.email_events, dataset.campaigns, config.machine_rules)
     kind = events["event_type"].to_numpy(dtype=object)
-    left_out = verdicts.scanner_click & (not config.count_scanner_clicks)
-    if config.engagement == "confirmed_opens":
-        left_out = left_out | verdicts.machine_open
-    elif config.engagement == "clicks_only":
-        left_out = left_out | (kind == EventType.OPEN.value)
+    left_out = left_out_by_rule(kind, verdicts, config)
     if left_out.any():
         events = events.assign(event_type=np.where(left_out, EventType.SEND.value, kind))
     if config.count_orders and len(dataset.orders):
         events = pd.concat([events, _order_engagements(dataset, events, config)], ignore_index=True)
     return events
+
+
+def left_out_by_rule(kind: np.ndarray, verdicts: Verdicts, config: EngagementConfig) -> np.ndarray:
+    """Which events (of these types, with these verdicts) ``config`` leaves out of engagement:
+    scanner clicks unless ``count_scanner_clicks``; machine opens for *confirmed opens only*;
+    every open for *clicks only*."""
+    left_out = verdicts.scanner_click & (not config.count_scanner_clicks)
+    if config.engagement == "confirmed_opens":
+        left_out = left_out | verdicts.machine_open
+    elif config.engagement == "clicks_only":
+        left_out = left_out | (kind == EventType.OPEN.value)
+    return left_out
 
 
 def _order_engagements(

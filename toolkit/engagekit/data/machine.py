@@ -29,6 +29,9 @@ reason             rule
 Sends, bounces and unsubscribes are never flagged. Seconds are measured from the campaign's sent
 time; an event dated before its send (a clock problem in the data) meets no time rule.
 
+Every rule looks at the events of one contact at most, so the verdicts on one contact's events
+are the same whether or not the other contacts' events are classified with them.
+
 The verdict is a property of the data as imported, not of a reference time: the *prefetcher* rule
 looks at all of a contact's history, because a mail client that prefetched the last dozen emails
 prefetched the earlier ones too. What the verdicts change in the levels is chosen in

@@ -20,9 +20,9 @@ How the data behaves
 - Machines are in the data as they are in real exports: about a third of contacts read mail in
   Apple Mail with Privacy Protection, whose proxy fetches every email seconds after it is sent
   (user agent ``Mozilla/5.0``, an address in Apple's ``17.0.0.0/8``) while the person's own opens
-  are no longer seen; everyone at two corporate domains (``contoso.com``, ``fabrikam.com``) sits
-  behind a link scanner that follows two to four links of every email within a second or two,
-  seconds after delivery. Opens carry the reader's user agent and address, clicks their link.
+  are no longer seen; a third of the mailboxes at two corporate domains (``contoso.com``,
+  ``fabrikam.com``) sit behind a link scanner that follows one to three links of every email within
+  a second or two, seconds after delivery. Opens carry the reader's user agent and address, clicks their link.
   :func:`generate_sample_with_truth` says which events a machine made, so the classifier
   (:mod:`engagekit.data.machine`) can be measured against it.
 
@@ -831,7 +831,8 @@ def _machines(
     domain = pd.Series(emails).str.rsplit("@", n=1).str[1].to_numpy(dtype=object)
     share = pd.Series(domain).map(_APPLE_MAIL_SHARE).fillna(_APPLE_MAIL_SHARE_ELSEWHERE).to_numpy()
     apple = rng.random(n) < share
-    scanned = np.isin(domain, _SCANNED_DOMAINS)
+    # The scanner is a per-mailbox policy: about a third of the mailboxes of those companies have it.
+    scanned = np.isin(domain, _SCANNED_DOMAINS) & (rng.random(n) < 0.3)
 
     contact = events["contact_id"].to_numpy(np.int64) - 1
     campaign = events["campaign_id"].to_numpy(np.int64) - 1
@@ -851,7 +852,7 @@ def _machines(
                 + pd.Series(rng.integers(1, 255, len(proxied))).astype(str)).to_numpy(dtype=object)
 
     behind = np.flatnonzero(scanned[sends["contact"].to_numpy()])
-    links = rng.integers(2, 4, behind.size)
+    links = rng.integers(1, 4, behind.size)
     of = np.repeat(behind, links)
     scan_at = (sent_at[of] + np.repeat(rng.integers(5 * _SECOND, 40 * _SECOND, behind.size), links)
                + _nth(links) * rng.integers(0, 1_500_000, of.size))
