@@ -143,6 +143,16 @@ def _preview(url: str, token: str, as_of: str, config_json: str, candidate_as_of
     return session().preview(ek.EngagementConfig.from_json(candidate_json), as_of=candidate_as_of)
 
 
+@st.cache_data(max_entries=6, show_spinner="Auditing the data…")
+def _audit(url: str, token: str, as_of: str, config_json: str) -> ek.Audit:
+    return session().audit
+
+
+def audit() -> ek.Audit:
+    """The data-readiness audit under the settings in force."""
+    return _audit(workspace_url(), data_token(), *settings().key)
+
+
 def preview_levels(as_of: pd.Timestamp, config: ek.EngagementConfig) -> ek.LevelResult:
     """Levels under candidate settings, before they are applied."""
     return _preview(workspace_url(), data_token(), *settings().key, as_of.isoformat(), config.to_json())
