@@ -143,6 +143,16 @@ def _preview(url: str, token: str, as_of: str, config_json: str, candidate_as_of
     return session().preview(ek.EngagementConfig.from_json(candidate_json), as_of=candidate_as_of)
 
 
+@st.cache_data(max_entries=6, show_spinner="Auditing the data…")
+def _audit(url: str, token: str, as_of: str, config_json: str) -> ek.Audit:
+    return session().audit
+
+
+def audit() -> ek.Audit:
+    """The data-readiness audit under the settings in force."""
+    return _audit(workspace_url(), data_token(), *settings().key)
+
+
 def preview_levels(as_of: pd.Timestamp, config: ek.EngagementConfig) -> ek.LevelResult:
     """Levels under candidate settings, before they are applied."""
     return _preview(workspace_url(), data_token(), *settings().key, as_of.isoformat(), config.to_json())
@@ -234,6 +244,9 @@ def sidebar() -> None:
             f"**Contacts** {dataset().n_contacts:,}  \n"
             f"**Window** {config.lookback_days} days, last {config.exclusion_hours:g} h left out  \n"
             f"**Judged from** {config.min_sends} sends  \n"
+            f"**Counts** {ek.ENGAGEMENT_RULE_LABELS[config.engagement].split(' (')[0].lower()}"
+            f"{'' if config.count_scanner_clicks else ', no scanner clicks'}"
+            f"{', orders' if config.count_orders else ''}  \n"
             f"**Most engaged** top {config.most_engaged_share:.0%}  \n"
             f"**Least engaged** bottom {config.least_engaged_share:.0%}  \n"
             f"**Previous** {config.previous_period_days} days earlier"

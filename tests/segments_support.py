@@ -211,12 +211,16 @@ def datasets():
         if n_campaigns:
             for _ in range(draw(st.integers(0, 40))):
                 k = draw(st.integers(0, n_campaigns - 1))
-                late = draw(st.one_of(st.integers(0, 4 * 86_400_000_000), st.just(0)))
+                # seconds after the send too, where the machine-event rules decide
+                late = draw(st.one_of(st.integers(0, 4 * 86_400_000_000), st.just(0),
+                                      st.integers(0, 200_000_000)))
                 when = draw(st.one_of(st.just(sent[k] + pd.Timedelta(microseconds=late)),
                                       _time(120)))
                 events.append((draw(st.sampled_from(ids)), campaign_ids[k],
                                draw(st.sampled_from(["send", "open", "click", "bounce", "unsubscribe"])),
-                               when))
+                               when, draw(st.sampled_from([None, None, True, False])),
+                               draw(st.sampled_from([None, "Mozilla/5.0", "Outlook"])),
+                               draw(st.sampled_from([None, "https://a.example", "https://b.example"]))))
         tags = {(c, t) for c in ids for t in draw(st.sets(st.sampled_from(TAG_POOL), max_size=2))}
         n_lists = draw(st.integers(0, 3))
         memberships = {(100 + k, c) for k in range(n_lists) for c in draw(st.sets(st.sampled_from(ids)))}
@@ -232,7 +236,7 @@ def datasets():
                 columns=["list_id", "contact_id", "added_at"]),
             campaigns=campaigns,
             email_events=pd.DataFrame(events, columns=["contact_id", "campaign_id", "event_type",
-                                                       "occurred_at"]),
+                                                       "occurred_at", "machine", "user_agent", "link"]),
             orders=pd.DataFrame(orders, columns=["order_id", "contact_id", "ordered_at", "amount"]),
             custom_fields=CUSTOM_FIELDS,
         )
@@ -249,6 +253,9 @@ def configs():
         lookback_days=st.sampled_from([30, 90]),
         exclusion_hours=st.sampled_from([0.0, 24.0]),
         previous_period_days=st.sampled_from([7, 30]),
+        engagement=st.sampled_from(["all_opens", "confirmed_opens", "clicks_only"]),
+        count_scanner_clicks=st.booleans(),
+        count_orders=st.booleans(),
     )
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engagekit.config import EngagementConfig
+from engagekit.config import EVERY_OPEN_AND_CLICK, EngagementConfig
 from engagekit.engagement.features import compute_features
 
 from factories import tiny_dataset
@@ -165,8 +165,9 @@ def test_features_match_a_plain_reference(rows, as_of_hours):
               for c, k, kind, h in rows]
     dataset = tiny_dataset(campaigns, events, n_contacts=4)
     as_of = base + pd.Timedelta(days=30) + pd.Timedelta(hours=as_of_hours)
-    config = EngagementConfig(lookback_days=45)
-    ours = compute_features(dataset.activity, as_of=as_of, config=config)
+    # The reference counts every open and click: the classifier has its own tests.
+    config = EngagementConfig(lookback_days=45, **EVERY_OPEN_AND_CLICK)
+    ours = compute_features(dataset.activity_for(config), as_of=as_of, config=config)
     expected = reference_features(dataset, as_of, config)
     for column in expected.columns:
         pd.testing.assert_series_equal(ours[column], expected[column], check_dtype=False,

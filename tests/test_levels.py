@@ -19,10 +19,11 @@ def five_contacts():
     events = [(c, k, "send", t) for c in range(1, 6) for k, t in campaigns.items()]
     # contact 1 clicks everything, 2 opens everything, 3 opens half, 4 never, 5 only got 2 sends
     for k, t in campaigns.items():
-        events.append((1, k, "click", t))
-        events.append((2, k, "open", t))
+        later = (pd.Timestamp(t) + pd.Timedelta(hours=1)).isoformat()  # as a person reads
+        events.append((1, k, "click", later))
+        events.append((2, k, "open", later))
         if k % 2:
-            events.append((3, k, "open", t))
+            events.append((3, k, "open", later))
     events = [e for e in events if not (e[0] == 5 and e[1] > 2)]
     return tiny_dataset(campaigns, events, n_contacts=5)
 

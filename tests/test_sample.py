@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engagekit.data.sample import SAMPLE_END, SAMPLE_SEED, generate_sample, write_sample
+from engagekit.data.machine import classify_events
+from engagekit.data.sample import (
+    SAMPLE_END,
+    SAMPLE_SEED,
+    generate_sample,
+    generate_sample_with_truth,
+    write_sample,
+)
 from engagekit.data.schema import EMAIL_STATUSES, EVENT_TYPES, TABLES, TIME_DTYPE
 
 END = pd.Timestamp(SAMPLE_END)
@@ -16,15 +23,21 @@ DAY = pd.Timedelta(days=1)
 
 
 @pytest.fixture(scope="module")
-def ds():
-    return generate_sample(2000, seed=SAMPLE_SEED, end=SAMPLE_END)
+def with_truth():
+    return generate_sample_with_truth(2000, seed=SAMPLE_SEED, end=SAMPLE_END)
 
 
 @pytest.fixture(scope="module")
-def events(ds):
-    """Events with their campaign's send time."""
+def ds(with_truth):
+    return with_truth[0]
+
+
+@pytest.fixture(scope="module")
+def events(ds, with_truth):
+    """The events a person made (by the generator's truth), with their campaign's send time."""
     sent_at = ds.campaigns.set_index("campaign_id")["sent_at"]
-    return ds.email_events.assign(sent_at=ds.email_events["campaign_id"].map(sent_at))
+    people = ds.email_events[with_truth[1] == ""]
+    return people.assign(sent_at=people["campaign_id"].map(sent_at))
 
 
 def test_same_seed_gives_identical_frames():
@@ -154,9 +167,11 @@ def test_opens_and_clicks_follow_sends(ds, events):
     opens = events[events["event_type"] == "open"]
     clicks = events[events["event_type"] == "click"]
     assert opens.duplicated(key).any(), "some emails are opened more than once"
-    # Most clicks have an open row, but a few percent do not (blocked tracking pixels).
+    # Most clicks have an open row (Apple's proxy's, for its users), but a few percent do not
+    # (blocked tracking pixels).
     clicked = clicks.drop_duplicates(key)
-    without_open = ~clicked.set_index(key).index.isin(opens.set_index(key).index)
+    any_open = ds.email_events[ds.email_events["event_type"] == "open"]
+    without_open = ~clicked.set_index(key).index.isin(any_open.set_index(key).index)
     assert 0.0 < without_open.mean() < 0.10
     first_open = opens.groupby(key)["occurred_at"].min()
     first_click = clicked.set_index(key)["occurred_at"]
@@ -242,3 +257,35 @@ def test_progress_bar_and_bad_arguments(capsys):
         generate_sample(0)
     with pytest.raises(ValueError, match="months"):
         generate_sample(10, months=0)
+
+
+def test_machine_events_are_realistic_and_recorded(ds, with_truth):
+    truth = with_truth[1]
+    events = ds.email_events
+    opens = events["event_type"] == "open"
+    # Apple Mail Privacy Protection: a large share of opens, all seconds after the send
+    assert 0.3 < (truth[opens] == "machine_open").mean() < 0.8
+    sent = events["campaign_id"].map(ds.campaigns.set_index("campaign_id")["sent_at"])
+    after = (events["occurred_at"] - sent).dt.total_seconds()
+    assert after[truth == "machine_open"].between(0, 60).all()
+    assert after[truth == "scanner_click"].between(0, 45).all()
+    scanned = ds.contacts.set_index("contact_id")["email"].str.endswith(("@contoso.com", "@fabrikam.com"))
+    assert scanned[events.loc[truth == "scanner_click", "contact_id"]].all()
+    assert (events.loc[truth == "machine_open", "user_agent"] == "Mozilla/5.0").all()
+
+
+def test_classifier_recovers_the_generators_machine_events(ds, with_truth):
+    """Precision and recall of the classifier against the generator's truth (see the report)."""
+    truth = with_truth[1]
+    verdicts = classify_events(ds.email_events, ds.campaigns)
+    for found, real in [(verdicts.machine_open, truth == "machine_open"),
+                        (verdicts.scanner_click, truth == "scanner_click")]:
+        hits = (found & real).sum()
+        assert hits / found.sum() > 0.99, "precision"
+        assert hits / real.sum() > 0.99, "recall"
+    # Without user agents and addresses only the contacts who never click are recognised, but
+    # nothing a person did is taken for a machine.
+    bare = classify_events(ds.email_events.drop(columns=["user_agent", "ip"]), ds.campaigns)
+    real = truth == "machine_open"
+    assert (bare.machine_open & real).sum() / bare.machine_open.sum() > 0.99
+    assert 0.2 < (bare.machine_open & real).sum() / real.sum() < 0.9

@@ -23,6 +23,9 @@ FIELDS = {
     "set_previous": "previous_period_days",
     "set_open_weight": "open_weight",
     "set_click_weight": "click_weight",
+    "set_engagement": "engagement",
+    "set_count_scanner": "count_scanner_clicks",
+    "set_count_orders": "count_orders",
 }
 
 st.title("Data and settings")
@@ -44,6 +47,21 @@ def load_widgets(config: ek.EngagementConfig, as_of: pd.Timestamp, *, follow: bo
     st.session_state["set_least"] = round(config.least_engaged_share * 100)
     st.session_state["set_follow"] = follow
     st.session_state["set_as_of"] = as_of.date()
+
+
+def what_counts() -> None:
+    """What counts as engagement: which opens, whether scanner clicks and orders count."""
+    st.radio("What counts as an open", ek.ENGAGEMENT_RULES, key="set_engagement", horizontal=True,
+             format_func=ek.ENGAGEMENT_RULE_LABELS.get,
+             help="Apple Mail Privacy Protection fetches every email seconds after it is sent: "
+             "such machine opens are not a person reading. A click always counts as an open.")
+    flags = st.container(horizontal=True)
+    flags.checkbox("Count scanner clicks", key="set_count_scanner",
+                   help="Clicks a link scanner made (several links within seconds, or before any "
+                   "open seconds after the send) are left out unless ticked.")
+    flags.checkbox("Count orders as engagement", key="set_count_orders",
+                   help="An order counts as engagement with the last email sent to the contact in "
+                   "the days before it.")
 
 
 def reset_to_defaults() -> None:
@@ -99,6 +117,7 @@ with settings_tab:
             with st.expander("Score weights"):
                 st.number_input("Weight of an open", min_value=0.0, step=0.5, key="set_open_weight")
                 st.number_input("Weight of a click", min_value=0.0, step=0.5, key="set_click_weight")
+        what_counts()
 
         values = {name: st.session_state[key] for key, name in FIELDS.items()}
         values["most_engaged_share"] = st.session_state["set_most"] / 100
@@ -185,6 +204,26 @@ MAPPING_EXAMPLE = """{"contacts": {"table": "crm_people",
                               "event_type": "kind", "occurred_at": "at"}}}"""
 
 
+def data_readiness() -> None:
+    """The data-readiness audit: can these data say who is engaged, and what to mind."""
+    st.subheader("Data readiness")
+    result = state.audit()
+    cols = st.columns(4)
+    cols[0].metric("Judged contacts", f"{result.judged:,}",
+                   help="Contacts with enough emails in the window to be placed in a level.")
+    cols[1].metric("Machine opens", f"{result.machine_opens / max(result.opens, 1):.0%}",
+                   help="Share of the window's opens fetched by a machine (privacy proxy, prefetch).")
+    cols[2].metric("Scanner clicks", f"{result.scanner_clicks / max(result.clicks, 1):.0%}",
+                   help="Share of the window's clicks made by a link scanner.")
+    cols[3].metric("Contacts changing level", f"{result.changed:,}",
+                   help="When the settings' rule replaces counting every open and click.")
+    for line in result.lines()[1:]:
+        st.markdown(f"- {widgets.md_escape(line)}")
+    matrix = result.level_change_table()
+    st.caption(f"Level counting every open and click (rows) against '{matrix.columns.name}' (columns).")
+    st.dataframe(matrix.rename_axis(None).rename_axis(None, axis=1), key="audit_matrix")
+
+
 def import_now(dataset: ek.Dataset, mode: str, what: str) -> None:
     try:
         with st.spinner(f"Importing {what}…"):
@@ -244,6 +283,7 @@ with data_tab:
         cols = st.columns(4)
         for col, table in zip(cols, ["contacts", "lists", "campaigns", "email_events"], strict=True):
             col.metric(table.replace("_", " ").capitalize(), f"{summary[table]:,}")
+        data_readiness()
     else:
         st.info("This workspace is empty: load the sample data or import your exports below.")
 

@@ -221,6 +221,32 @@ def test_settings_preview_then_apply(app, library):
     assert "top 10%" in sidebar and "3 sends" not in sidebar
 
 
+def test_settings_choose_what_counts_as_engagement(app, library):
+    go(app, "settings")
+    assert app.radio(key="set_engagement").value == "confirmed_opens"
+    assert not app.checkbox(key="set_count_scanner").value
+    app.radio(key="set_engagement").set_value("clicks_only").run()
+    expected = library_report(library, engagement="clicks_only").current.counts()
+    assert app.dataframe[0].value["preview"].tolist() == expected.tolist()
+    app.button(key="apply_settings").click().run()
+    assert library.load_settings()[0].engagement == "clicks_only"
+    go(app, "overview")
+    assert metrics(app)["Least engaged"] == f"{expected['least_engaged']:,}"
+
+
+def test_data_page_shows_the_readiness_audit(app, library):
+    go(app, "settings")
+    audit = ek.audit_data(library.load(), as_of=AS_OF)
+    shown = metrics(app)
+    assert shown["Judged contacts"] == f"{audit.judged:,}"
+    assert shown["Contacts changing level"] == f"{audit.changed:,}"
+    assert shown["Machine opens"] == f"{audit.machine_opens / audit.opens:.0%}"
+    text = plain(" ".join(block.value for block in app.markdown))
+    assert "bulk-sender threshold" in text and "one-click unsubscribe" in text
+    matrix = app.dataframe[-1].value  # the audit's previous-rule -> new-rule matrix
+    assert int(matrix.select_dtypes("number").to_numpy().sum()) == audit.contacts
+
+
 def test_settings_show_the_library_error_for_impossible_shares(app):
     go(app, "settings")
     app.slider(key="set_most").set_value(70).run()

@@ -17,7 +17,13 @@ from engagekit.campaigns.lift import Lift, measure_lift
 from engagekit.campaigns.planning import SUCCESS_EVENTS, CampaignPlan, PlanPower, PlanResult
 from engagekit.campaigns.power import minimum_detectable_effect, required_size
 from engagekit.campaigns.slip_risk import Backtest, SlipRisk, slip_risk
-from engagekit.config import EngagementConfig
+from engagekit.config import (
+    ENGAGEMENT_RULE_LABELS,
+    ENGAGEMENT_RULES,
+    EVERY_OPEN_AND_CLICK,
+    EngagementConfig,
+    MachineRules,
+)
 from engagekit.data.activity import ActivityIndex
 from engagekit.data.dataset import Dataset
 from engagekit.data.io.canonical import read_canonical
@@ -27,11 +33,19 @@ from engagekit.data.io.database import DatabaseMapping, read_database
 from engagekit.data.io.detect import read_any
 from engagekit.data.io.mailchimp import read_mailchimp, read_mailchimp_folder
 from engagekit.data.io.merge import merge_datasets
+from engagekit.data.machine import REASONS, Verdicts, classify_events, describe_verdict
 from engagekit.data.safe_csv import to_safe_csv
-from engagekit.data.sample import SAMPLE_END, SAMPLE_SEED, generate_sample, write_sample
+from engagekit.data.sample import (
+    SAMPLE_END,
+    SAMPLE_SEED,
+    generate_sample,
+    generate_sample_with_truth,
+    write_sample,
+)
 from engagekit.data.sample_winback import WINBACK as SAMPLE_WINBACK
 from engagekit.data.schema import LEVEL_LABELS, LEVELS, EmailStatus, EventType, Level
-from engagekit.engagement.explain import Explanation, explain_contact
+from engagekit.engagement.audit import GMAIL_BULK_SENDER_DAILY, Audit, audit_data
+from engagekit.engagement.explain import Explanation, explain_contact, left_out_events
 from engagekit.engagement.features import FEATURE_COLUMNS, compute_features, window_bounds
 from engagekit.engagement.levels import (
     LevelResult,
@@ -111,15 +125,20 @@ __all__ = [
     "AS_OF_RULES",
     "DEFAULT_EXPORT_FIELDS",
     "DEFAULT_MEMBER_COLUMNS",
+    "ENGAGEMENT_RULES",
+    "ENGAGEMENT_RULE_LABELS",
     "ENGINE_KINDS",
     "EVENT_LABELS",
     "EXPORT_LAYOUTS",
+    "EVERY_OPEN_AND_CLICK",
     "FEATURE_COLUMNS",
+    "GMAIL_BULK_SENDER_DAILY",
     "LEVELS",
     "LEVEL_LABELS",
     "MAX_NAME_LENGTH",
     "MOVEMENTS",
     "PREBUILT",
+    "REASONS",
     "SAMPLE_END",
     "SAMPLE_SEED",
     "SAMPLE_WINBACK",
@@ -131,6 +150,7 @@ __all__ = [
     "AddToListResult",
     "Audience",
     "CampaignPlan",
+    "Audit",
     "Catalog",
     "ConfigError",
     "ContactCard",
@@ -155,6 +175,7 @@ __all__ = [
     "Level",
     "LevelResult",
     "Lift",
+    "MachineRules",
     "MemoryEngine",
     "NotFoundError",
     "PlanPower",
@@ -173,6 +194,7 @@ __all__ = [
     "SunsetSimulation",
     "Thresholds",
     "Transitions",
+    "Verdicts",
     "Workspace",
     "WorkspaceError",
     "add_to_list",
@@ -180,9 +202,11 @@ __all__ = [
     "any_of",
     "as_timestamp",
     "audience_csv",
+    "audit_data",
     "build_audience",
     "check_criterion",
     "check_definition",
+    "classify_events",
     "clean_name",
     "compute_features",
     "compute_levels",
@@ -190,6 +214,7 @@ __all__ = [
     "current_and_previous",
     "default_url",
     "describe",
+    "describe_verdict",
     "display_url",
     "engagement_report",
     "explain_contact",
@@ -198,8 +223,10 @@ __all__ = [
     "field_label",
     "from_constant_contact",
     "generate_sample",
+    "generate_sample_with_truth",
     "judged_scores",
     "lay_out",
+    "left_out_events",
     "level_history",
     "level_names",
     "level_segment",

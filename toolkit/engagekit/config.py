@@ -6,9 +6,57 @@ A dashboard setting, a CLI flag and a notebook argument are the same field of
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engagekit.errors import ConfigError
+
+EngagementRule = Literal["all_opens", "confirmed_opens", "clicks_only"]
+ENGAGEMENT_RULES: tuple[str, ...] = ("all_opens", "confirmed_opens", "clicks_only")
+ENGAGEMENT_RULE_LABELS: dict[str, str] = {
+    "all_opens": "All opens",
+    "confirmed_opens": "Confirmed opens only (machine opens left out)",
+    "clicks_only": "Clicks only",
+}
+
+
+class MachineRules(BaseModel):
+    """The settings of the machine-event classifier (:mod:`engagekit.data.machine` lists its rules).
+
+    Parameters
+    ----------
+    proxy_seconds
+        An open this soon after its send, from a proxy user agent or address, is a machine open.
+    proxy_user_agents
+        User agents of mail privacy proxies, compared trimmed and case-insensitively. Apple Mail
+        Privacy Protection fetches with the bare ``Mozilla/5.0``.
+    proxy_ip_prefixes
+        Address prefixes of mail privacy proxies; Apple's proxies sit in ``17.0.0.0/8``.
+    prefetch_seconds, prefetch_min_sends
+        A contact with at least ``prefetch_min_sends`` deliveries, each opened within
+        ``prefetch_seconds`` of its send, and no click ever, has its opens fetched by a machine.
+    burst_seconds
+        Clicks of several links of one email within this many seconds of each other are a link
+        scanner's.
+    early_click_seconds
+        A click this soon after its send, before any open of that email, is a link scanner's.
+
+    Examples
+    --------
+    >>> MachineRules(burst_seconds=3).burst_seconds
+    3.0
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    proxy_seconds: float = Field(120.0, ge=0, le=86_400)
+    proxy_user_agents: tuple[str, ...] = ("Mozilla/5.0",)
+    proxy_ip_prefixes: tuple[str, ...] = ("17.",)
+    prefetch_seconds: float = Field(120.0, ge=0, le=86_400)
+    prefetch_min_sends: int = Field(3, ge=1, le=1000)
+    burst_seconds: float = Field(5.0, ge=0, le=3600)
+    early_click_seconds: float = Field(60.0, ge=0, le=86_400)
 
 
 class EngagementConfig(BaseModel):
@@ -30,6 +78,18 @@ class EngagementConfig(BaseModel):
         Score = (open_weight x campaigns opened + click_weight x campaigns clicked) / eligible sends.
     previous_period_days
         The previous level is computed as of ``as_of - previous_period_days``.
+    engagement
+        What counts as an open: ``"all_opens"``, ``"confirmed_opens"`` (machine opens left out,
+        the default) or ``"clicks_only"`` (no open counts; a click still counts as an open).
+    count_scanner_clicks
+        Whether clicks classified as a link scanner's count (left out by default).
+    count_orders
+        Whether an order counts as engagement with the last email sent to the contact at most
+        ``order_attribution_days`` before it.
+    order_attribution_days
+        How long after a send an order is credited to it.
+    machine_rules
+        The settings of the machine-event classifier.
 
     Examples
     --------
@@ -50,6 +110,11 @@ class EngagementConfig(BaseModel):
     open_weight: float = Field(1.0, ge=0)
     click_weight: float = Field(2.0, ge=0)
     previous_period_days: int = Field(30, ge=1, le=3650)
+    engagement: EngagementRule = "confirmed_opens"
+    count_scanner_clicks: bool = False
+    count_orders: bool = False
+    order_attribution_days: int = Field(5, ge=1, le=365)
+    machine_rules: MachineRules = Field(default_factory=MachineRules)
 
     @model_validator(mode="after")
     def _check(self) -> EngagementConfig:
@@ -79,12 +144,47 @@ class EngagementConfig(BaseModel):
     def to_json(self) -> str:
         return self.model_dump_json()
 
+    def for_email_activity(self) -> EngagementConfig:
+        """These settings for "opened" and "clicked" in segments: machine opens and scanner
+        clicks follow the engagement rule, but an order is not an open of an email.
+
+        Examples
+        --------
+        >>> EngagementConfig(count_orders=True).for_email_activity().count_orders
+        False
+        """
+        return self.with_changes(count_orders=False) if self.count_orders else self
+
+    def counting_key(self) -> str:
+        """The settings that decide which events count as engagement, as JSON text.
+
+        Two configs with the same key count the same opens, clicks and orders; an activity
+        index is built for one key.
+
+        Examples
+        --------
+        >>> EngagementConfig(min_sends=5).counting_key() == EngagementConfig().counting_key()
+        True
+        """
+        return self.model_dump_json(include=set(COUNTING_FIELDS))
+
     @classmethod
     def from_json(cls, text: str) -> EngagementConfig:
         try:
             return cls.model_validate_json(text)
         except ValidationError as error:
             raise ConfigError(_describe(error)) from None
+
+
+# The rule before confirmed engagement: every open and every click counts (the audit's baseline).
+EVERY_OPEN_AND_CLICK: dict[str, object] = {
+    "engagement": "all_opens", "count_scanner_clicks": True, "count_orders": False,
+}
+
+# Fields that decide which events count as engagement (see counting_key).
+COUNTING_FIELDS: tuple[str, ...] = (
+    "engagement", "count_scanner_clicks", "count_orders", "order_attribution_days", "machine_rules",
+)
 
 
 def _describe(error: ValidationError) -> str:

@@ -48,6 +48,7 @@ from engagekit.config import EngagementConfig
 from engagekit.data.dataset import Dataset
 from engagekit.data.io.merge import merge_datasets
 from engagekit.data.safe_csv import to_safe_csv
+from engagekit.engagement.audit import Audit, audit_data
 from engagekit.engagement.explain import Explanation, explain_contact
 from engagekit.engagement.levels import (
     LevelResult,
@@ -93,6 +94,11 @@ SETTING_LABELS: dict[str, str] = {
     "previous_period_days": "previous period (days)",
     "open_weight": "open weight",
     "click_weight": "click weight",
+    "engagement": "what counts as engagement",
+    "count_scanner_clicks": "scanner clicks count",
+    "count_orders": "orders count as engagement",
+    "order_attribution_days": "days an order is credited to a send",
+    "machine_rules": "machine-event rules",
 }
 
 Definition = operations.Definition
@@ -351,7 +357,7 @@ class Session:
         """Why a contact (email address or id) has its current (or previous) level; with
         ``with_risk``, also its slip risk (which trains the model once per session)."""
         levels = self.report.previous if previous else self.report.current
-        explanation = explain_contact(levels, self.contact_id(contact))
+        explanation = explain_contact(levels, self.contact_id(contact), data=self.dataset)
         if not with_risk or previous:
             return explanation
         risk = self.slip_risk().risk.get(explanation.contact_id)
@@ -376,6 +382,12 @@ class Session:
             if self._slip_risk is None:
                 self._slip_risk = slip_risk(self.dataset, as_of=self.as_of, config=self.config)
             return self._slip_risk
+
+    @cached_property
+    def audit(self) -> Audit:
+        """The data-readiness audit (:mod:`engagekit.engagement.audit`) under the settings in force."""
+        with self._lock:
+            return audit_data(self.dataset, as_of=self.as_of, config=self.config)
 
     def history(self, months: int = 12) -> pd.DataFrame:
         """Contacts and share per level at monthly as-of dates ending at the as-of time."""

@@ -24,11 +24,14 @@ from engagekit.cli.campaigns import app as campaign_app
 from engagekit.cli.common import (
     AsOfOption,
     ConfigFileOption,
+    EngagementOption,
     ExclusionOption,
     LeastShareOption,
     LookbackOption,
     MinSendsOption,
     MostShareOption,
+    OrdersOption,
+    ScannerClicksOption,
     WorkspaceOption,
     config_changes,
     console,
@@ -199,10 +202,14 @@ def levels(
     min_sends: MinSendsOption = None,
     most_share: MostShareOption = None,
     least_share: LeastShareOption = None,
+    engagement: EngagementOption = None,
+    count_scanner_clicks: ScannerClicksOption = None,
+    count_orders: OrdersOption = None,
 ) -> None:
     """Compute current and previous levels and print a summary per level."""
     session = open_session(workspace, as_of=as_of, config_file=config, changes=config_changes(
-        lookback_days, exclusion_hours, min_sends, most_share, least_share))
+        lookback_days, exclusion_hours, min_sends, most_share, least_share, engagement,
+        count_scanner_clicks, count_orders))
     with console.status("Computing levels…"):
         report = session.report
     print_levels(session)
@@ -231,10 +238,14 @@ def transitions(
     min_sends: MinSendsOption = None,
     most_share: MostShareOption = None,
     least_share: LeastShareOption = None,
+    engagement: EngagementOption = None,
+    count_scanner_clicks: ScannerClicksOption = None,
+    count_orders: OrdersOption = None,
 ) -> None:
     """Print the previous -> current level matrix and rising / steady / slipping / new counts."""
     session = open_session(workspace, as_of=as_of, config_file=config, changes=config_changes(
-        lookback_days, exclusion_hours, min_sends, most_share, least_share))
+        lookback_days, exclusion_hours, min_sends, most_share, least_share, engagement,
+        count_scanner_clicks, count_orders))
     with console.status("Computing transitions…"):
         report = session.previous_uses_current_thresholds() if current_thresholds else session.report
     moves = report.transitions
@@ -258,10 +269,45 @@ def explain(
     as_of: AsOfOption = None,
     config: ConfigFileOption = None,
     previous: Annotated[bool, typer.Option("--previous", help="Explain the previous level.")] = False,
+    engagement: EngagementOption = None,
+    count_scanner_clicks: ScannerClicksOption = None,
+    count_orders: OrdersOption = None,
 ) -> None:
-    """Explain why a contact has its level."""
-    session = open_session(workspace, as_of=as_of, config_file=config)
-    console.print(str(session.explain(email, previous=previous)), soft_wrap=True)
+    """Explain why a contact has its level, and which of its opens and clicks were left out."""
+    session = open_session(workspace, as_of=as_of, config_file=config, changes=config_changes(
+        engagement=engagement, count_scanner_clicks=count_scanner_clicks, count_orders=count_orders))
+    explanation = session.explain(email, previous=previous)
+    console.print(str(explanation), soft_wrap=True)
+    if len(explanation.left_out):
+        frame = explanation.left_out.drop(columns="reason").rename(columns={
+            "campaign_id": "Campaign", "event_type": "Event", "occurred_at": "At", "why": "Left out because"})
+        print_frame(frame, title="Opens and clicks left out")
+
+
+@app.command()
+@friendly_errors
+def audit(
+    workspace: WorkspaceOption = None,
+    as_of: AsOfOption = None,
+    config: ConfigFileOption = None,
+    min_sends: MinSendsOption = None,
+    engagement: EngagementOption = None,
+    count_scanner_clicks: ScannerClicksOption = None,
+    count_orders: OrdersOption = None,
+) -> None:
+    """Data-readiness audit: judged contacts, machine opens, scanner clicks, untracked and
+    synthesised sends, level changes from confirmed engagement, send volume against Gmail's
+    bulk-sender threshold."""
+    session = open_session(workspace, as_of=as_of, config_file=config, changes=config_changes(
+        min_sends=min_sends, engagement=engagement, count_scanner_clicks=count_scanner_clicks,
+        count_orders=count_orders))
+    with console.status("Auditing the data…"):
+        result = session.audit
+    for line in result.lines():
+        console.print(line, soft_wrap=True)
+    matrix = result.level_change_table()
+    print_frame(matrix.rename_axis("Every open and click").reset_index(),
+                title=f"Every open and click (rows) -> {matrix.columns.name} (columns)")
 
 
 @app.command()

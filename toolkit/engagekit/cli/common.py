@@ -40,6 +40,15 @@ ExclusionOption = Annotated[float | None, typer.Option(help="Hours before T whos
 MinSendsOption = Annotated[int | None, typer.Option(help="Eligible sends needed to be judged.")]
 MostShareOption = Annotated[float | None, typer.Option(help="Share of judged contacts most engaged (0-1).")]
 LeastShareOption = Annotated[float | None, typer.Option(help="Share of judged contacts least engaged (0-1).")]
+EngagementOption = Annotated[str | None, typer.Option(
+    "--engagement", metavar="RULE",
+    help="What counts as engagement: all-opens, confirmed-opens (machine opens left out) or clicks-only.")]
+ScannerClicksOption = Annotated[bool | None, typer.Option(
+    "--count-scanner-clicks/--leave-out-scanner-clicks",
+    help="Whether clicks classified as a link scanner's count.", show_default=False)]
+OrdersOption = Annotated[bool | None, typer.Option(
+    "--count-orders/--no-orders", help="Whether an order counts as engagement with the last email "
+    "sent before it.", show_default=False)]
 
 
 def fail(message: str) -> None:
@@ -124,6 +133,9 @@ def config_changes(
     min_sends: int | None = None,
     most_share: float | None = None,
     least_share: float | None = None,
+    engagement: str | None = None,
+    count_scanner_clicks: bool | None = None,
+    count_orders: bool | None = None,
 ) -> dict[str, object]:
     """Command-line flags as config changes (unset flags leave the saved setting)."""
     return {
@@ -132,6 +144,10 @@ def config_changes(
         "min_sends": min_sends,
         "most_engaged_share": most_share,
         "least_engaged_share": least_share,
+        # flags are spelt with dashes (clicks-only), the setting with underscores (clicks_only)
+        "engagement": None if engagement is None else engagement.strip().lower().replace("-", "_"),
+        "count_scanner_clicks": count_scanner_clicks,
+        "count_orders": count_orders,
     }
 
 

@@ -11,6 +11,11 @@ Rules encoded here:
   an open without a recorded send still counts as a send (exports often lack send rows).
 - A delivery is known as of T when its earliest event happened at or before T.
 - A click counts as an open: a delivery's first engagement is its first open or click.
+- An index counts the events one engagement rule counts (``EngagementConfig.counting_key``):
+  opens and clicks it leaves out (machine opens, scanner clicks, every open for *clicks only*;
+  see :mod:`engagekit.data.machine`) still make their delivery a send, and with ``count_orders``
+  an order is an engagement of the last email sent to the contact at most
+  ``order_attribution_days`` before it.
 - Events are kept to the second; the keys below allow 136 years between the first and last event.
 """
 
@@ -23,11 +28,14 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from engagekit.config import EngagementConfig
+from engagekit.data.machine import Verdicts, classify_events
 from engagekit.data.schema import EventType
 
 NEVER = np.iinfo(np.int64).max
 _LOW_MASK = (1 << 32) - 1
-_FORMAT_VERSION = 4
+_FORMAT_VERSION = 5
+_COUNTING_FILE = "counting.json"
 
 
 def to_seconds(times: pd.Series | pd.Timestamp | np.ndarray) -> np.ndarray | int:
@@ -44,6 +52,7 @@ class EventTables(Protocol):
     contacts: pd.DataFrame
     campaigns: pd.DataFrame
     email_events: pd.DataFrame
+    orders: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,8 @@ class ActivityIndex:
         latest engagement of a delivery up to any time T is one binary search away.
     epoch
         The time subtracted in the keys.
+    counting
+        The engagement rule the index counts (:meth:`EngagementConfig.counting_key`).
     """
 
     contact_ids: np.ndarray
@@ -98,6 +109,7 @@ class ActivityIndex:
     engagement_key: np.ndarray
     click_key: np.ndarray
     epoch: np.ndarray
+    counting: str
 
     @property
     def n_contacts(self) -> int:
@@ -131,8 +143,8 @@ class ActivityIndex:
         return np.where(hit, (found & _LOW_MASK) + int(self.epoch), NEVER)
 
     @classmethod
-    def build(cls, dataset: EventTables) -> ActivityIndex:
-        """Index the email events of ``dataset``.
+    def build(cls, dataset: EventTables, config: EngagementConfig | None = None) -> ActivityIndex:
+        """Index the email events of ``dataset`` that count as engagement under ``config``.
 
         Examples
         --------
@@ -141,7 +153,8 @@ class ActivityIndex:
         >>> index.n_contacts
         200
         """
-        events = dataset.email_events
+        config = config or EngagementConfig()
+        events = counted_events(dataset, config)
         contact_ids = dataset.contacts["contact_id"].to_numpy(np.int64)
         campaign_ids = dataset.campaigns["campaign_id"].to_numpy(np.int64)
         campaign_sent = to_seconds(dataset.campaigns["sent_at"])
@@ -205,6 +218,7 @@ class ActivityIndex:
             engagement_key=_event_keys(delivery_of_event, time, is_engaged, epoch),
             click_key=_event_keys(delivery_of_event, time, is_click, epoch),
             epoch=np.array(epoch, dtype=np.int64),
+            counting=config.counting_key(),
         )
 
     def save(self, folder: str | Path) -> None:
@@ -212,7 +226,9 @@ class ActivityIndex:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         for item in fields(self):
-            np.save(folder / f"{item.name}.npy", getattr(self, item.name))
+            if item.name != "counting":
+                np.save(folder / f"{item.name}.npy", getattr(self, item.name))
+        (folder / _COUNTING_FILE).write_text(self.counting)
         (folder / "format").write_text(str(_FORMAT_VERSION))
 
     @classmethod
@@ -227,8 +243,56 @@ class ActivityIndex:
         if not marker.exists() or marker.read_text().strip() != str(_FORMAT_VERSION):
             return None
         # np.asarray: plain ndarray views of the maps (memmap slicing has a per-call cost)
-        return cls(**{item.name: np.asarray(np.load(folder / f"{item.name}.npy", mmap_mode="r"))
-                      for item in fields(cls)})
+        arrays = {item.name: np.asarray(np.load(folder / f"{item.name}.npy", mmap_mode="r"))
+                  for item in fields(cls) if item.name != "counting"}
+        return cls(**arrays, counting=(folder / _COUNTING_FILE).read_text())
+
+
+def counted_events(dataset: EventTables, config: EngagementConfig) -> pd.DataFrame:
+    """``contact_id, campaign_id, event_type, occurred_at`` of the email events as ``config``
+    counts them: an open or click left out becomes a ``send`` (its delivery still happened), and
+    with ``count_orders`` each credited order is one more ``open`` (see the module rules)."""
+    events = dataset.email_events[["contact_id", "campaign_id", "event_type", "occurred_at"]]
+    verdicts = classify_events(dataset.email_events, dataset.campaigns, config.machine_rules)
+    kind = events["event_type"].to_numpy(dtype=object)
+    left_out = left_out_by_rule(kind, verdicts, config)
+    if left_out.any():
+        events = events.assign(event_type=np.where(left_out, EventType.SEND.value, kind))
+    if config.count_orders and len(dataset.orders):
+        events = pd.concat([events, _order_engagements(dataset, events, config)], ignore_index=True)
+    return events
+
+
+def left_out_by_rule(kind: np.ndarray, verdicts: Verdicts, config: EngagementConfig) -> np.ndarray:
+    """Which events (of these types, with these verdicts) ``config`` leaves out of engagement:
+    scanner clicks unless ``count_scanner_clicks``; machine opens for *confirmed opens only*;
+    every open for *clicks only*."""
+    left_out = verdicts.scanner_click & (not config.count_scanner_clicks)
+    if config.engagement == "confirmed_opens":
+        left_out = left_out | verdicts.machine_open
+    elif config.engagement == "clicks_only":
+        left_out = left_out | (kind == EventType.OPEN.value)
+    return left_out
+
+
+def _order_engagements(
+    dataset: EventTables, events: pd.DataFrame, config: EngagementConfig
+) -> pd.DataFrame:
+    """An ``open`` at each order's time, of the last email sent to its contact before it."""
+    sent = dataset.campaigns.set_index("campaign_id")["sent_at"]
+    deliveries = events[["contact_id", "campaign_id"]].drop_duplicates()
+    deliveries = deliveries.assign(sent_at=deliveries["campaign_id"].map(sent)).sort_values("sent_at")
+    orders = dataset.orders[["contact_id", "ordered_at"]].sort_values("ordered_at")
+    credited = pd.merge_asof(
+        orders, deliveries, left_on="ordered_at", right_on="sent_at", by="contact_id",
+        direction="backward", tolerance=pd.Timedelta(days=config.order_attribution_days),
+    ).dropna(subset=["campaign_id"])
+    return pd.DataFrame({
+        "contact_id": credited["contact_id"].astype(np.int64),
+        "campaign_id": credited["campaign_id"].astype(np.int64),
+        "event_type": EventType.OPEN.value,
+        "occurred_at": credited["ordered_at"],
+    })
 
 
 def cell_flags(engaged: np.ndarray, clicked: np.ndarray, bounced: np.ndarray) -> np.ndarray:

@@ -7,14 +7,16 @@ in-memory engines read. Its frames always have the canonical columns and dtypes
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
+from engagekit.config import EngagementConfig
 from engagekit.data.activity import ActivityIndex
-from engagekit.data.schema import REQUIRED, STANDARD_CONTACT_COLUMNS, TABLES, TIME_DTYPE
+from engagekit.data.schema import OPTIONAL, REQUIRED, STANDARD_CONTACT_COLUMNS, TABLES, TIME_DTYPE
 from engagekit.errors import DataError
 from engagekit.timeutil import AsOf, as_timestamp, natural_as_of
 
@@ -29,15 +31,41 @@ def to_time(values: pd.Series) -> pd.Series:
     return parsed.dt.tz_localize(None).astype(TIME_DTYPE)
 
 
+FLAG_DTYPE = "boolean"  # pandas' nullable boolean: true, false or blank (unknown)
+
+
+def to_flag(values: pd.Series) -> pd.Series:
+    """True / false / blank values (booleans, or text such as ``true``, ``no``, ``1``) as
+    nullable booleans; any other text raises :class:`DataError`."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype(FLAG_DTYPE)
+    text = values.astype("str").str.strip().str.casefold().where(values.notna())
+    parsed = text.map(FLAG_WORDS)
+    bad = text.notna() & (text != "") & parsed.isna()
+    if bad.any():
+        raise DataError(f"{values[bad].iloc[0]!r} is not a true/false value")
+    return parsed.astype(FLAG_DTYPE)
+
+
+FLAG_WORDS = {"true": True, "1": True, "yes": True, "1.0": True,
+              "false": False, "0": False, "no": False, "0.0": False}
+
+
 def _coerce(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     """Cast the standard columns of ``table`` to their canonical dtypes (trusting valid input)."""
     spec = TABLES[table]
-    missing = [column for column in spec if column not in frame.columns]
+    optional = OPTIONAL.get(table, ())
+    missing = [column for column in spec if column not in frame.columns and column not in optional]
     if missing:
         raise DataError(f"table '{table}' lacks column(s) {', '.join(missing)}")
     out = frame.copy()
+    for column in optional:
+        if column not in out.columns:
+            out[column] = pd.Series(pd.NA, index=out.index, dtype="object")
     for column, kind in spec.items():
-        if kind == "id":
+        if kind == "flag":
+            out[column] = to_flag(out[column])
+        elif kind == "id":
             out[column] = out[column].astype("int64")
         elif kind == "time":
             out[column] = to_time(out[column])
@@ -83,6 +111,10 @@ class Dataset:
     orders: pd.DataFrame
     custom_fields: dict[str, str] = field(default_factory=dict)
     given_activity: ActivityIndex | None = field(default=None, repr=False, compare=False)
+    _indexes: dict[str, ActivityIndex] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+    _indexing: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     @classmethod
     def from_frames(
@@ -179,10 +211,23 @@ class Dataset:
         """Contact ids in the order of ``contacts``; engines index arrays by this position."""
         return self.contacts["contact_id"].to_numpy()
 
-    @cached_property
+    @property
     def activity(self) -> ActivityIndex:
-        """The activity index of the email events: the one given, else built on first use."""
-        return self.given_activity if self.given_activity is not None else ActivityIndex.build(self)
+        """The activity index counting engagement by the default settings."""
+        return self.activity_for(None)
+
+    def activity_for(self, config: EngagementConfig | None) -> ActivityIndex:
+        """The activity index counting engagement as ``config`` does (its ``counting_key``): the
+        one given when it counts the same way, else built on first use and kept."""
+        config = config or EngagementConfig()
+        key = config.counting_key()
+        if self.given_activity is not None and self.given_activity.counting == key:
+            return self.given_activity
+        # One build per rule even when several threads (dashboard sessions) ask at once.
+        with self._indexing:
+            if key not in self._indexes:
+                self._indexes[key] = ActivityIndex.build(self, config)
+            return self._indexes[key]
 
     def last_sent_at(self) -> pd.Timestamp | None:
         """When the last campaign was sent (``None`` without campaigns)."""

@@ -17,6 +17,14 @@ How the data behaves
 - Opens come hours to days after a send, sometimes more than once; clicks follow opens, yet a few
   percent of clicks have no open row (blocked tracking pixels), as real exports do.
 - Engaged contacts order more.
+- Machines are in the data as they are in real exports: about a third of contacts read mail in
+  Apple Mail with Privacy Protection, whose proxy fetches every email seconds after it is sent
+  (user agent ``Mozilla/5.0``, an address in Apple's ``17.0.0.0/8``) while the person's own opens
+  are no longer seen; a third of the mailboxes at two corporate domains (``contoso.com``,
+  ``fabrikam.com``) sit behind a link scanner that follows one to three links of every email within
+  a second or two, seconds after delivery. Opens carry the reader's user agent and address, clicks their link.
+  :func:`generate_sample_with_truth` says which events a machine made, so the classifier
+  (:mod:`engagekit.data.machine`) can be measured against it.
 
 Everything is invented: names are drawn from a built-in list, addresses are made up.
 """
@@ -130,7 +138,27 @@ _LISTS: tuple[tuple[str, float, float], ...] = (
 )
 
 _STAGES = ("contacts", "lists and tags", "campaigns", "audiences", "opens and clicks", "orders",
-           "tables", "win-back test")
+           "tables", "machines", "win-back test")
+
+# Apple Mail Privacy Protection: who uses it, by address domain (iCloud addresses mostly read in
+# Apple Mail; corporate mail mostly in Outlook), and what its proxy looks like.
+_APPLE_MAIL_SHARE = {"icloud.com": 0.9, "contoso.com": 0.05, "fabrikam.com": 0.05}
+_APPLE_MAIL_SHARE_ELSEWHERE = 0.3
+_PROXY_AGENT = "Mozilla/5.0"
+_SCANNED_DOMAINS = ("contoso.com", "fabrikam.com")
+_READER_AGENTS = (
+    "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)",
+    "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Mobile/15E148",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Mobile Safari/537.36",
+    "YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html",
+)
+_LINKS_PER_EMAIL = 4
+
+MACHINE_TRUTH: tuple[str, ...] = ("", "machine_open", "scanner_click")
+"""Values of the truth from :func:`generate_sample_with_truth`: a person's event, or a machine's."""
 
 
 # --- public API ---------------------------------------------------------------------------------
@@ -177,6 +205,34 @@ def generate_sample(
     >>> generate_sample(300, seed=1).email_events.equals(ds.email_events)
     True
     """
+    return generate_sample_with_truth(
+        n_contacts, seed=seed, end=end, months=months, show_progress=show_progress)[0]
+
+
+def generate_sample_with_truth(
+    n_contacts: int = 5000,
+    *,
+    seed: int = SAMPLE_SEED,
+    end: str | pd.Timestamp = SAMPLE_END,
+    months: int = 12,
+    show_progress: bool = False,
+) -> tuple[Dataset, np.ndarray]:
+    """:func:`generate_sample`, with the generator's truth about machine events.
+
+    Returns
+    -------
+    Dataset
+        Exactly what :func:`generate_sample` returns for the same arguments.
+    numpy.ndarray of str
+        For each row of ``email_events``: ``"machine_open"`` (Apple's proxy fetched it),
+        ``"scanner_click"`` (a link scanner followed the link) or ``""`` (a person did it).
+
+    Examples
+    --------
+    >>> ds, truth = generate_sample_with_truth(300, seed=1)
+    >>> len(truth) == len(ds.email_events), sorted(set(truth)) == sorted(MACHINE_TRUTH)
+    (True, True)
+    """
     if n_contacts < 1:
         raise ValueError(f"n_contacts must be at least 1 (got {n_contacts})")
     if months < 1:
@@ -217,6 +273,9 @@ def generate_sample(
         orders = _orders(rng, date_added, behaviour, joined[_WHOLESALE] != _NEVER, end_us)
         fields = _custom_fields(rng, orders, n_contacts)
 
+        stage("machines")
+        email_events, truth = _machines(next(streams), email_events, plan, people["email"], end_us)
+
         stage("tables")
         status = np.where(sends.left_at >= 0, behaviour.leaves, behaviour.left_before)
         contacts = pd.DataFrame({
@@ -237,10 +296,13 @@ def generate_sample(
         }
         stage("win-back test")
         tables = add_winback_test(next(streams), tables, end_ts)
-        return Dataset.from_frames(
+        # the win-back test's events are people's: they extend the truth with blanks
+        truth = np.concatenate([truth, np.full(len(tables["email_events"]) - len(truth), "")])
+        dataset = Dataset.from_frames(
             **{name: _whole_seconds(frame) for name, frame in tables.items()},
             custom_fields={"city": "text", "loyalty_points": "number", "birthday": "date"},
         )
+        return dataset, truth
 
 
 def _whole_seconds(frame: pd.DataFrame) -> pd.DataFrame:
@@ -763,6 +825,76 @@ def _events(
         "event_type": _labels(code, EVENT_TYPES),
         "occurred_at": occurred_at.view("datetime64[us]"),
     })
+
+
+def _machines(
+    rng: np.random.Generator, events: pd.DataFrame, plan: _Plan, emails: np.ndarray, end_us: int
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Apple's proxy opens and link scanners' clicks added to the events, the readers' user
+    agents, addresses and links filled in, and the truth of every row (see the module notes)."""
+    n = emails.size
+    domain = pd.Series(emails).str.rsplit("@", n=1).str[1].to_numpy(dtype=object)
+    share = pd.Series(domain).map(_APPLE_MAIL_SHARE).fillna(_APPLE_MAIL_SHARE_ELSEWHERE).to_numpy()
+    apple = rng.random(n) < share
+    # The scanner is a per-mailbox policy: about a third of the mailboxes of those companies have it.
+    scanned = np.isin(domain, _SCANNED_DOMAINS) & (rng.random(n) < 0.3)
+
+    contact = events["contact_id"].to_numpy(np.int64) - 1
+    campaign = events["campaign_id"].to_numpy(np.int64) - 1
+    kind = events["event_type"].to_numpy(dtype=object)
+    # Behind the proxy the person's own opens are served from Apple's cache: the sender never sees them.
+    events = events[~(apple[contact] & (kind == "open"))]
+    contact, campaign, kind = contact[events.index], campaign[events.index], kind[events.index]
+    bounced = pd.MultiIndex.from_arrays([contact[kind == "bounce"], campaign[kind == "bounce"]])
+    is_send = (kind == "send") & ~pd.MultiIndex.from_arrays([contact, campaign]).isin(bounced)
+    sends = pd.DataFrame({"contact": contact[is_send], "campaign": campaign[is_send]})
+    sent_at = plan.sent_at[sends["campaign"].to_numpy()]
+
+    proxied = sends[apple[sends["contact"].to_numpy()]]
+    proxy_at = plan.sent_at[proxied["campaign"].to_numpy()] + rng.integers(
+        2 * _SECOND, 60 * _SECOND, len(proxied))
+    proxy_ip = ("17.58." + pd.Series(rng.integers(0, 256, len(proxied))).astype(str) + "."
+                + pd.Series(rng.integers(1, 255, len(proxied))).astype(str)).to_numpy(dtype=object)
+
+    behind = np.flatnonzero(scanned[sends["contact"].to_numpy()])
+    links = rng.integers(1, 4, behind.size)
+    of = np.repeat(behind, links)
+    scan_at = (sent_at[of] + np.repeat(rng.integers(5 * _SECOND, 40 * _SECOND, behind.size), links)
+               + _nth(links) * rng.integers(0, 1_500_000, of.size))
+
+    readers = events.assign(
+        user_agent=np.array(_READER_AGENTS, dtype=object)[rng.integers(0, len(_READER_AGENTS), len(events))],
+        ip="203.0." + pd.Series(rng.integers(113, 114, len(events))).astype(str).to_numpy(dtype=object)
+        + "." + pd.Series(rng.integers(1, 255, len(events))).astype(str).to_numpy(dtype=object),
+        link=_link(campaign, rng.integers(1, _LINKS_PER_EMAIL + 1, len(events))),
+        truth="",
+    )
+    reader_kind = readers["event_type"].to_numpy(dtype=object)
+    engaged = np.isin(reader_kind, ["open", "click"])
+    readers.loc[~engaged, ["user_agent", "ip"]] = None
+    readers.loc[reader_kind != "click", "link"] = None
+    machines = pd.DataFrame({
+        "contact_id": np.r_[proxied["contact"].to_numpy(), sends["contact"].to_numpy()[of]] + 1,
+        "campaign_id": np.r_[proxied["campaign"].to_numpy(), sends["campaign"].to_numpy()[of]] + 1,
+        "event_type": ["open"] * len(proxied) + ["click"] * of.size,
+        "occurred_at": np.r_[proxy_at, scan_at].view("datetime64[us]"),
+        "user_agent": np.r_[np.full(len(proxied), _PROXY_AGENT, dtype=object),
+                            np.full(of.size, None, dtype=object)],
+        "ip": np.r_[proxy_ip, np.full(of.size, None, dtype=object)],
+        "link": np.r_[np.full(len(proxied), None, dtype=object),
+                      _link(sends["campaign"].to_numpy()[of], _nth(links) + 1)],
+        "truth": ["machine_open"] * len(proxied) + ["scanner_click"] * of.size,
+    })
+    machines = machines[machines["occurred_at"].to_numpy().astype(np.int64) < end_us]
+    merged = pd.concat([readers, machines], ignore_index=True)
+    merged = merged.iloc[np.argsort(merged["occurred_at"].to_numpy(), kind="stable")]
+    truth = merged.pop("truth").to_numpy(dtype=str)
+    return merged.reset_index(drop=True), truth
+
+
+def _link(campaign: np.ndarray, number: np.ndarray) -> np.ndarray:
+    return ("https://shop.example.com/c" + pd.Series(campaign + 1).astype(str) + "/link"
+            + pd.Series(number).astype(str)).to_numpy(dtype=object)
 
 
 def _labels(codes: np.ndarray, names: tuple[str, ...]) -> pd.Series:

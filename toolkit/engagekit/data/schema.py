@@ -12,12 +12,27 @@ contact_tags       contact_id, tag
 lists              list_id, name
 list_memberships   list_id, contact_id, added_at
 campaigns          campaign_id, name, sent_at
-email_events       contact_id, campaign_id, event_type, occurred_at
+email_events       contact_id, campaign_id, event_type, occurred_at; optional: machine,
+                   user_agent, ip, link, synthesised
 orders             order_id, contact_id, ordered_at, amount
 =================  ===========================================================================
 
 Times are naive UTC (``datetime64[us]``); ids are 64-bit integers; ``email`` is the identity of a
 contact, trimmed and lower-cased.
+
+The optional event columns say how much an event can be trusted as a person's act (SPEC 2,
+confirmed engagement); a source that lacks one leaves it blank:
+
+===============  ===========================================================================
+column           meaning
+===============  ===========================================================================
+machine          the source's own verdict: true for a machine event (Apple Mail Privacy
+                 Protection open, bot click), false for a confirmed human one, blank if unknown
+user_agent       the user agent that fetched the tracking pixel or followed the link
+ip               the address it came from
+link             the link address of a click
+synthesised      true for a send row made up on import (the export listed no recipients)
+===============  ===========================================================================
 """
 
 from __future__ import annotations
@@ -47,7 +62,8 @@ class EventType(StrEnum):
 EVENT_TYPES: tuple[str, ...] = tuple(EventType)
 EMAIL_STATUSES: tuple[str, ...] = tuple(EmailStatus)
 
-# Column name -> kind, for every standard table. Kinds: id, text, time, number, email, status, event.
+# Column name -> kind, for every standard table. Kinds: id, text, time, number, email, status, event,
+# flag (true, false or blank).
 TABLES: dict[str, dict[str, str]] = {
     "contacts": {
         "contact_id": "id",
@@ -66,8 +82,18 @@ TABLES: dict[str, dict[str, str]] = {
         "campaign_id": "id",
         "event_type": "event",
         "occurred_at": "time",
+        "machine": "flag",
+        "user_agent": "text",
+        "ip": "text",
+        "link": "text",
+        "synthesised": "flag",
     },
     "orders": {"order_id": "text", "contact_id": "id", "ordered_at": "time", "amount": "number"},
+}
+
+# Columns a table may lack altogether: a frame without one gets it blank.
+OPTIONAL: dict[str, tuple[str, ...]] = {
+    "email_events": ("machine", "user_agent", "ip", "link", "synthesised"),
 }
 
 # Columns a row cannot do without; the others may be blank.

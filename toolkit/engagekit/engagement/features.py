@@ -2,7 +2,8 @@
 
 The window (SPEC 2): a campaign counts when its sent time lies in
 ``(T - lookback_days, T - exclusion_hours]``; only events at or before T count, and only for
-campaigns in the window. A click counts as an open.
+campaigns in the window. A click counts as an open. Which opens and clicks count at all is the
+index's engagement rule (``config.engagement``, see :mod:`engagekit.data.activity`).
 
 ==============================  ==============================================================
 feature                         meaning
@@ -79,6 +80,10 @@ def compute_features(
     ['contact_id', 'eligible_sends', 'opened']
     """
     config = config or EngagementConfig()
+    if index.counting != config.counting_key():
+        # Features from an index that counts other events would silently mix two rules.
+        raise ValueError("The activity index counts engagement by other settings than the config: "
+                         "build it with this config (Dataset.activity_for(config)).")
     t = to_seconds(as_timestamp(as_of))
     start, end = (to_seconds(bound) for bound in window_bounds(as_of, config))
     n = index.n_contacts

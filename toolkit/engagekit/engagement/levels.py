@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engagekit.config import EngagementConfig
+from engagekit.config import COUNTING_FIELDS, EngagementConfig
 from engagekit.data.activity import ActivityIndex
 from engagekit.data.dataset import Dataset
 from engagekit.data.schema import LEVEL_LABELS, LEVELS
@@ -78,9 +78,10 @@ class LevelResult:
         )
 
 
-def activity_of(data: Dataset | ActivityIndex) -> ActivityIndex:
-    """The activity index of a dataset (built once and kept with it), or the index itself."""
-    return data if isinstance(data, ActivityIndex) else data.activity
+def activity_of(data: Dataset | ActivityIndex, config: EngagementConfig) -> ActivityIndex:
+    """The activity index of a dataset counting engagement as ``config`` does (built once and kept
+    with it), or the index itself (:func:`compute_features` checks that it counts that way)."""
+    return data if isinstance(data, ActivityIndex) else data.activity_for(config)
 
 
 def compute_levels(
@@ -111,7 +112,7 @@ def compute_levels(
     """
     config = config or EngagementConfig()
     stamp = as_timestamp(as_of)
-    table = compute_features(activity_of(data), as_of=stamp, config=config)
+    table = compute_features(activity_of(data, config), as_of=stamp, config=config)
     return levels_from_features(table, as_of=stamp, config=config, thresholds=thresholds)
 
 
@@ -132,7 +133,7 @@ def levels_from_features(
 
 
 # Fields that change scores; the others only change how scores are cut into levels.
-SCORE_FIELDS = ("lookback_days", "exclusion_hours", "open_weight", "click_weight")
+SCORE_FIELDS = ("lookback_days", "exclusion_hours", "open_weight", "click_weight", *COUNTING_FIELDS)
 
 
 def relevel(levels: LevelResult, config: EngagementConfig) -> LevelResult | None:
@@ -173,7 +174,7 @@ def current_and_previous(
     current cuts to be applied to the previous scores too.
     """
     config = config or EngagementConfig()
-    index = activity_of(data)
+    index = activity_of(data, config)
     times = [as_timestamp(as_of), previous_as_of(as_of, config)]
     # The two feature passes are independent and numpy leaves the GIL for most of their work,
     # so they run side by side on two cores.
@@ -207,7 +208,8 @@ def level_history(
     >>> history["as_of"].nunique()
     3
     """
-    index = activity_of(data)
+    config = config or EngagementConfig()
+    index = activity_of(data, config)
     rows = []
     for as_of in as_ofs:
         result = compute_levels(index, as_of=as_of, config=config, thresholds=fixed_thresholds)

@@ -32,7 +32,7 @@ import pandas as pd
 
 from engagekit.config import EngagementConfig
 from engagekit.data.dataset import Dataset
-from engagekit.data.schema import EmailStatus, EventType
+from engagekit.data.schema import EmailStatus
 from engagekit.engagement.features import compute_features
 from engagekit.errors import ConfigError
 
@@ -181,23 +181,27 @@ def simulate_sunset(
     gone = set(table.loc[status == "sunset", "contact_id"])
     emailed = table.loc[status != "not_emailed", "contact_id"]
 
-    events = dataset.email_events
-    year = events[(events["occurred_at"] > as_of - YEAR) & (events["occurred_at"] <= as_of)]
-    clicks = year.loc[year["event_type"] == EventType.CLICK.value, "contact_id"]
+    # Clicks and engagement counted by the same rules as the levels (machine events left out as
+    # the settings say): the features over the last year and over the last 90 days.
+    year = compute_features(dataset.activity, as_of=as_of, config=config.with_changes(
+        lookback_days=365, exclusion_hours=0))
+    recent = compute_features(dataset.activity, as_of=as_of, config=config.with_changes(
+        lookback_days=RECENT_DAYS, exclusion_hours=0))
+    clicks = year.set_index("contact_id")["clicked"]
     orders = dataset.orders
     orders = orders[(orders["ordered_at"] > as_of - YEAR) & (orders["ordered_at"] <= as_of)]
-    engaged = set(year.loc[year["event_type"].isin([EventType.OPEN.value, EventType.CLICK.value])
-                           & (year["occurred_at"] > as_of - pd.Timedelta(days=RECENT_DAYS)), "contact_id"])
+    engaged = set(recent.loc[recent["opened"] > 0, "contact_id"])
 
     def share(values: pd.Series, weights: pd.Series | None = None) -> float:
         weights = pd.Series(1.0, index=values.index) if weights is None else weights
         total = float(weights.sum())
-        return float(weights[values.isin(gone)].sum()) / total if total else 0.0
+        return float(weights[values.isin(gone).to_numpy()].sum()) / total if total else 0.0
 
     kept = emailed[~emailed.isin(gone)]
     return SunsetSimulation(
         rule=rule, as_of=as_of, table=table, subscribed=len(emailed), suppressed=len(gone),
-        at_risk=int((status == "at_risk").sum()), click_share=share(clicks),
+        at_risk=int((status == "at_risk").sum()),
+        click_share=share(pd.Series(clicks.index, index=clicks.index), clicks),
         order_share=share(orders["contact_id"]), revenue_share=share(orders["contact_id"], orders["amount"]),
         engaged_share_before=float(emailed.isin(engaged).mean()) if len(emailed) else 0.0,
         engaged_share_after=float(kept.isin(engaged).mean()) if len(kept) else 0.0,

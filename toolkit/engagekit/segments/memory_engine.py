@@ -220,7 +220,7 @@ class MemoryEngine:
         return latest_first[: scope.latest]
 
     def _activity_facts(self, field: str, value: int) -> dict[str, np.ndarray]:
-        index = self.dataset.activity
+        index = self.dataset.activity_for(self.config.for_email_activity())
         in_scope = np.zeros(len(index.campaign_ids), dtype=bool)
         in_scope[self._scope(field, value)] = True
         # One gather over the deliveries: faster than sorting them by campaign once per engine.

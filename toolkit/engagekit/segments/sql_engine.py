@@ -3,7 +3,10 @@
 The query selects ``contacts.contact_id`` with one boolean condition per criterion: columns of
 ``contacts`` directly, levels and metrics through ``IN`` subqueries on the stored level snapshots
 (``snapshot_levels``), memberships, tags, email activity and purchases through correlated
-``EXISTS``, order aggregates through correlated scalar subqueries. Every value is a bound
+``EXISTS``, order aggregates through correlated scalar subqueries. "Opened" and "clicked" read the
+workspace's counted deliveries of the engagement rule in force (``counted_deliveries``, stored on
+first use: machine opens and scanner clicks left out as the rule says, exactly as the in-memory
+engine leaves them out); "was sent" reads the events. Every value is a bound
 parameter and every time cut-off is computed in Python (:mod:`engagekit.segments.timing`), so the
 same query runs on SQLite and PostgreSQL; :meth:`SqlEngine.sql` shows it with the values inlined,
 for display only.
@@ -34,8 +37,6 @@ from engagekit.segments.timing import campaign_scope, events_end, order_window
 from engagekit.segments.validation import check_definition, resolve_field
 from engagekit.timeutil import AsOf, as_timestamp
 from engagekit.workspace import Workspace
-
-OPEN_TYPES = ("open", "click")
 
 
 class SqlEngine:
@@ -78,6 +79,11 @@ class SqlEngine:
     @cached_property
     def catalog(self) -> Catalog:
         return Catalog.from_workspace(self.workspace, self.tables)
+
+    @cached_property
+    def counting_id(self) -> int:
+        """Id of the stored counted deliveries of the engagement rule (stored on first use)."""
+        return self.workspace.ensure_counting(self.config)
 
     @cached_property
     def snapshot_ids(self) -> tuple[int, int]:
@@ -184,21 +190,24 @@ class SqlEngine:
         return {"member": self._exists(table, table.c.tag.in_(criterion.value))}
 
     def _activity(self, criterion: Criterion) -> Mapping[str, ColumnElement[bool]]:
-        events = self.tables.email_events
-        scope = self._scope(criterion.field, criterion.value)
-        known = events.c.occurred_at < time_literal(events_end(self.as_of))
+        events, counted = self.tables.email_events, self.tables.counted_deliveries
+        end = time_literal(events_end(self.as_of))
+        ours = counted.c.counting_id == self.counting_id
         return {
-            "sent": self._exists(events, scope, known),
-            "opened": self._exists(events, scope, known, events.c.event_type.in_(OPEN_TYPES)),
-            "clicked": self._exists(events, scope, known, events.c.event_type == "click"),
+            "sent": self._exists(
+                events, self._scope(events.c.campaign_id, criterion), events.c.occurred_at < end),
+            "opened": self._exists(
+                counted, ours, self._scope(counted.c.campaign_id, criterion), counted.c.engaged_at < end),
+            "clicked": self._exists(
+                counted, ours, self._scope(counted.c.campaign_id, criterion), counted.c.clicked_at < end),
         }
 
-    def _scope(self, field: str, value: int) -> ColumnElement[bool]:
-        """The campaigns an activity criterion covers, as a condition on ``email_events``."""
-        scope = campaign_scope(field, value, self.as_of)
-        events, campaigns = self.tables.email_events, self.tables.campaigns
+    def _scope(self, campaign_id: sa.Column, criterion: Criterion) -> ColumnElement[bool]:
+        """The campaigns an activity criterion covers, as a condition on ``campaign_id``."""
+        scope = campaign_scope(criterion.field, criterion.value, self.as_of)
+        campaigns = self.tables.campaigns
         if scope.campaign_id is not None:
-            return events.c.campaign_id == scope.campaign_id
+            return campaign_id == scope.campaign_id
         sent = campaigns.c.sent_at
         conditions = [sent < time_literal(scope.sent.end)]
         if scope.sent.start is not None:
@@ -206,7 +215,7 @@ class SqlEngine:
         chosen = sa.select(campaigns.c.campaign_id).where(*conditions)
         if scope.latest is not None:
             chosen = chosen.order_by(sent.desc(), campaigns.c.campaign_id.desc()).limit(scope.latest)
-        return events.c.campaign_id.in_(chosen)
+        return campaign_id.in_(chosen)
 
     def _ecommerce(self, criterion: Criterion) -> Any:
         orders = self.tables.orders

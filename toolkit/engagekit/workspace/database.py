@@ -336,18 +336,27 @@ def driver_values(column: pd.Series, kind: sa.types.TypeEngine, dialect: sa.Dial
         else:
             values = column.dt.to_pydatetime().tolist()
     else:
-        values = column.tolist()
+        # object first: a nullable column's pd.NA is no value a driver's converter accepts
+        values = column.astype(object).where(~blank, None).tolist()
         process = kind.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
-            values = [process(value) for value in values]
+            values = [None if value is None else process(value) for value in values]
     for position in np.flatnonzero(blank):
         values[position] = None
     return values
 
 
 def _refresh_derived_tables(conn: Connection, tables: WorkspaceTables) -> None:
-    """Drop stored snapshots made by an older layout: they are derived, so recomputed on use."""
+    """Drop stored snapshots made by an older layout: they are derived, so recomputed on use; give
+    the events of an older layout the optional columns, blank."""
     inspector = sa.inspect(conn)
+    if inspector.has_table("email_events"):
+        stored = {column["name"] for column in inspector.get_columns("email_events")}
+        for column in tables.email_events.columns:
+            if column.name not in stored and column.nullable:
+                # Names and types come from our own table definition, never from input.
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE email_events ADD COLUMN {column.name} {kind}")
     if not inspector.has_table("level_snapshots"):
         return
     stored = {column["name"] for column in inspector.get_columns("level_snapshots")}

@@ -108,6 +108,8 @@ def _replace_data(conn: Connection, dataset: Dataset, *, incoming_lists: set[str
     conn.execute(sa.delete(old.custom_fields))
     conn.execute(sa.delete(old.snapshot_levels))
     conn.execute(sa.delete(old.level_snapshots))
+    conn.execute(sa.delete(old.counted_deliveries))
+    conn.execute(sa.delete(old.engagement_countings))
     new = build_tables(dataset.custom_fields)
     for name in WorkspaceTables.DATA_TABLES:
         getattr(new, name).create(conn)

@@ -4,6 +4,12 @@ The data tables mirror :mod:`engagekit.data.schema`; the others hold what the wo
 segments, lists made in the workspace (``lists.origin = 'workspace'``), stored level snapshots and
 bookkeeping (``meta``). ``contacts`` gains one column per custom field, so the tables are built for
 a given set of custom fields.
+
+``engagement_countings`` and ``counted_deliveries`` hold, per engagement rule (which opens and
+clicks count: ``EngagementConfig.counting_key``) and data version, the first counted open-or-click
+and click of every delivery, as the classifier (:mod:`engagekit.data.machine`) and the rule decide
+them: the SQL segment engine reads "opened" and "clicked" there, so both engines count the same
+events.
 """
 
 from __future__ import annotations
@@ -30,6 +36,11 @@ from sqlalchemy import (
 from engagekit.engagement.features import FEATURE_KINDS
 
 FIELD_COLUMN_TYPES = {"text": Text, "number": Float, "date": DateTime}
+
+# The optional columns of email events (engagekit.data.schema.OPTIONAL), all nullable.
+OPTIONAL_EVENT_COLUMNS = {
+    "machine": sa.Boolean, "user_agent": Text, "ip": Text, "link": Text, "synthesised": sa.Boolean,
+}
 
 # Per-contact engagement columns stored with a level snapshot: the features, then the level.
 _FEATURE_TYPES = {"count": Integer, "rate": Float, "time": DateTime, "days": Float, "score": Float}
@@ -58,6 +69,8 @@ class WorkspaceTables:
     deleted_segments: Table
     campaign_plans: Table
     plan_members: Table
+    engagement_countings: Table
+    counted_deliveries: Table
     meta: Table
 
     DATA_TABLES = (
@@ -138,6 +151,7 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         Column("campaign_id", BigInteger, nullable=False),
         Column("event_type", String(16), nullable=False),
         Column("occurred_at", DateTime, nullable=False),
+        *[Column(name, kind()) for name, kind in OPTIONAL_EVENT_COLUMNS.items()],
         Index("ix_email_events_campaign_contact", "campaign_id", "contact_id"),
         Index("ix_email_events_contact", "contact_id"),
     )
@@ -229,6 +243,30 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         Column("contact_id", BigInteger, primary_key=True),
         Column("holdout", sa.Boolean, nullable=False),
     )
+    engagement_countings = Table(
+        "engagement_countings",
+        md,
+        Column("counting_id", Integer, primary_key=True, autoincrement=True),
+        Column("counting", Text, nullable=False),
+        Column("data_version", Integer, nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        UniqueConstraint("counting", "data_version", name="uq_counting"),
+    )
+    counted_deliveries = Table(
+        "counted_deliveries",
+        md,
+        Column(
+            "counting_id",
+            Integer,
+            ForeignKey("engagement_countings.counting_id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        Column("campaign_id", BigInteger, primary_key=True),
+        Column("contact_id", BigInteger, primary_key=True),
+        Column("engaged_at", DateTime, nullable=False),
+        Column("clicked_at", DateTime),
+        Index("ix_counted_deliveries_contact", "counting_id", "contact_id"),
+    )
     meta = Table(
         "meta",
         md,
@@ -251,5 +289,7 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         deleted_segments=deleted_segments,
         campaign_plans=campaign_plans,
         plan_members=plan_members,
+        engagement_countings=engagement_countings,
+        counted_deliveries=counted_deliveries,
         meta=meta,
     )

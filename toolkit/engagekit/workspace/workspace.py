@@ -21,6 +21,7 @@ from engagekit.engagement.tiers import Thresholds
 from engagekit.timeutil import as_timestamp
 from engagekit.workspace import importer
 from engagekit.workspace.columnar import ColumnarCache
+from engagekit.workspace.countings import CountingStore
 from engagekit.workspace.database import Database, default_url, make_engine, set_meta
 from engagekit.workspace.importer import ImportResult
 from engagekit.workspace.lists import ListStore
@@ -47,6 +48,7 @@ class Workspace:
         self.database = database
         self.cache = cache
         self.snapshots = SnapshotStore(database, self.load)
+        self.countings = CountingStore(database, self.load)
         self.lists = ListStore(database)
         self.plans = PlanStore(database)
         self._lock = threading.Lock()
@@ -179,6 +181,11 @@ class Workspace:
 
     def load_snapshot(self, snapshot_id: int) -> LevelResult:
         return self.snapshots.load(snapshot_id)
+
+    def ensure_counting(self, config: EngagementConfig) -> int:
+        """The id of the stored counted deliveries for ``config``'s engagement rule (see
+        :class:`CountingStore`)."""
+        return self.countings.ensure(config)
 
 
 __all__ = ["ImportResult", "Workspace"]

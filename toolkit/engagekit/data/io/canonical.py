@@ -15,6 +15,10 @@ Rules
   to a contact, list or campaign that is not imported.
 - Contacts sharing an email merge by the rules of :mod:`engagekit.data.io.merge`; rows of other tables
   that refer to a merged contact follow it.
+- ``email_events.csv`` may carry the optional event columns of :mod:`engagekit.data.schema`:
+  ``machine`` (``true`` / ``false`` / blank, also ``yes`` / ``no`` / ``1`` / ``0``: the source's
+  own machine verdict, e.g. Klaviyo's *Apple Privacy Open*), ``user_agent``, ``ip``, ``link`` and
+  ``synthesised``; a file without them has them blank.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ STATUSES = {
     **{status: status for status in EMAIL_STATUSES},
     "active": "subscribed", "unsubscribe": "unsubscribed", "cleaned": "bounced",
 }
+FLAGS = {"true": "true", "yes": "true", "1": "true", "false": "false", "no": "false", "0": "false"}
 EVENTS = {
     **{event: event for event in EVENT_TYPES},
     "sent": "send", "opened": "open", "clicked": "click", "bounced": "bounce",
@@ -69,6 +74,8 @@ def _column(source: SourceFile, column: str, kind: str, required: bool) -> pd.Se
         return source.choices(column, STATUSES, what="email status", blank="subscribed")
     if kind == "event":
         return source.choices(column, EVENTS, what="event type", required=required)
+    if kind == "flag":
+        return source.choices(column, FLAGS, what=f"{column} flag")
     return source.required_text(column, column) if required else source.text(column)
 
 

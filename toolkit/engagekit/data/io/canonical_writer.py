@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from engagekit.data.dataset import Dataset
-from engagekit.data.schema import CSV_FILES, TAG_SEPARATOR
+from engagekit.data.schema import CSV_FILES, OPTIONAL, TAG_SEPARATOR
 
 
 def contacts_with_tags(dataset: Dataset) -> pd.DataFrame:
@@ -40,6 +40,10 @@ def write_canonical(dataset: Dataset, folder: str | Path, *, compress_events: bo
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     frames = {name: getattr(dataset, name) for name in CSV_FILES}
+    # Optional columns a source never filled are left out, so files stay as small as their data.
+    events = frames["email_events"]
+    frames["email_events"] = events.drop(columns=[
+        column for column in OPTIONAL["email_events"] if events[column].isna().all()])
     contacts = contacts_with_tags(dataset)
     for name, kind in dataset.custom_fields.items():
         if kind == "date":  # a date field holds days, not times

@@ -15,7 +15,10 @@ Email status
 Reports
     One file per campaign and kind: the contact columns plus ``Opened At`` (an opens report) or
     ``Clicked Link Address, Clicked At`` (a clicks report), one row per open or click. The link
-    address is not kept. Campaign names, sent times and sends follow :mod:`engagekit.data.io.records`.
+    address becomes the click's ``link``. The reports carry no user agent, address or machine
+    flag, so their opens and clicks are judged by the classifier's time rules alone
+    (:mod:`engagekit.data.machine`). Campaign names, sent times and sends follow
+    :mod:`engagekit.data.io.records`; synthesised sends are marked ``synthesised``.
 Times
     ISO (``2026-11-24T10:15:00``, ``2026-11-24 10:15:13 -0400``) or US (``11/24/2026 10:15 AM``);
     times without an offset are taken as UTC.
@@ -176,7 +179,8 @@ def read_constant_contact(
             sent_at[name] = known_time
         times = source.times(OPENED_AT if kind == EventType.OPEN else CLICKED_AT, required=True)
         rows = _contact_rows(source, listed=False, also_known=[OPENED_AT, CLICKED_AT, LINK])
-        frame = activity_events(source, rows.contacts["email"], name, kind, times)
+        link = source.text(LINK) if kind == EventType.CLICK else None
+        frame = activity_events(source, rows.contacts["email"], name, kind, times, link)
         parts.append(rows.only(source.ok))
         events.append(source.kept(frame))
     if not parts:

@@ -5,6 +5,8 @@ database holds it and which of its columns hold each canonical column. Only ``co
 required. For contacts, ``tags`` may map to a column of ';'-separated tags, and ``custom_fields``
 maps field names to more columns. The rows are then checked exactly like the canonical CSV layout,
 and a problem is reported as ``<table>`` (the source table's name), row and column.
+``email_events`` may map the optional ``machine``, ``user_agent``, ``ip`` and ``link`` columns
+(see :mod:`engagekit.data.schema`) when the source database records them; unmapped, they are blank.
 
 Table and column names are checked against the source database's own catalogue before anything is
 read; the query is built from those reflected objects, never from text.

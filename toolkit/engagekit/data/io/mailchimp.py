@@ -24,7 +24,11 @@ Activity
     ``opens/<campaign>.csv`` with ``Timestamp, Email`` and ``clicks/<campaign>.csv`` with
     ``Timestamp, Email, Url``, one row per open or click; optionally ``sent/<campaign>.csv`` with
     ``Email[, Timestamp]`` lists the recipients. The campaign is named by the file and dated and
-    given sends by the rules of :mod:`engagekit.data.io.records`. Times are UTC, as Mailchimp writes them.
+    given sends by the rules of :mod:`engagekit.data.io.records` (synthesised sends are marked
+    ``synthesised``). Times are UTC, as Mailchimp writes them. A click's ``Url`` becomes its
+    ``link``. The exports carry no user agent, address or machine flag (Mailchimp leaves Apple
+    Privacy Protection opens out of its own reports but does not mark them in the export), so
+    opens and clicks are judged by the classifier's time rules alone (:mod:`engagekit.data.machine`).
 """
 
 from __future__ import annotations
@@ -120,7 +124,8 @@ def _activity(source: SourceFile, event_type: str) -> tuple[ContactRows, pd.Data
         known=list(source.headers.values()),
         listed=False,
     )
-    events = activity_events(source, emails, campaign_name(source.path), event_type, times)
+    link = source.text(URL) if event_type == EventType.CLICK else None
+    events = activity_events(source, emails, campaign_name(source.path), event_type, times, link)
     return rows.only(source.ok), source.kept(events)
 
 

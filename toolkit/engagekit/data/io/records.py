@@ -50,7 +50,7 @@ _BLANK_COLUMNS = {
     "email_status": "str",
     LEFT_AT: TIME_DTYPE,
 }
-EVENT_COLUMNS = ["email", "campaign", "event_type", "occurred_at", "file"]
+EVENT_COLUMNS = ["email", "campaign", "event_type", "occurred_at", "link", "file"]
 _REPORT_SUFFIX = re.compile(
     r"(?:[\s_\-]+(?:opens?|opened|clicks?|clicked|sent|sends|recipients|report|export|activity))+$",
     re.IGNORECASE,
@@ -134,12 +134,14 @@ def contact_rows(
 
 
 def activity_events(
-    source: SourceFile, emails: pd.Series, campaign: str, event_type: str, times: pd.Series
+    source: SourceFile, emails: pd.Series, campaign: str, event_type: str, times: pd.Series,
+    link: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Event rows of one activity file, in the shape :func:`build_dataset` takes."""
+    """Event rows of one activity file, in the shape :func:`build_dataset` takes (``link``: the
+    clicked link address, when the file has one)."""
     return pd.DataFrame(
         {"email": emails, "campaign": campaign, "event_type": event_type,
-         "occurred_at": times, "file": source.name},
+         "occurred_at": times, "link": link, "file": source.name},
         index=emails.index,
     )
 
@@ -258,7 +260,9 @@ def _sends(contacts: pd.DataFrame, events: pd.DataFrame, campaigns: pd.DataFrame
     recipients = recipients.merge(already.drop_duplicates(), how="left", indicator=True)
     recipients = recipients[recipients["_merge"] == "left_only"].drop(columns="_merge")
     dated = campaigns[["campaign_id", "sent_at"]].rename(columns={"sent_at": "occurred_at"})
-    return recipients.merge(dated, on="campaign_id").assign(event_type=EventType.SEND.value)
+    # Marked, so the data-readiness audit can say which campaigns' audiences are assumed.
+    return recipients.merge(dated, on="campaign_id").assign(
+        event_type=EventType.SEND.value, synthesised=True)
 
 
 def _identified(events: pd.DataFrame, campaigns: pd.DataFrame, contact_id: pd.Series) -> pd.DataFrame:
