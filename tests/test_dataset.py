@@ -22,7 +22,7 @@ def test_from_frames_casts_every_table_to_its_canonical_dtypes():
     data = ek.Dataset.from_frames(contacts=contacts(contact_id=["1", "2"]))
     assert data.contacts["contact_id"].dtype == "int64"
     assert str(data.contacts["date_added"].dtype) == "datetime64[us]"
-    assert list(data.email_events.columns) == ["contact_id", "campaign_id", "event_type", "occurred_at"]
+    assert list(data.email_events.columns)[:4] == ["contact_id", "campaign_id", "event_type", "occurred_at"]
     assert data.summary() == {"contacts": 2, "contact_tags": 0, "lists": 0, "list_memberships": 0,
                               "campaigns": 0, "email_events": 0, "orders": 0}
 

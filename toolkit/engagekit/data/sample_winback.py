@@ -2,7 +2,7 @@
 
 So that measuring a campaign can be tried on the sample and checked against the truth:
 
-- the *target* is a share of the contacts subscribed and on the list for a month before the send;
+- the *target* is a share of the contacts subscribed and on a list for a month before the send;
   they carry the tag :data:`WINBACK.tag`;
 - a stable holdout of :data:`WINBACK.holdout_share` of them (:func:`engagekit.data.holdout.holdout_mask`
   with :data:`WINBACK.seed`) is not emailed; the others receive the campaign (send events, some
@@ -59,9 +59,12 @@ def add_winback_test(
     contacts, campaigns = tables["contacts"], tables["campaigns"]
     send = test.send_time(end)
     window_end = send + pd.Timedelta(days=test.success_days)
-    eligible = (contacts["email_status"] == "subscribed") & (
+    # Like every campaign of the sample, it goes to list members, here of a month's standing.
+    joined = tables["list_memberships"].groupby("contact_id")["added_at"].min()
+    on_a_list = contacts["contact_id"].map(joined) < send - pd.Timedelta(days=30)
+    eligible = (contacts["email_status"] == "subscribed") & on_a_list & (
         contacts["date_added"] < send - pd.Timedelta(days=30))
-    ids = contacts.loc[eligible, "contact_id"].to_numpy(np.int64)
+    ids = contacts.loc[eligible.to_numpy(), "contact_id"].to_numpy(np.int64)
     target = np.sort(ids[rng.random(ids.size) < test.target_share])
     held_out = holdout_mask(target, test.holdout_share, test.seed)
     emailed = target[~held_out]
@@ -77,8 +80,9 @@ def add_winback_test(
     rate = np.where(held_out, test.baseline_rate, test.baseline_rate + test.true_lift)
     buyers = target[rng.random(target.size) < rate]
     at = _times(rng, send, buyers.size, test.success_days * _DAY)
+    first_number = int(orders["order_id"].str[4:].astype(int).max()) + 1 if len(orders) else 1
     new_orders = pd.DataFrame({
-        "order_id": [f"WB-{i:06d}" for i in range(1, buyers.size + 1)],
+        "order_id": [f"ORD-{first_number + i:06d}" for i in range(buyers.size)],
         "contact_id": buyers,
         "ordered_at": at,
         "amount": np.round(np.maximum(rng.lognormal(np.log(38.0), 0.6, buyers.size), 5.0), 2),
@@ -97,7 +101,9 @@ def add_winback_test(
     tags = pd.DataFrame({"contact_id": target, "tag": test.tag})
     return {
         **tables,
-        "campaigns": pd.concat([campaigns, campaign], ignore_index=True),
+        # campaigns stay in sent-time order, as the generator writes them
+        "campaigns": pd.concat([campaigns, campaign], ignore_index=True).sort_values(
+            "sent_at", kind="stable", ignore_index=True),
         "email_events": pd.concat([tables["email_events"], events], ignore_index=True),
         "orders": pd.concat([orders, new_orders], ignore_index=True),
         "contact_tags": pd.concat([tables["contact_tags"], tags], ignore_index=True),
