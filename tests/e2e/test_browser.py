@@ -292,9 +292,9 @@ def test_build_save_find_and_export_a_segment(page, server, screenshots):
     download = download_info.value
     assert download.suggested_filename == "e2e-engaged-subscribers.csv"
     rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
-    assert list(rows[0]) == ["email", "first_name", "last_name"]
+    assert list(rows[0]) == ["Email address", "First name", "Last name"]  # headings a person reads
     members = members_frame(workspace.load(), engine, saved.definition, ["email"])
-    assert sorted(row["email"] for row in rows) == sorted(members["email"])
+    assert sorted(row["Email address"] for row in rows) == sorted(members["email"])
 
 
 def test_settings_preview(page, screenshots):
