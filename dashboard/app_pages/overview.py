@@ -29,7 +29,7 @@ top = st.columns(3)
 top[0].metric("Contacts", f"{total:,}", border=True)
 top[1].metric(
     "Judged contacts", f"{judged:,}", delta=f"{judged - before_judged:+,} vs previous",
-    delta_color="off", border=True,
+    delta_color="off", delta_arrow="auto" if judged != before_judged else "off", border=True,
     help=f"Contacts with at least {config.min_sends} eligible sends in the window; "
     "the others are in Everyone else.",
 )
@@ -48,7 +48,8 @@ for card, row in zip(cards, changes.itertuples(), strict=True):
     points = (row.current_share - row.previous_share) * 100
     card.metric(
         row.label, f"{row.current:,}", delta=f"{row.change:+,} vs previous",
-        delta_color=DELTA_COLORS[row.level], border=True,
+        delta_color=DELTA_COLORS[row.level] if row.change else "off",
+        delta_arrow="auto" if row.change else "off", border=True,
         help=f"{row.current_share:.1%} of contacts now, {row.previous_share:.1%} before "
         f"({points:+.1f} points).",
     )
@@ -62,13 +63,16 @@ with left:
 with right:
     st.markdown("##### Score of judged contacts")
     st.caption("Dashed lines: the score cuts between the levels.")
-    scores = ek.judged_scores(current.table["score"], current.table["eligible_sends"], config.min_sends)
+    scores = pd.Series(ek.judged_scores(current.table["score"], current.table["eligible_sends"],
+                                        config.min_sends)).dropna()
     cuts = current.thresholds
-    st.plotly_chart(
-        charts.score_histogram(pd.Series(scores).dropna(), cuts.least_engaged_max,
-                               cuts.most_engaged_min),
-        key="score_histogram",
-    )
+    if scores.empty:
+        st.info(f"Nobody is judged yet: no contact received {config.min_sends} emails in the "
+                f"{config.lookback_days} days before the as-of date. Lower the minimum sends or "
+                "pick another date on *Data and settings*.", icon=":material/info:")
+    else:
+        st.plotly_chart(charts.score_histogram(scores, cuts.least_engaged_max, cuts.most_engaged_min),
+                        key="score_histogram")
 
 st.markdown("##### Level shares over time")
 st.caption(f"Monthly, over the {state.HISTORY_MONTHS} months to the as-of date, with the settings in force.")

@@ -470,3 +470,11 @@ def test_a_deleted_segment_can_be_undone(app, library):
     assert "Lapsed" in store.names()
     assert "Restored 'Lapsed'" in plain(app.success[0].value)
     assert app.selectbox(key="segments_selected").value == "Lapsed"
+
+
+def test_nobody_judged_says_so_instead_of_an_empty_chart(app, library):
+    library.save_settings(ek.EngagementConfig(min_sends=1000))
+    app.run()
+    assert not app.exception, app.exception
+    assert any("Nobody is judged yet" in info.value for info in app.info)
+    assert len(app.get("plotly_chart")) == 2  # level bars and shares over time, no empty histogram
