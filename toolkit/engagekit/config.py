@@ -82,6 +82,13 @@ class EngagementConfig(BaseModel):
     def to_json(self) -> str:
         return self.model_dump_json()
 
+    @classmethod
+    def from_json(cls, text: str) -> EngagementConfig:
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as error:
+            raise ConfigError(_describe(error)) from None
+
     # -- the exact reading of the numbers that every engine shares ----------------------------
     def score_weights(self) -> tuple[int, int, int]:
         """The weights as whole numbers ``(open, click, denominator)``: score = (open x opened +
@@ -116,12 +123,6 @@ def exact_decimal(value: float) -> Fraction:
     # repr gives the shortest decimal that reads back as the float: what the user typed.
     return Fraction(repr(float(value))).limit_denominator(10**6)
 
-    @classmethod
-    def from_json(cls, text: str) -> EngagementConfig:
-        try:
-            return cls.model_validate_json(text)
-        except ValidationError as error:
-            raise ConfigError(_describe(error)) from None
 
 
 def _describe(error: ValidationError) -> str:
