@@ -54,7 +54,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.sql.selectable import CTE, Select
 
 from engagekit.config import EngagementConfig, exact_decimal
-from engagekit.data.activity import to_seconds
+from engagekit.data.activity import EventTables, to_seconds
 from engagekit.data.schema import LEVELS, EventType, Level
 from engagekit.engagement.features import FEATURE_COLUMNS, SECONDS_PER_DAY, window_bounds
 from engagekit.engagement.levels import LevelResult, previous_as_of
@@ -117,8 +117,10 @@ def _epoch_default(element, compiler, **kw):
 
 @compiles(EpochSeconds, "sqlite")
 def _epoch_sqlite(element, compiler, **kw):
-    # SQLite stores times as ISO text; strftime('%s') reads it and drops the fraction.
-    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+    # SQLite stores times as ISO text ('2026-05-31 23:59:59.999517'), and its date functions work
+    # in milliseconds, *rounding* the microseconds: 23:59:59.9995 would read as the next second.
+    # The first 19 characters are the time to the second, which strftime('%s') reads exactly.
+    return f"CAST(strftime('%s', substr({compiler.process(element.clauses, **kw)}, 1, 19)) AS INTEGER)"
 
 
 @compiles(EpochSeconds, "duckdb")
@@ -467,6 +469,45 @@ def transition_counts(
     return matrix.reindex(index=levels, columns=levels, fill_value=0).astype("int64")
 
 
+JOB_TABLES: tuple[str, ...] = ("contacts", "campaigns", "email_events")
+"""The tables the levels job reads."""
+
+
+def copy_job_tables(engine: sa.Engine, data: EventTables, tables: WorkspaceTables) -> None:
+    """Create the tables the levels job reads in ``engine``'s database and fill them from ``data``.
+
+    For a scratch database (DuckDB, a test server) that is not a workspace. DuckDB reads the
+    frames in place (through Arrow), the others get bulk inserts.
+
+    Examples
+    --------
+    >>> from engagekit.data.sample import generate_sample
+    >>> from engagekit.workspace.tables import build_tables
+    >>> engine = sa.create_engine("sqlite://")
+    >>> copy_job_tables(engine, generate_sample(50, seed=1), build_tables())
+    >>> with engine.connect() as conn:
+    ...     conn.execute(sa.select(sa.func.count()).select_from(build_tables().contacts)).scalar()
+    50
+    """
+    with engine.begin() as conn:
+        for name in JOB_TABLES:
+            table = getattr(tables, name)
+            table.drop(conn, checkfirst=True)
+            table.create(conn)
+            source = getattr(data, name)
+            frame = source[[c.name for c in table.columns if c.name in source.columns]]
+            if engine.dialect.name == "duckdb":
+                duck = conn.connection.driver_connection
+                duck.register("engagekit_frame", frame)
+                # names are the schema's own, never user input
+                conn.exec_driver_sql(f"INSERT INTO {name} ({', '.join(frame.columns)}) "
+                                     "SELECT * FROM engagekit_frame")
+                duck.unregister("engagekit_frame")
+            elif len(frame):
+                conn.execute(sa.insert(table), frame.astype(object).where(frame.notna(), None)
+                             .to_dict("records"))
+
+
 def _learned(frame: pd.DataFrame) -> Thresholds:
     if frame.empty:
         return Thresholds(math.nan, math.nan, 0)
@@ -495,7 +536,7 @@ def _level_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 __all__ = [
-    "DatabaseRunner", "Runner", "levels_in_database", "report_in_database", "transition_counts",
+    "JOB_TABLES", "copy_job_tables", "DatabaseRunner", "Runner", "levels_in_database", "report_in_database", "transition_counts",
     "LEVEL_COLUMNS", "EngagementKinds", "EpochSeconds", "JobTimes", "cuts_query",
     "engagement_kinds", "features_cte", "levels_query", "transitions_query",
 ]
