@@ -39,5 +39,7 @@ def spark():
 
     session = local_spark(2, app_name="engagekit-tests")
     session.sparkContext.setLogLevel("ERROR")
+    # test tables have a few rows: one shuffle partition saves most of each query's time
+    session.conf.set("spark.sql.shuffle.partitions", "1")
     yield session
     session.stop()

@@ -88,7 +88,14 @@ from engagekit.segments.operations import (
 )
 from engagekit.segments.store import PREBUILT, Segment, SegmentStore
 from engagekit.segments.validation import check_criterion, check_definition
-from engagekit.session import AS_OF_RULES, ENGINE_KINDS, Session, SettingsInForce, resolve_settings
+from engagekit.session import (
+    AS_OF_RULES,
+    ENGINE_KINDS,
+    LEVEL_ENGINES,
+    Session,
+    SettingsInForce,
+    resolve_settings,
+)
 from engagekit.timeutil import as_timestamp, natural_as_of
 from engagekit.workspace import AddToListResult, ImportResult, Workspace, default_url, display_url
 
@@ -99,6 +106,7 @@ __all__ = [
     "DEFAULT_EXPORT_FIELDS",
     "DEFAULT_MEMBER_COLUMNS",
     "ENGINE_KINDS",
+    "LEVEL_ENGINES",
     "FEATURE_COLUMNS",
     "LEVELS",
     "LEVEL_LABELS",

@@ -63,12 +63,22 @@ from engagekit.segments.store import Segment, SegmentStore
 from engagekit.timeutil import AsOf, as_timestamp, natural_as_of, read_now
 from engagekit.workspace.database import display_url
 from engagekit.workspace.importer import ImportResult
+from engagekit.workspace.levels_sql import DatabaseRunner, report_in_database
 from engagekit.workspace.lists import AddToListResult
+from engagekit.workspace.spark import SparkRunner, local_spark
 from engagekit.workspace.workspace import Workspace
 
 AsOfRule = Literal["given", "pinned", "data"]
 EngineKind = Literal["memory", "sql"]
 ENGINE_KINDS: tuple[str, ...] = ("memory", "sql")
+
+LevelEngine = Literal["memory", "sql", "spark"]
+LEVEL_ENGINES: dict[str, str] = {
+    "memory": "in memory (numpy)",
+    "sql": "inside the workspace database",
+    "spark": "on a local Spark session, over the workspace's Parquet copy",
+}
+"""Where the levels job can run, and how a surface says so."""
 
 AS_OF_RULES: dict[str, str] = {
     "given": "chosen for this session",
@@ -221,6 +231,7 @@ class Session:
         self._dataset = dataset
         self._lock = threading.RLock()
         self._engines: dict[str, MemoryEngine | SqlEngine] = {}
+        self._reports: dict[str, EngagementReport] = {}
 
     @classmethod
     def open(
@@ -316,6 +327,26 @@ class Session:
         """Current and previous levels and transitions, under the settings in force."""
         with self._lock:
             return engagement_report(self.dataset, as_of=self.as_of, config=self.config)
+
+    def report_on(self, engine: LevelEngine = "memory", *, spark_cores: int = 1) -> EngagementReport:
+        """The report computed by the levels job ``engine``: ``"memory"`` (:attr:`report`),
+        ``"sql"`` (inside the workspace database: no event is loaded into Python) or ``"spark"``
+        (a local Spark session on ``spark_cores`` cores over the workspace's Parquet copy). All
+        three give the same levels, contact by contact."""
+        if engine not in LEVEL_ENGINES:
+            raise ConfigError(f"Unknown engine {engine!r}; use one of: {', '.join(LEVEL_ENGINES)}.")
+        if engine == "memory":
+            return self.report
+        with self._lock:
+            if engine not in self._reports:
+                if engine == "sql":
+                    runner = DatabaseRunner(self.workspace.engine)
+                else:
+                    runner = SparkRunner.from_parquet_folder(local_spark(spark_cores),
+                                                             self.workspace.parquet_folder())
+                self._reports[engine] = report_in_database(
+                    runner, self.workspace.tables, as_of=self.as_of, config=self.config)
+            return self._reports[engine]
 
     @property
     def levels(self) -> LevelResult:
@@ -448,4 +479,4 @@ def _value(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-__all__ = ["AS_OF_RULES", "ENGINE_KINDS", "Session", "SettingsInForce", "resolve_settings"]
+__all__ = ["AS_OF_RULES", "ENGINE_KINDS", "LEVEL_ENGINES", "Session", "SettingsInForce", "resolve_settings"]

@@ -435,7 +435,7 @@ def levels_in_database(
     frame = runner.frame(query.order_by(query.selected_columns.contact_id))
     return LevelResult(
         as_of=stamp, config=config,
-        thresholds=thresholds or _learned(frame),
+        thresholds=thresholds or thresholds_of(frame),
         table=_level_table(frame),
     )
 
@@ -508,7 +508,8 @@ def copy_job_tables(engine: sa.Engine, data: EventTables, tables: WorkspaceTable
                              .to_dict("records"))
 
 
-def _learned(frame: pd.DataFrame) -> Thresholds:
+def thresholds_of(frame: pd.DataFrame) -> Thresholds:
+    """The cuts from the first row of :func:`cuts_query` or :func:`levels_query` results."""
     if frame.empty:
         return Thresholds(math.nan, math.nan, 0)
     head = frame.iloc[0]
