@@ -6,12 +6,14 @@ weights that are not whole numbers), then a differential property: random small 
 random settings (weights and shares that make ties), each at every as-of time of
 :data:`segments_support.RANDOM_AS_OF`, with the previous level by its own or the current cuts.
 Per contact every feature, the score and the level, the cuts and the transition matrix must be
-identical. The same property runs on SQLite, PostgreSQL, DuckDB and Spark SQL.
+identical. The same property runs on SQLite, PostgreSQL, DuckDB and Spark SQL; last, the Spark
+segment engine against the memory engine on random definitions.
 """
 
 from __future__ import annotations
 
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +22,20 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from segments_support import RANDOM_AS_OF, datasets, fresh_postgres_database, open_workspace
+from segments_support import (
+    RANDOM_AS_OF,
+    configs,
+    datasets,
+    definitions,
+    fresh_postgres_database,
+    open_workspace,
+)
 
 from engagekit.config import EngagementConfig
 from engagekit.engagement.report import engagement_report
+from engagekit.segments import MemoryEngine, SegmentDefinition
+from engagekit.segments.definition import level_segment
+from engagekit.segments.spark_engine import SparkEngine
 from engagekit.workspace.levels_sql import (
     JOB_TABLES,
     DatabaseRunner,
@@ -32,14 +44,19 @@ from engagekit.workspace.levels_sql import (
     report_in_database,
     transition_counts,
 )
-from engagekit.workspace.spark import SparkDialect, SparkRunner, compile_for_spark
+from engagekit.workspace.spark import (
+    SparkDialect,
+    SparkRunner,
+    compile_for_spark,
+    write_parquet_tables,
+)
 from engagekit.workspace.tables import build_tables
 
 from factories import tiny_dataset
 
 TABLES = build_tables()
 CASES_PER_ENGINE = 210  # datasets x as-of dates, on each database
-SPARK_CASES = 60  # Spark answers a tiny query in about a second: fewer cases keep CI quick
+SPARK_CASES = 30  # a Spark query takes seconds even on tiny tables: fewer cases keep CI quick
 AS_OFS_PER_DATASET = len(RANDOM_AS_OF)
 
 
@@ -258,3 +275,76 @@ def test_duckdb_gives_the_memory_engines_levels():
 @pytest.mark.spark
 def test_spark_gives_the_memory_engines_levels(spark):
     compare_on(SparkTarget(spark), cases=SPARK_CASES)
+
+
+# -- segments on Spark -------------------------------------------------------------------------
+SPARK_SEGMENT_DATASETS = 4
+SPARK_DEFINITIONS_PER_DATASET = 10
+
+
+@pytest.mark.spark
+def test_spark_engine_gives_the_memory_engines_members(spark):
+    """Random definitions (every criterion family and operator) over random data in Parquet."""
+    compared = []
+
+    @settings(max_examples=SPARK_SEGMENT_DATASETS, deadline=None, database=None,
+              phases=(Phase.explicit, Phase.generate),
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(data=st.data())
+    def check(data):
+        dataset = data.draw(datasets(), label="dataset")
+        as_of = data.draw(st.sampled_from(RANDOM_AS_OF), label="as_of")
+        config = data.draw(configs(), label="config")
+        folder = write_parquet_tables(dataset, tempfile.mkdtemp(prefix="engagekit-spark-"))
+        memory = MemoryEngine(dataset, as_of=as_of, config=config)
+        engine = SparkEngine(SparkRunner.from_parquet_folder(spark, folder), as_of=as_of,
+                             config=config, custom_fields=dataset.custom_fields)
+        random_definitions = definitions(dataset)
+        for i in range(SPARK_DEFINITIONS_PER_DATASET):
+            definition = data.draw(random_definitions, label=f"definition {i}")
+            got = engine.members(SegmentDefinition.from_json(definition.to_json())).tolist()
+            assert got == memory.members(definition).tolist(), definition.to_json()
+            compared.append(1)
+
+    check()
+    assert len(compared) == SPARK_SEGMENT_DATASETS * SPARK_DEFINITIONS_PER_DATASET
+
+
+@pytest.mark.spark
+def test_spark_engine_counts_levels_over_catalog_tables(spark):
+    """Sources may be catalog tables; a count and members agree with the memory engine."""
+    dataset = tie_dataset()
+    for name in JOB_TABLES:
+        spark.createDataFrame(getattr(dataset, name)).createOrReplaceTempView(f"crm_{name}")
+    runner = SparkRunner(spark, {name: f"crm_{name}" for name in JOB_TABLES})
+    engine = SparkEngine(runner, as_of="2026-06-30")
+    memory = MemoryEngine(dataset, as_of="2026-06-30")
+    for level in ("most_engaged", "least_engaged", "everyone_else"):
+        assert engine.count(level_segment(level)) == memory.count(level_segment(level))
+        assert engine.members(level_segment(level)).tolist() == memory.members(level_segment(level)).tolist()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_sql_segment_counts_never_load_events_into_python(kind, monkeypatch, sample_dataset):
+    """Levels for SQL segments are computed and stored by the database (INSERT ... SELECT)."""
+    from engagekit.segments import SqlEngine
+    from engagekit.workspace import Workspace
+
+    with fresh_postgres_database() if kind == "postgres" else nullcontext() as url:
+        workspace = open_workspace(kind, url)
+        workspace.import_dataset(sample_dataset)
+        expected = {level: MemoryEngine(workspace.load(), as_of="2026-11-30").count(level_segment(level))
+                    for level in ("most_engaged", "somewhat_engaged", "least_engaged", "everyone_else")}
+
+        def no_loading(*_, **__):
+            raise AssertionError("events were loaded into Python")
+
+        monkeypatch.setattr(Workspace, "load", no_loading)
+        monkeypatch.setattr(Workspace, "read_database", no_loading)
+        engine = SqlEngine(workspace, as_of="2026-11-30")
+        counted = {level: engine.count(level_segment(level)) for level in expected}
+        previous = engine.count({"version": 1, "criteria": {"type": "and", "group": [
+            {"source": "engagement", "field": "previous_level", "op": "is", "value": ["most_engaged"]}]}})
+        workspace.engine.dispose()
+    assert counted == expected
+    assert previous > 0

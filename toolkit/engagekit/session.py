@@ -58,6 +58,7 @@ from engagekit.errors import ConfigError, NotFoundError
 from engagekit.segments import operations
 from engagekit.segments.catalog import Catalog
 from engagekit.segments.memory_engine import MemoryEngine
+from engagekit.segments.spark_engine import SparkEngine
 from engagekit.segments.sql_engine import SqlEngine
 from engagekit.segments.store import Segment, SegmentStore
 from engagekit.timeutil import AsOf, as_timestamp, natural_as_of, read_now
@@ -69,8 +70,8 @@ from engagekit.workspace.spark import SparkRunner, local_spark
 from engagekit.workspace.workspace import Workspace
 
 AsOfRule = Literal["given", "pinned", "data"]
-EngineKind = Literal["memory", "sql"]
-ENGINE_KINDS: tuple[str, ...] = ("memory", "sql")
+EngineKind = Literal["memory", "sql", "spark"]
+ENGINE_KINDS: tuple[str, ...] = ("memory", "sql", "spark")
 
 LevelEngine = Literal["memory", "sql", "spark"]
 LEVEL_ENGINES: dict[str, str] = {
@@ -230,7 +231,7 @@ class Session:
         self.settings = settings
         self._dataset = dataset
         self._lock = threading.RLock()
-        self._engines: dict[str, MemoryEngine | SqlEngine] = {}
+        self._engines: dict[str, MemoryEngine | SqlEngine | SparkEngine] = {}
         self._reports: dict[str, EngagementReport] = {}
 
     @classmethod
@@ -397,8 +398,9 @@ class Session:
     def segment(self, name_or_id: str | int) -> Segment:
         return self.store.get(name_or_id)
 
-    def engine(self, kind: EngineKind = "memory") -> MemoryEngine | SqlEngine:
-        """The segment engine of ``kind`` ("memory" or "sql"), at the session's as-of and settings."""
+    def engine(self, kind: EngineKind = "memory") -> MemoryEngine | SqlEngine | SparkEngine:
+        """The segment engine of ``kind`` ("memory", "sql" or "spark": a local Spark session over
+        the workspace's Parquet copy), at the session's as-of and settings."""
         if kind not in ENGINE_KINDS:
             raise ConfigError(f"Unknown engine {kind!r}; use one of: {', '.join(ENGINE_KINDS)}.")
         with self._lock:
@@ -409,8 +411,13 @@ class Session:
                         self.dataset, as_of=self.as_of, config=self.config,
                         levels=(report.current, report.previous),
                     )
-                else:
+                elif kind == "sql":
                     self._engines[kind] = SqlEngine(self.workspace, as_of=self.as_of, config=self.config)
+                else:
+                    runner = SparkRunner.from_parquet_folder(local_spark(),
+                                                             self.workspace.parquet_folder())
+                    self._engines[kind] = SparkEngine(runner, as_of=self.as_of, config=self.config,
+                                                      custom_fields=self.dataset.custom_fields)
             return self._engines[kind]
 
     def _definition(self, segment: Definition | str) -> Definition:

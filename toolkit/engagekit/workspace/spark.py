@@ -14,6 +14,7 @@ Pitfalls met on the way, each handled here:
   each statement (Parquet files from pandas hold naive UTC times, read as ``TIMESTAMP_NTZ``).
 - **Types**: ``VARCHAR(n)`` is a char-padded type in Spark, ``FLOAT`` is 4 bytes: the dialect
   writes ``STRING`` and ``DOUBLE``.
+- **String literals**: the backslash escapes in Spark (``ESCAPE '\\'`` must be written doubled).
 - **Expanding IN**: SQLAlchemy's ``IN`` lists are rendered into one named parameter per value.
 - pyspark is imported only when a Spark session is made: it is an optional, heavy dependency.
 """
@@ -64,6 +65,13 @@ class SparkTypeCompiler(compiler.GenericTypeCompiler):
 
 
 class SparkCompiler(compiler.SQLCompiler):
+    def render_literal_value(self, value, type_):
+        # In Spark string literals the backslash escapes (LIKE's ESCAPE '\' would swallow the
+        # quote): double it. Only the schema's own constants get here; values are parameters.
+        if isinstance(value, str):
+            return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return super().render_literal_value(value, type_)
+
     def visit_bindparam(self, bindparam, **kw):
         text = super().visit_bindparam(bindparam, **kw)
         if isinstance(bindparam.type, sa.DateTime | sa.Date) and not kw.get("literal_binds"):
@@ -127,6 +135,34 @@ def local_spark(cores: int = 1, *, app_name: str = "engagekit") -> Any:
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
         .getOrCreate()
     )
+
+
+def write_parquet_tables(data: Any, folder: str | Path, names: tuple[str, ...] = TABLE_NAMES) -> Path:
+    """Write each canonical table of ``data`` (a :class:`~engagekit.data.dataset.Dataset`) to
+    ``<folder>/<table>.parquet``, ready for :meth:`SparkRunner.from_parquet_folder`.
+
+    A column with no value at all has Arrow's ``null`` type, which Spark reads as ``VOID`` and
+    cannot compare with anything: such columns are written as text.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from engagekit.data.sample import generate_sample
+    >>> folder = write_parquet_tables(generate_sample(20, seed=1), tempfile.mkdtemp())
+    >>> sorted(path.name for path in folder.iterdir())[:2]
+    ['campaigns.parquet', 'contact_tags.parquet']
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        table = pa.Table.from_pandas(getattr(data, name), preserve_index=False)
+        schema = pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
+                            for f in table.schema])
+        pq.write_table(table.cast(schema), folder / f"{name}.parquet")
+    return folder
 
 
 @dataclass
@@ -196,4 +232,5 @@ class SparkRunner:
             conf.set("spark.sql.session.timeZone", zone)
 
 
-__all__ = ["TABLE_NAMES", "SparkDialect", "SparkRunner", "compile_for_spark", "local_spark"]
+__all__ = ["TABLE_NAMES", "SparkDialect", "SparkRunner", "compile_for_spark", "local_spark",
+           "write_parquet_tables"]
