@@ -46,10 +46,13 @@ class SparkEngine(SqlEngine):
 
     Examples
     --------
-    >>> from engagekit.workspace.spark import local_spark   # doctest: +SKIP
-    >>> from engagekit.segments.definition import level_segment
-    >>> runner = SparkRunner.from_parquet_folder(local_spark(2), "lake/crm")
-    >>> SparkEngine(runner, as_of="2026-11-30").count(level_segment("most_engaged"))
+    Needs pyspark and Java, so not run as a doctest (``tests/test_levels_sql.py`` runs it):
+
+    >>> from engagekit.workspace.spark import local_spark  # doctest: +SKIP
+    >>> from engagekit.segments.definition import level_segment  # doctest: +SKIP
+    >>> runner = SparkRunner.from_parquet_folder(local_spark(2), "lake/crm")  # doctest: +SKIP
+    >>> SparkEngine(runner, as_of="2026-11-30").count(level_segment("most_engaged"))  # doctest: +SKIP
+    1234
     """
 
     def __init__(

@@ -179,12 +179,17 @@ class SparkRunner:
 
     Examples
     --------
-    >>> from engagekit.workspace.levels_sql import levels_in_database   # doctest: +SKIP
+    Needs pyspark and Java, so not run as a doctest (``tests/test_levels_sql.py`` runs it):
+
+    >>> from engagekit.workspace.levels_sql import levels_in_database
     >>> from engagekit.workspace.tables import build_tables
-    >>> runner = SparkRunner(local_spark(2), {"contacts": "lake/contacts.parquet",
-    ...                                       "campaigns": "lake/campaigns.parquet",
-    ...                                       "email_events": "crm.email_events"})
-    >>> levels = levels_in_database(runner, build_tables(), as_of=pd.Timestamp("2026-11-30"))
+    >>> runner = SparkRunner(local_spark(2), {  # doctest: +SKIP
+    ...     "contacts": "lake/contacts.parquet", "campaigns": "lake/campaigns.parquet",
+    ...     "email_events": "crm.email_events"})
+    >>> levels = levels_in_database(runner, build_tables(),  # doctest: +SKIP
+    ...                             as_of=pd.Timestamp("2026-11-30"))
+    >>> levels.counts()["most_engaged"]  # doctest: +SKIP
+    1234
     """
 
     spark: Any
