@@ -537,7 +537,7 @@ def _level_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 __all__ = [
-    "JOB_TABLES", "copy_job_tables", "DatabaseRunner", "Runner", "levels_in_database", "report_in_database", "transition_counts",
-    "LEVEL_COLUMNS", "EngagementKinds", "EpochSeconds", "JobTimes", "cuts_query",
-    "engagement_kinds", "features_cte", "levels_query", "transitions_query",
+    "JOB_TABLES", "LEVEL_COLUMNS", "DatabaseRunner", "EngagementKinds", "EpochSeconds", "JobTimes",
+    "Runner", "copy_job_tables", "cuts_query", "engagement_kinds", "features_cte", "levels_in_database",
+    "levels_query", "report_in_database", "thresholds_of", "transition_counts", "transitions_query",
 ]
