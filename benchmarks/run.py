@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ("bench_levels.py", "bench_segments.py", "bench_dashboard.py", "bench_browser.py")
+BENCHMARKS = ("bench_levels.py", "bench_in_database.py", "bench_segments.py", "bench_dashboard.py",
+              "bench_browser.py")
 
 
 def main() -> int:

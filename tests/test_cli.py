@@ -41,6 +41,39 @@ def test_levels_prints_summary_and_writes_files(workspace_url, tmp_path):
     assert "Stored as snapshot" in result.output
 
 
+EVERY_EVENT_FLAGS = ["--engagement", "all_opens", "--count-scanner-clicks"]
+
+
+@pytest.mark.parametrize("engine", ["sql", pytest.param("spark", marks=pytest.mark.spark)])
+def test_levels_on_another_engine_writes_the_memory_engines_levels(workspace_url, tmp_path, engine,
+                                                                  request):
+    if engine == "spark":
+        request.getfixturevalue("spark")  # the test run's one Spark session (or a clear skip)
+    tables = {}
+    for kind in ("memory", engine):
+        out = tmp_path / f"{kind}.parquet"
+        result = runner.invoke(app, ["levels", "-w", workspace_url, "--as-of", "2026-11-30",
+                                     "--engine", kind, "--out", str(out), *EVERY_EVENT_FLAGS])
+        assert result.exit_code == 0, result.output
+        tables[kind] = pd.read_parquet(out).sort_values("contact_id").reset_index(drop=True)
+    columns = ["contact_id", "email", "eligible_sends", "opened", "clicked", "score", "level",
+               "previous_level", "movement", "days_since_last_engagement"]
+    pd.testing.assert_frame_equal(tables[engine][columns], tables["memory"][columns],
+                                  check_categorical=False)
+
+
+def test_another_engine_refuses_rules_only_the_library_can_count(workspace_url):
+    result = runner.invoke(app, ["levels", "-w", workspace_url, "--as-of", "2026-11-30", "--engine", "sql"])
+    assert result.exit_code == 1
+    assert "Use the memory engine, or count every event" in " ".join(result.output.split())
+
+
+def test_levels_refuses_an_unknown_engine_in_one_sentence(workspace_url):
+    result = runner.invoke(app, ["levels", "-w", workspace_url, "--engine", "oracle"])
+    assert result.exit_code != 0
+    assert "Unknown engine 'oracle'" in result.output and "Traceback" not in result.output
+
+
 def test_levels_accepts_settings_file_and_flags(workspace_url, tmp_path):
     settings = tmp_path / "settings.json"
     settings.write_text(json.dumps({"min_sends": 2, "most_engaged_share": 0.1}))

@@ -115,7 +115,14 @@ from engagekit.segments.operations import (
 )
 from engagekit.segments.store import PREBUILT, Segment, SegmentStore
 from engagekit.segments.validation import check_criterion, check_definition
-from engagekit.session import AS_OF_RULES, ENGINE_KINDS, Session, SettingsInForce, resolve_settings
+from engagekit.session import (
+    AS_OF_RULES,
+    ENGINE_KINDS,
+    LEVEL_ENGINES,
+    Session,
+    SettingsInForce,
+    resolve_settings,
+)
 from engagekit.timeutil import as_timestamp, natural_as_of
 from engagekit.workspace import AddToListResult, ImportResult, Workspace, default_url, display_url
 
@@ -131,6 +138,7 @@ __all__ = [
     "EVENT_LABELS",
     "EXPORT_LAYOUTS",
     "EVERY_OPEN_AND_CLICK",
+    "LEVEL_ENGINES",
     "FEATURE_COLUMNS",
     "GMAIL_BULK_SENDER_DAILY",
     "LEVELS",

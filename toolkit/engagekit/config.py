@@ -6,6 +6,8 @@ A dashboard setting, a CLI flag and a notebook argument are the same field of
 
 from __future__ import annotations
 
+from fractions import Fraction
+from math import lcm
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -174,6 +176,41 @@ class EngagementConfig(BaseModel):
             return cls.model_validate_json(text)
         except ValidationError as error:
             raise ConfigError(_describe(error)) from None
+
+    # -- the exact reading of the numbers that every engine shares ----------------------------
+    def score_weights(self) -> tuple[int, int, int]:
+        """The weights as whole numbers ``(open, click, denominator)``: score = (open x opened +
+        click x clicked) / (denominator x eligible sends).
+
+        Every engine (numpy, SQLite, PostgreSQL, DuckDB, Spark) computes the score as one division
+        of these two exact integers, so equal rates give bit-identical scores for any weights and
+        ties never split between engines. Each weight is read as an exact fraction
+        (:func:`exact_decimal`).
+
+        Examples
+        --------
+        >>> EngagementConfig().score_weights()
+        (1, 2, 1)
+        >>> EngagementConfig(open_weight=0.1, click_weight=0.25).score_weights()
+        (2, 5, 20)
+        """
+        opened, clicked = (exact_decimal(w) for w in (self.open_weight, self.click_weight))
+        denominator = lcm(opened.denominator, clicked.denominator)
+        return (int(opened * denominator), int(clicked * denominator), denominator)
+
+
+def exact_decimal(value: float) -> Fraction:
+    """A setting as the exact fraction it stands for: the decimal it is written as, or the closest
+    fraction with a denominator of at most a million (so 1/3 is one third).
+
+    Examples
+    --------
+    >>> exact_decimal(0.4), exact_decimal(2.0), exact_decimal(1 / 3)
+    (Fraction(2, 5), Fraction(2, 1), Fraction(1, 3))
+    """
+    # repr gives the shortest decimal that reads back as the float: what the user typed.
+    return Fraction(repr(float(value))).limit_denominator(10**6)
+
 
 
 # The rule before confirmed engagement: every open and every click counts (the audit's baseline).

@@ -65,18 +65,29 @@ from engagekit.segments.catalog import Catalog
 from engagekit.segments.contact_card import ContactCard, contact_card
 from engagekit.segments.layouts import lay_out
 from engagekit.segments.memory_engine import MemoryEngine
+from engagekit.segments.spark_engine import SparkEngine
 from engagekit.segments.sql_engine import SqlEngine
 from engagekit.segments.store import Segment, SegmentStore
 from engagekit.timeutil import AsOf, as_timestamp, natural_as_of, read_now
 from engagekit.workspace.database import display_url
 from engagekit.workspace.importer import ImportResult
+from engagekit.workspace.levels_sql import DatabaseRunner, counts_every_event, report_in_database
 from engagekit.workspace.lists import AddToListResult
 from engagekit.workspace.plans import PlanRecord
+from engagekit.workspace.spark import SparkRunner, local_spark
 from engagekit.workspace.workspace import Workspace
 
 AsOfRule = Literal["given", "pinned", "data"]
-EngineKind = Literal["memory", "sql"]
-ENGINE_KINDS: tuple[str, ...] = ("memory", "sql")
+EngineKind = Literal["memory", "sql", "spark"]
+ENGINE_KINDS: tuple[str, ...] = ("memory", "sql", "spark")
+
+LevelEngine = Literal["memory", "sql", "spark"]
+LEVEL_ENGINES: dict[str, str] = {
+    "memory": "in memory (numpy)",
+    "sql": "inside the workspace database",
+    "spark": "on a local Spark session, over the workspace's Parquet copy",
+}
+"""Where the levels job can run, and how a surface says so."""
 
 AS_OF_RULES: dict[str, str] = {
     "given": "chosen for this session",
@@ -234,7 +245,8 @@ class Session:
         self.settings = settings
         self._dataset = dataset
         self._lock = threading.RLock()
-        self._engines: dict[str, MemoryEngine | SqlEngine] = {}
+        self._engines: dict[str, MemoryEngine | SqlEngine | SparkEngine] = {}
+        self._reports: dict[str, EngagementReport] = {}
         self._sunsets: dict[SunsetRule, SunsetSimulation] = {}
         self._slip_risk: SlipRisk | None = None
 
@@ -333,6 +345,36 @@ class Session:
         with self._lock:
             return engagement_report(self.dataset, as_of=self.as_of, config=self.config)
 
+    def report_on(self, engine: LevelEngine = "memory", *, spark_cores: int = 1) -> EngagementReport:
+        """The report computed by the levels job ``engine``: ``"memory"`` (:attr:`report`),
+        ``"sql"`` (inside the workspace database: no event is loaded into Python) or ``"spark"``
+        (a local Spark session on ``spark_cores`` cores over the workspace's Parquet copy). All
+        three give the same levels, contact by contact."""
+        if engine not in LEVEL_ENGINES:
+            raise ConfigError(f"Unknown engine {engine!r}; use one of: {', '.join(LEVEL_ENGINES)}.")
+        if engine == "memory":
+            return self.report
+        self._check_in_database(engine)
+        with self._lock:
+            if engine not in self._reports:
+                if engine == "sql":
+                    runner = DatabaseRunner(self.workspace.engine)
+                else:
+                    runner = SparkRunner.from_parquet_folder(local_spark(spark_cores),
+                                                             self.workspace.parquet_folder())
+                self._reports[engine] = report_in_database(
+                    runner, self.workspace.tables, as_of=self.as_of, config=self.config)
+            return self._reports[engine]
+
+    def _check_in_database(self, engine: str) -> None:
+        if not counts_every_event(self.config):
+            raise ConfigError(
+                f"The {engine} engine counts every open and click; the engagement settings in force "
+                "leave machine opens or scanner clicks out, which only the library can tell apart. "
+                "Use the memory engine, or count every event (--engagement all_opens "
+                "--count-scanner-clicks)."
+            )
+
     @property
     def levels(self) -> LevelResult:
         """The current levels (the report's)."""
@@ -413,8 +455,9 @@ class Session:
     def segment(self, name_or_id: str | int) -> Segment:
         return self.store.get(name_or_id)
 
-    def engine(self, kind: EngineKind = "memory") -> MemoryEngine | SqlEngine:
-        """The segment engine of ``kind`` ("memory" or "sql"), at the session's as-of and settings."""
+    def engine(self, kind: EngineKind = "memory") -> MemoryEngine | SqlEngine | SparkEngine:
+        """The segment engine of ``kind`` ("memory", "sql" or "spark": a local Spark session over
+        the workspace's Parquet copy), at the session's as-of and settings."""
         if kind not in ENGINE_KINDS:
             raise ConfigError(f"Unknown engine {kind!r}; use one of: {', '.join(ENGINE_KINDS)}.")
         with self._lock:
@@ -425,8 +468,14 @@ class Session:
                         self.dataset, as_of=self.as_of, config=self.config,
                         levels=(report.current, report.previous),
                     )
-                else:
+                elif kind == "sql":
                     self._engines[kind] = SqlEngine(self.workspace, as_of=self.as_of, config=self.config)
+                else:
+                    self._check_in_database(kind)
+                    runner = SparkRunner.from_parquet_folder(local_spark(),
+                                                             self.workspace.parquet_folder())
+                    self._engines[kind] = SparkEngine(runner, as_of=self.as_of, config=self.config,
+                                                      custom_fields=self.dataset.custom_fields)
             return self._engines[kind]
 
     def _definition(self, segment: Definition | str) -> Definition:
@@ -609,4 +658,4 @@ def _value(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-__all__ = ["AS_OF_RULES", "ENGINE_KINDS", "Session", "SettingsInForce", "resolve_settings"]
+__all__ = ["AS_OF_RULES", "ENGINE_KINDS", "LEVEL_ENGINES", "Session", "SettingsInForce", "resolve_settings"]

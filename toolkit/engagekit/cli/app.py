@@ -166,9 +166,9 @@ def _read_import_source(paths: list[Path], from_database: str | None, mapping: P
         return ek.read_any(paths)
 
 
-def print_levels(session: ek.Session) -> None:
-    """The level table of the session's report, with its cuts."""
-    report = session.report
+def print_levels(session: ek.Session, report: ek.EngagementReport | None = None) -> None:
+    """The level table of the session's report (or of ``report``), with its cuts."""
+    report = report or session.report
     cuts = report.current.thresholds
     table = report.level_changes().drop(columns=["level"]).rename(columns=LEVEL_TABLE_HEADERS)
     print_frame(
@@ -205,19 +205,23 @@ def levels(
     engagement: EngagementOption = None,
     count_scanner_clicks: ScannerClicksOption = None,
     count_orders: OrdersOption = None,
+    engine: Annotated[str, typer.Option(
+        help="Where the levels job runs: memory, sql (inside the workspace database) or spark "
+             "(local Spark over the workspace's Parquet copy).")] = "memory",
 ) -> None:
     """Compute current and previous levels and print a summary per level."""
     session = open_session(workspace, as_of=as_of, config_file=config, changes=config_changes(
         lookback_days, exclusion_hours, min_sends, most_share, least_share, engagement,
         count_scanner_clicks, count_orders))
-    with console.status("Computing levels…"):
-        report = session.report
-    print_levels(session)
+    with console.status(f"Computing levels {ek.LEVEL_ENGINES.get(engine, '')}…"):
+        report = session.report_on(engine)
+    print_levels(session, report)
     if out:
         table = report.current.table.merge(
             report.transitions.contacts[["contact_id", "previous_level", "movement"]], on="contact_id"
         )
-        table.insert(1, "email", session.dataset.contacts["email"].to_numpy())
+        emails = session.dataset.contacts.set_index("contact_id")["email"]
+        table.insert(1, "email", table["contact_id"].map(emails).to_numpy())
         write_table(table, out)
     if store:
         snapshot_id = session.workspace.store_snapshot(report.current)

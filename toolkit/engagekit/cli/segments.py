@@ -3,7 +3,7 @@
 Every command opens a session on the workspace given by ``--workspace`` (default:
 ``$ENGAGEKIT_WORKSPACE`` or ``~/.engagekit/workspace.db``), with the workspace's saved settings.
 Commands that evaluate a segment take ``--as-of`` (default: the workspace's as-of rule, the same
-as the dashboard's) and ``--engine memory|sql``. Errors print one red line and exit with status 1,
+as the dashboard's) and ``--engine memory|sql|spark``. Errors print one red line and exit with status 1,
 never a traceback.
 """
 
@@ -45,11 +45,13 @@ STDOUT = "-"
 class EngineKind(StrEnum):
     memory = "memory"
     sql = "sql"
+    spark = "spark"
 
 
 EngineOption = Annotated[
     EngineKind,
-    typer.Option("--engine", help="Evaluate in memory (pandas) or inside the database (SQL)."),
+    typer.Option("--engine", help="Evaluate in memory (pandas), inside the database (SQL) or on "
+                                  "local Spark over the workspace's Parquet copy."),
 ]
 NameArgument = Annotated[str, typer.Argument(help="Segment name (any case) or id.")]
 LayoutOption = Annotated[str, typer.Option(

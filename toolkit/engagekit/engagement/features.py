@@ -18,6 +18,10 @@ sends_since_last_engagement     window sends sent after the last engagement (all
 bounces                         window campaigns that bounced
 score                           (open_weight x opened + click_weight x clicked) / eligible_sends
 ==============================  ==============================================================
+
+The score is one floating-point division of two exact integers (the weights as whole numbers,
+:meth:`~engagekit.config.EngagementConfig.score_weights`), which IEEE 754 rounds correctly: every
+engine that divides the same two integers gets the same bits, so ties are ties everywhere.
 """
 
 from __future__ import annotations
@@ -121,8 +125,9 @@ def compute_features(
     with np.errstate(divide="ignore", invalid="ignore"):
         open_rate = np.where(sends > 0, opened / sends, np.nan)
         click_rate = np.where(sends > 0, clicked / sends, np.nan)
+        open_weight, click_weight, denominator = config.score_weights()
         score = np.where(
-            sends > 0, (config.open_weight * opened + config.click_weight * clicked) / sends, 0.0
+            sends > 0, (open_weight * opened + click_weight * clicked) / (denominator * sends), 0.0
         )
     days_since = np.where(never, np.nan, (t - last_open) / SECONDS_PER_DAY)
     return pd.DataFrame(

@@ -9,7 +9,9 @@ Rules (SPEC 2), all enforced here and nowhere else:
 - thresholds are score values, so equal scores always get equal levels: a tie at a cut goes to the
   outer level, which may then hold more than its share;
 - a judged contact with a score of 0 (no open, no click) is *least engaged*, whatever the cuts;
-- a higher score never gets a lower level.
+- a higher score never gets a lower level;
+- the cut positions are whole numbers computed exactly (:func:`cut_size`), so the SQL job
+  (:mod:`engagekit.workspace.levels_sql`) finds the same cuts from counts per distinct score.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from engagekit.config import EngagementConfig
+from engagekit.config import EngagementConfig, exact_decimal
 from engagekit.data.schema import LEVEL_RANKS, Level, levels_from_ranks
 
 # Level codes as returned by ``transform``: higher is more engaged.
@@ -145,10 +147,24 @@ def _cuts(judged: np.ndarray, most_share: float, least_share: float) -> tuple[fl
     if n == 0:
         return math.nan, math.nan, 0
     ordered = np.sort(judged)
-    # round() guards against n * share landing a hair above a whole number.
-    n_least = max(math.ceil(round(n * least_share, 9)), 1)
-    n_most = max(math.ceil(round(n * most_share, 9)), 1)
+    n_least, n_most = cut_size(n, least_share), cut_size(n, most_share)
     return float(ordered[n_least - 1]), float(ordered[n - n_most]), n
+
+
+def cut_size(n: int, share: float) -> int:
+    """How many of ``n`` judged contacts a share asks for: ``max(ceil(n x share), 1)``, exactly.
+
+    The share is read as an exact fraction (:func:`~engagekit.config.exact_decimal`), so
+    ``n x share`` never lands a hair above a whole number, and SQL can test the same rule with
+    integers only (``count x denominator >= n x numerator``).
+
+    Examples
+    --------
+    >>> cut_size(10, 0.2), cut_size(11, 0.2), cut_size(2, 0.2)
+    (2, 3, 1)
+    """
+    fraction = exact_decimal(share)
+    return max(-(-n * fraction.numerator // fraction.denominator), 1)
 
 
 def judged_scores(score: np.ndarray, eligible_sends: np.ndarray, min_sends: int) -> np.ndarray:

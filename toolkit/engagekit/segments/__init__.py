@@ -41,6 +41,7 @@ from engagekit.segments.evaluate import make_engine, segment_members
 from engagekit.segments.memory_engine import MemoryEngine
 from engagekit.segments.operators import OPERATORS
 from engagekit.segments.sentences import describe, describe_criterion
+from engagekit.segments.spark_engine import SparkEngine
 from engagekit.segments.sql_engine import SqlEngine
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "OperatorSpec",
     "SegmentDefinition",
     "SegmentDefinitionError",
+    "SparkEngine",
     "SqlEngine",
     "ValueSpec",
     "all_of",

@@ -1,12 +1,13 @@
 """The SQL engine: a segment definition as one SQLAlchemy Core query over the workspace database.
 
 The query selects ``contacts.contact_id`` with one boolean condition per criterion: columns of
-``contacts`` directly, levels and metrics through ``IN`` subqueries on the stored level snapshots
-(``snapshot_levels``), memberships, tags, email activity and purchases through correlated
-``EXISTS``, order aggregates through correlated scalar subqueries. "Opened" and "clicked" read the
-workspace's counted deliveries of the engagement rule in force (``counted_deliveries``, stored on
-first use: machine opens and scanner clicks left out as the rule says, exactly as the in-memory
-engine leaves them out); "was sent" reads the events. Every value is a bound
+``contacts`` directly, levels and metrics through ``IN`` subqueries on the level snapshots
+(``snapshot_levels``) that the levels job computes and stores inside the database, memberships,
+tags, email activity and purchases through correlated ``EXISTS``, order aggregates through
+correlated scalar subqueries. "Opened" and "clicked" read the workspace's counted deliveries of the
+engagement rule in force (``counted_deliveries``, stored on first use: machine opens and scanner
+clicks left out as the rule says, exactly as the in-memory engine leaves them out); "was sent"
+reads the events. Every value is a bound
 parameter and every time cut-off is computed in Python (:mod:`engagekit.segments.timing`), so the
 same query runs on SQLite and PostgreSQL; :meth:`SqlEngine.sql` shows it with the values inlined,
 for display only.
@@ -44,8 +45,10 @@ class SqlEngine:
 
     Levels and metrics come from level snapshots stored in the workspace: the current one as of
     ``as_of`` and the previous one as of ``as_of - config.previous_period_days``, each with its
-    own thresholds, exactly as :func:`~engagekit.engagement.levels.current_and_previous` computes them. They
-    are computed and stored on first use (and reused when already stored).
+    own thresholds, exactly as :func:`~engagekit.engagement.levels.current_and_previous` computes
+    them. A missing snapshot is computed by the levels job *inside the database*
+    (:mod:`engagekit.workspace.levels_sql`, stored with ``INSERT ... SELECT``), so counting a
+    segment never loads events into Python; stored snapshots are reused.
 
     Parameters
     ----------
@@ -94,7 +97,7 @@ class SqlEngine:
             ).scalar()
         if not contacts:
             return -1, -1  # levels of no contacts: nothing to store, nothing matches
-        ensure = self.workspace.ensure_snapshot
+        ensure = self.workspace.snapshots.ensure_in_database
         return (
             ensure(as_of=self.as_of, config=self.config),
             ensure(as_of=previous_as_of(self.as_of, self.config), config=self.config),

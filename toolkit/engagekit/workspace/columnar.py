@@ -63,6 +63,11 @@ class ColumnarCache:
         # the token is ours (hex), but never let a value choose a path outside the folder
         return self.folder / hashlib.sha256(token.encode()).hexdigest()[:32]
 
+    def folder_for(self, token: str) -> Path | None:
+        """The folder of the complete copy for ``token`` (``<table>.parquet`` files), or ``None``."""
+        folder = self._path(token)
+        return folder if (folder / _COMPLETE).exists() else None
+
     def read(self, token: str) -> Dataset | None:
         """The copy written for ``token``, or ``None`` when there is none (or it is incomplete)."""
         folder = self._path(token)

@@ -17,7 +17,9 @@ from engagekit.config import EngagementConfig
 from engagekit.engagement.levels import LEVEL_DTYPE, LevelResult, compute_levels, thresholds_json
 from engagekit.engagement.tiers import Thresholds
 from engagekit.errors import NotFoundError
+from engagekit.workspace import levels_sql
 from engagekit.workspace.database import Database, insert_frame, utc_now
+from engagekit.workspace.levels_sql import DatabaseRunner
 from engagekit.workspace.tables import SNAPSHOT_COLUMNS, build_tables
 
 
@@ -39,11 +41,20 @@ class SnapshotStore:
         ``learned`` says whether its thresholds were learned at its as-of time (the default) or
         given (for instance the current thresholds applied to an earlier time).
         """
+        def write_rows(conn: Connection, snapshot_id: int) -> None:
+            frame = levels.table[["contact_id", *SNAPSHOT_COLUMNS]].assign(snapshot_id=snapshot_id)
+            frame["level"] = frame["level"].astype(str)
+            insert_frame(conn, self._rows, frame)
+
+        return self._store(levels.as_of, levels.config, levels.thresholds, learned, write_rows)
+
+    def _store(self, as_of: pd.Timestamp, config: EngagementConfig, thresholds: Thresholds,
+               learned: bool, write_rows: Callable[[Connection, int], None]) -> int:
         snapshots = self._snapshots
         key = {
-            "as_of": levels.as_of.to_pydatetime(),
-            "config": levels.config.to_json(),
-            "thresholds": thresholds_json(levels.thresholds),
+            "as_of": as_of.to_pydatetime(),
+            "config": config.to_json(),
+            "thresholds": thresholds_json(thresholds),
             "data_version": self.database.data_version(),
         }
 
@@ -55,14 +66,39 @@ class SnapshotStore:
                 sa.insert(snapshots).values(**key, learned=learned, created_at=utc_now())
                 .returning(snapshots.c.snapshot_id)
             ).scalar_one()
-            frame = levels.table[["contact_id", *SNAPSHOT_COLUMNS]].assign(snapshot_id=snapshot_id)
-            frame["level"] = frame["level"].astype(str)
-            insert_frame(conn, self._rows, frame)
+            write_rows(conn, int(snapshot_id))
             return int(snapshot_id)
 
         # The snapshot table is locked for the check-then-insert, so a racing writer waits and then
         # finds this snapshot instead of clashing with it on the unique key.
         return self.database.run(work, lock=snapshots)
+
+    def store_in_database(self, *, as_of: pd.Timestamp, config: EngagementConfig,
+                          thresholds: Thresholds | None = None) -> int:
+        """Compute the levels as of ``as_of`` inside the database and store them as a snapshot.
+
+        The levels job (:mod:`engagekit.workspace.levels_sql`) runs as ``INSERT ... SELECT``: no
+        event and no contact row passes through Python. The cuts are found first (one row back),
+        then bound into the insert, so the snapshot's key holds them as the memory engine's does.
+        """
+        runner = DatabaseRunner(self.database.engine)
+        job_tables = build_tables()
+        if thresholds is None:
+            learned = runner.frame(levels_sql.cuts_query(
+                levels_sql.features_cte(job_tables, as_of, config), config))
+            cuts = levels_sql.thresholds_of(learned)
+        else:
+            cuts = thresholds
+        query = levels_sql.levels_query(job_tables, as_of=as_of, config=config,
+                                        thresholds=cuts).subquery("levels")
+        columns = ["contact_id", *SNAPSHOT_COLUMNS]
+
+        def write_rows(conn: Connection, snapshot_id: int) -> None:
+            rows = sa.select(sa.literal(snapshot_id, sa.Integer()).label("snapshot_id"),
+                             *[query.c[column] for column in columns])
+            conn.execute(sa.insert(self._rows).from_select(["snapshot_id", *columns], rows))
+
+        return self._store(as_of, config, cuts, thresholds is None, write_rows)
 
     def _find(self, conn: Connection, key: dict) -> int | None:
         found = conn.execute(
@@ -82,19 +118,34 @@ class SnapshotStore:
         levels already computed for exactly these settings.
         """
         if thresholds is None:
-            snapshots = self._snapshots
-            with self.database.engine.connect() as conn:
-                found = conn.execute(sa.select(snapshots.c.snapshot_id).where(
-                    snapshots.c.as_of == as_of.to_pydatetime(),
-                    snapshots.c.config == config.to_json(),
-                    snapshots.c.data_version == self.database.data_version(conn),
-                    snapshots.c.learned.is_(True),
-                )).scalar()
+            found = self._find_learned(as_of, config)
             if found is not None:
-                return int(found)
+                return found
         if levels is None:
             levels = compute_levels(self._load_data(), as_of=as_of, config=config, thresholds=thresholds)
         return self.store(levels, learned=thresholds is None)
+
+    def ensure_in_database(self, *, as_of: pd.Timestamp, config: EngagementConfig) -> int:
+        """Like :meth:`ensure` with learned thresholds, computing a missing snapshot in the
+        database (:meth:`store_in_database`) instead of in memory."""
+        found = self._find_learned(as_of, config)
+        if found is not None:
+            return found
+        if not levels_sql.counts_every_event(config):  # machine verdicts are the library's (levels_sql)
+            return self.ensure(as_of=as_of, config=config)
+        return self.store_in_database(as_of=as_of, config=config)
+
+    def _find_learned(self, as_of: pd.Timestamp, config: EngagementConfig) -> int | None:
+        """A stored snapshot with thresholds learned at ``as_of`` under ``config``, on this data."""
+        snapshots = self._snapshots
+        with self.database.engine.connect() as conn:
+            found = conn.execute(sa.select(snapshots.c.snapshot_id).where(
+                snapshots.c.as_of == as_of.to_pydatetime(),
+                snapshots.c.config == config.to_json(),
+                snapshots.c.data_version == self.database.data_version(conn),
+                snapshots.c.learned.is_(True),
+            )).scalar()
+        return None if found is None else int(found)
 
     def list(self) -> pd.DataFrame:
         """Stored snapshots: id, as_of, config, thresholds, data_version, created_at."""

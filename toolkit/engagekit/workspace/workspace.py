@@ -9,6 +9,7 @@ the saved settings. It holds no process-wide state: each object keeps its own la
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
@@ -157,6 +158,18 @@ class Workspace:
         with self._lock:
             self._loaded = (token, dataset)
         return dataset
+
+    def parquet_folder(self) -> Path:
+        """The folder of the columnar copy of the current data, one ``<table>.parquet`` per table
+        (written first when missing): what Spark reads a workspace from."""
+        self.load()
+        with self.engine.connect() as conn:
+            token = self.database.data_token(conn)
+        folder = self.cache.folder_for(token) if token else None
+        if folder is None:  # an empty workspace has no token: write a copy under a fixed one
+            self.cache.write(self.load(), "empty")
+            folder = self.cache.folder_for("empty")
+        return folder
 
     def _adopt_token(self) -> str:
         def work(conn: Connection) -> str:

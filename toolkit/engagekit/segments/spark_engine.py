@@ -1,0 +1,119 @@
+"""The Spark engine: a segment definition as one Spark SQL query over the canonical tables.
+
+It is :class:`~engagekit.segments.sql_engine.SqlEngine`'s query, with every operator of
+:mod:`engagekit.segments.operators`, compiled for Spark (:mod:`engagekit.workspace.spark`) and run
+by ``spark.sql`` with named parameters. Two things differ from the workspace database:
+
+- levels and metrics come from the levels job inlined as common table expressions
+  (:func:`~engagekit.workspace.levels_sql.levels_query`, current and previous), since a lakehouse
+  has no snapshot table to store them in;
+- "has a row in" tests are correlated ``EXISTS`` (Spark plans them as semi- and anti-joins), and
+  text is lower-cased with Spark's ``lower()``, which follows Java's Unicode rules as Python's
+  ``str.lower`` does.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from engagekit.config import EngagementConfig
+from engagekit.engagement.levels import previous_as_of
+from engagekit.segments.catalog import Catalog
+from engagekit.segments.definition import Criterion, SegmentDefinition
+from engagekit.segments.sql_engine import SqlEngine
+from engagekit.timeutil import AsOf, as_timestamp
+from engagekit.workspace.levels_sql import levels_query
+from engagekit.workspace.spark import SparkRunner, compile_for_spark
+from engagekit.workspace.tables import build_tables
+
+
+class SparkEngine(SqlEngine):
+    """Evaluate segment definitions on Spark.
+
+    Parameters
+    ----------
+    runner : SparkRunner
+        A Spark session and the canonical tables as Parquet paths or catalog table names.
+    as_of : date, time or ISO string
+    config : EngagementConfig, optional
+    custom_fields : dict of str to {"text", "number", "date"}, optional
+        The custom contact fields (columns of ``contacts``) criteria may use.
+
+    Examples
+    --------
+    Needs pyspark and Java, so not run as a doctest (``tests/test_levels_sql.py`` runs it):
+
+    >>> from engagekit.workspace.spark import local_spark  # doctest: +SKIP
+    >>> from engagekit.segments.definition import level_segment  # doctest: +SKIP
+    >>> runner = SparkRunner.from_parquet_folder(local_spark(2), "lake/crm")  # doctest: +SKIP
+    >>> SparkEngine(runner, as_of="2026-11-30").count(level_segment("most_engaged"))  # doctest: +SKIP
+    1234
+    """
+
+    def __init__(
+        self, runner: SparkRunner, *, as_of: AsOf, config: EngagementConfig | None = None,
+        custom_fields: dict[str, str] | None = None,
+    ):
+        self.runner = runner
+        self.as_of = as_timestamp(as_of)
+        self.config = config or EngagementConfig()
+        self.custom_fields = dict(custom_fields or {})
+        self.tables = build_tables(self.custom_fields)
+        self._lower = sa.func.lower
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """Lists, campaigns and tags read with three small Spark queries."""
+        tables = self.tables
+        lists = self.runner.frame(sa.select(tables.lists.c.list_id, tables.lists.c.name))
+        campaigns = self.runner.frame(sa.select(tables.campaigns.c.campaign_id, tables.campaigns.c.name))
+        tags = self.runner.frame(sa.select(tables.contact_tags.c.tag).distinct())
+        return Catalog(
+            custom_fields=self.custom_fields,
+            lists=dict(zip(lists["list_id"].astype(int), lists["name"], strict=True)),
+            campaigns=dict(zip(campaigns["campaign_id"].astype(int), campaigns["name"], strict=True)),
+            tags=tuple(sorted(tags["tag"])),
+        )
+
+    @cached_property
+    def level_tables(self) -> tuple[Any, Any]:
+        """The current and previous levels, as common table expressions of the query."""
+        return (
+            levels_query(self.tables, as_of=self.as_of, config=self.config, name="current")
+            .cte("current_levels"),
+            levels_query(self.tables, as_of=previous_as_of(self.as_of, self.config),
+                         config=self.config, name="previous").cte("previous_levels"),
+        )
+
+    def members(self, definition: SegmentDefinition | str | dict) -> np.ndarray:
+        """Contact ids in the segment, sorted (int64)."""
+        frame = self.runner.frame(self.query(definition))
+        return np.sort(frame["contact_id"].to_numpy(np.int64))
+
+    def count(self, definition: SegmentDefinition | str | dict) -> int:
+        """How many contacts are in the segment (counted by Spark)."""
+        query = (sa.select(sa.func.count().label("contacts")).select_from(self.tables.contacts)
+                 .where(self.condition(definition)))
+        return int(self.runner.frame(query)["contacts"].iloc[0])
+
+    def sql(self, definition: SegmentDefinition | str | dict) -> str:
+        """The Spark SQL text of the query (its values are the named parameters)."""
+        return compile_for_spark(self.query(definition))[0]
+
+    def _snapshot_condition(self, criterion: Criterion, test: Any) -> ColumnElement[bool]:
+        levels = self.level_tables[1 if criterion.field == "previous_level" else 0]
+        column = levels.c.level if criterion.source == "engagement" else levels.c[criterion.field]
+        matching = sa.select(levels.c.contact_id).where(test(column))
+        return self.tables.contacts.c.contact_id.in_(matching)
+
+    def _exists(self, table: sa.Table, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+        contact_id = self.tables.contacts.c.contact_id
+        return sa.exists().where(table.c.contact_id == contact_id, *conditions)
+
+
+__all__ = ["SparkEngine"]

@@ -1,0 +1,559 @@
+"""The levels job as SQLAlchemy Core: features, cuts, levels and transitions inside the database.
+
+The same statements run on SQLite and PostgreSQL (the workspace), DuckDB and Spark SQL
+(:mod:`engagekit.workspace.spark`), with the answers of the in-memory engine
+(:mod:`engagekit.engagement`), contact by contact. Every value is a bound parameter.
+
+The job, as common table expressions over ``contacts``, ``campaigns`` and ``email_events``:
+
+==================  ==============================================================================
+step                what it holds
+==================  ==============================================================================
+deliveries          one row per (contact, window campaign) with an event up to T: engaged?,
+                    clicked?, bounced?, latest engagement and click, the contact's latest
+                    engagement (a window partitioned by contact)
+features            one row per contact (every contact, by a left join): the feature table of
+                    :mod:`engagekit.engagement.features`, the score's exact numerator
+score_counts        judged contacts per distinct score, with the counts at or below and at or
+                    above each score (running sums over the distinct scores only)
+cuts                ``least_engaged_max``, ``most_engaged_min`` and the number judged
+levels              the features with the level of each contact
+==================  ==============================================================================
+
+How the memory engine's rules are kept exactly:
+
+- **Times in whole seconds.** The memory engine truncates every time to the second. A test
+  ``floor(x) <= t`` is written ``x < t + 1 s``, with ``t + 1 s`` a bound timestamp, which keeps the
+  indexes on ``occurred_at`` and ``sent_at`` usable; times that must be subtracted go through
+  :class:`EpochSeconds`, compiled per dialect.
+- **Deliveries.** Grouping the events at or before T by (contact, campaign) gives exactly the
+  deliveries known by T (their earliest event is at or before T); the flags are then "as of T".
+- **Which events count** is decided in one place, :func:`engagement_kinds`.
+- **Exact scores.** The score is ``CAST(numerator AS DOUBLE) / CAST(denominator AS DOUBLE)`` of two
+  exact integers (:meth:`~engagekit.config.EngagementConfig.score_weights`), correctly rounded by
+  every engine, so equal rates are equal doubles everywhere and group together.
+- **Exact cuts that scale.** No ``ORDER BY`` or ``row_number()`` over all contacts: judged contacts
+  are counted per distinct score (a score is a ratio of small integers, so there are few), and the
+  cut is the first score whose running count reaches the share, tested with integers only
+  (``at_or_below x denominator >= judged x numerator``, :func:`~engagekit.engagement.tiers.cut_size`).
+  The running sums run over the distinct scores, a table of some thousand rows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.sql.selectable import CTE, Select
+
+from engagekit.config import EVERY_OPEN_AND_CLICK, EngagementConfig, exact_decimal
+from engagekit.data.activity import EventTables, to_seconds
+from engagekit.data.schema import LEVELS, EventType, Level
+from engagekit.engagement.features import FEATURE_COLUMNS, SECONDS_PER_DAY, window_bounds
+from engagekit.engagement.levels import LevelResult, previous_as_of
+from engagekit.engagement.report import EngagementReport
+from engagekit.engagement.tiers import Thresholds
+from engagekit.engagement.transitions import compute_transitions
+from engagekit.timeutil import as_timestamp
+from engagekit.workspace.tables import WorkspaceTables
+
+# sa.Double, not sa.Float: DuckDB's FLOAT is a 4-byte REAL, which would round every score.
+DOUBLE = sa.Double()
+
+LEVEL_COLUMNS: tuple[str, ...] = (
+    "eligible_sends", "opened", "clicked", "open_rate", "click_rate", "last_open_at",
+    "last_click_at", "days_since_last_engagement", "sends_since_last_engagement", "bounces",
+    "score", "level",
+)
+"""The per-contact columns of :func:`levels_query` (after ``contact_id``), as in a level snapshot."""
+
+
+# -- which events count ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class EngagementKinds:
+    """Conditions on ``email_events`` rows: which events engage, which click, which bounce."""
+
+    engaged: ColumnElement[bool]
+    clicked: ColumnElement[bool]
+    bounced: ColumnElement[bool]
+
+
+def counts_every_event(config: EngagementConfig) -> bool:
+    """Whether the job can run ``config`` in the database: it counts every open and click.
+
+    The confirmed-engagement rules need the machine classifier's verdict on each event
+    (:mod:`engagekit.data.machine`), which is computed in the library; until those verdicts are
+    stored beside the events, levels under those rules are computed in memory and stored as
+    snapshots (:meth:`~engagekit.workspace.snapshots.SnapshotStore.ensure`).
+
+    Examples
+    --------
+    >>> counts_every_event(EngagementConfig()), counts_every_event(EngagementConfig(**EVERY_OPEN_AND_CLICK))
+    (False, True)
+    """
+    return all(getattr(config, name) == value for name, value in EVERY_OPEN_AND_CLICK.items())
+
+
+def engagement_kinds(events: sa.FromClause) -> EngagementKinds:
+    """Which events count as what. A click counts as an open; any event implies a send.
+
+    This is the one place to change what counts as engagement (all opens, confirmed opens only,
+    clicks only) in the SQL job, as :mod:`engagekit.data.activity` is for the memory engine.
+    """
+    kind = events.c.event_type
+    return EngagementKinds(
+        engaged=kind.in_([EventType.OPEN.value, EventType.CLICK.value]),
+        clicked=kind == EventType.CLICK.value,
+        bounced=kind == EventType.BOUNCE.value,
+    )
+
+
+# -- epoch seconds, per dialect --------------------------------------------------------------
+class EpochSeconds(FunctionElement):
+    """Whole seconds since 1970-01-01 of a (naive UTC) timestamp, rounded down, as an integer."""
+
+    type = sa.BigInteger()
+    inherit_cache = True
+    name = "epoch_seconds"
+
+
+@compiles(EpochSeconds)
+def _epoch_default(element, compiler, **kw):
+    # PostgreSQL: EXTRACT(EPOCH ...) of a timestamp without time zone reads it as UTC and returns
+    # NUMERIC with the microseconds (PostgreSQL 14+): FLOOR keeps the memory engine's truncation.
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+
+
+@compiles(EpochSeconds, "sqlite")
+def _epoch_sqlite(element, compiler, **kw):
+    # SQLite stores times as ISO text ('2026-05-31 23:59:59.999517'), and its date functions work
+    # in milliseconds, *rounding* the microseconds: 23:59:59.9995 would read as the next second.
+    # The first 19 characters are the time to the second, which strftime('%s') reads exactly.
+    return f"CAST(strftime('%s', substr({compiler.process(element.clauses, **kw)}, 1, 19)) AS INTEGER)"
+
+
+@compiles(EpochSeconds, "duckdb")
+def _epoch_duckdb(element, compiler, **kw):
+    # DuckDB: epoch() returns a DOUBLE with the fraction; epoch_us is an exact BIGINT, and // is
+    # its integer division (its / always gives a DOUBLE).
+    return f"(epoch_us({compiler.process(element.clauses, **kw)}) // 1000000)"
+
+
+@compiles(EpochSeconds, "spark")
+def _epoch_spark(element, compiler, **kw):
+    # Spark: unix_timestamp() rounds down to the second, reading a TIMESTAMP_NTZ in the session
+    # time zone, which the runner sets to UTC (engagekit.workspace.spark).
+    return f"unix_timestamp({compiler.process(element.clauses, **kw)})"
+
+
+# -- parameters ------------------------------------------------------------------------------
+def _second(seconds: int) -> pd.Timestamp:
+    return pd.Timestamp(seconds, unit="s")
+
+
+@dataclass(frozen=True)
+class JobTimes:
+    """The times of the job as of T, in whole seconds as the memory engine reads them."""
+
+    as_of: int
+    window_start: int
+    window_end: int
+
+    @classmethod
+    def of(cls, as_of: pd.Timestamp, config: EngagementConfig) -> JobTimes:
+        start, end = window_bounds(as_of, config)
+        return cls(to_seconds(as_of), to_seconds(start), to_seconds(end))
+
+
+def _double(value: float | int) -> ColumnElement:
+    return sa.literal(value, DOUBLE)
+
+
+def _as_double(expression: ColumnElement) -> ColumnElement:
+    return sa.cast(expression, DOUBLE)
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement:
+    # Boolean aggregates differ (PostgreSQL bool_or, Spark any/bool_or, SQLite none, MAX(boolean)
+    # refused by PostgreSQL): a 0/1 integer and MAX work everywhere.
+    return sa.func.max(sa.case((condition, 1), else_=0))
+
+
+# -- the job ---------------------------------------------------------------------------------
+def features_cte(tables: WorkspaceTables, as_of: pd.Timestamp, config: EngagementConfig,
+                 name: str = "features") -> CTE:
+    """One row per contact: the features as of ``as_of`` and the score (see the module notes)."""
+    events, campaigns, contacts = tables.email_events, tables.campaigns, tables.contacts
+    times = JobTimes.of(as_of, config)
+    kinds = engagement_kinds(events)
+    # floor(x) <= t  <=>  x < t + 1 s;  start < floor(x) <= end  <=>  start + 1 s <= x < end + 1 s
+    known = events.c.occurred_at < sa.literal(_second(times.as_of + 1), sa.DateTime())
+    in_window = sa.and_(
+        campaigns.c.sent_at >= sa.literal(_second(times.window_start + 1), sa.DateTime()),
+        campaigns.c.sent_at < sa.literal(_second(times.window_end + 1), sa.DateTime()),
+    )
+    per_delivery = (
+        sa.select(
+            events.c.contact_id,
+            campaigns.c.sent_at,
+            _flag(kinds.engaged).label("engaged"),
+            _flag(kinds.clicked).label("clicked"),
+            _flag(kinds.bounced).label("bounced"),
+            sa.func.max(sa.case((kinds.engaged, events.c.occurred_at))).label("last_engaged_at"),
+            sa.func.max(sa.case((kinds.clicked, events.c.occurred_at))).label("last_clicked_at"),
+        )
+        .select_from(events.join(campaigns, campaigns.c.campaign_id == events.c.campaign_id))
+        .where(known, in_window)
+        .group_by(events.c.contact_id, events.c.campaign_id, campaigns.c.sent_at)
+        .cte(f"{name}_deliveries")
+    )
+    # The contact's latest engagement beside each of its deliveries: a window partitioned by
+    # contact, so Spark spreads it over partitions.
+    deliveries = sa.select(
+        per_delivery,
+        sa.func.max(per_delivery.c.last_engaged_at)
+        .over(partition_by=per_delivery.c.contact_id).label("contact_last_engaged_at"),
+    ).cte(f"{name}_deliveries_seen")
+    last_engaged_second = EpochSeconds(deliveries.c.contact_last_engaged_at)
+    per_contact = (
+        sa.select(
+            deliveries.c.contact_id,
+            sa.func.count().label("eligible_sends"),
+            sa.func.sum(deliveries.c.engaged).label("opened"),
+            sa.func.sum(deliveries.c.clicked).label("clicked"),
+            sa.func.sum(deliveries.c.bounced).label("bounces"),
+            sa.func.max(deliveries.c.last_engaged_at).label("last_open_at"),
+            sa.func.max(deliveries.c.last_clicked_at).label("last_click_at"),
+            sa.func.sum(sa.case(
+                (deliveries.c.contact_last_engaged_at.is_(None), 1),
+                (EpochSeconds(deliveries.c.sent_at) > last_engaged_second, 1),
+                else_=0,
+            )).label("sends_since_last_engagement"),
+        )
+        .group_by(deliveries.c.contact_id)
+        .cte(f"{name}_per_contact")
+    )
+    open_weight, click_weight, denominator = config.score_weights()
+    sends = sa.func.coalesce(per_contact.c.eligible_sends, 0)
+    opened = sa.func.coalesce(per_contact.c.opened, 0)
+    clicked = sa.func.coalesce(per_contact.c.clicked, 0)
+    numerator = open_weight * opened + click_weight * clicked
+    has_sends = sends > 0
+    return (
+        sa.select(
+            contacts.c.contact_id,
+            sends.label("eligible_sends"),
+            opened.label("opened"),
+            clicked.label("clicked"),
+            sa.case((has_sends, _as_double(opened) / _as_double(sends))).label("open_rate"),
+            sa.case((has_sends, _as_double(clicked) / _as_double(sends))).label("click_rate"),
+            per_contact.c.last_open_at,
+            per_contact.c.last_click_at,
+            (_as_double(times.as_of - EpochSeconds(per_contact.c.last_open_at))
+             / _double(SECONDS_PER_DAY)).label("days_since_last_engagement"),
+            sa.func.coalesce(per_contact.c.sends_since_last_engagement, 0)
+            .label("sends_since_last_engagement"),
+            sa.func.coalesce(per_contact.c.bounces, 0).label("bounces"),
+            sa.case(
+                (has_sends, _as_double(numerator) / _as_double(denominator * sends)),
+                else_=_double(0.0),
+            ).label("score"),
+            numerator.label("score_numerator"),
+        )
+        .select_from(
+            contacts.outerjoin(per_contact, per_contact.c.contact_id == contacts.c.contact_id)
+        )
+        .cte(name)
+    )
+
+
+def cuts_query(features: CTE, config: EngagementConfig, name: str = "cuts") -> Select:
+    """One row: ``least_engaged_max``, ``most_engaged_min`` (NULL when nobody is judged), ``judged``.
+
+    The cuts of :class:`~engagekit.engagement.tiers.EngagementTiers`: the score of the
+    ``cut_size(n, least share)``-th lowest judged contact and of the ``cut_size(n, most share)``-th
+    highest, found from counts per distinct score.
+    """
+    judged = features.c.eligible_sends >= sa.literal(config.min_sends, sa.Integer())
+    per_score = (
+        sa.select(features.c.score, sa.func.count().label("contacts"))
+        .where(judged)
+        .group_by(features.c.score)
+        .cte(f"{name}_per_score")
+    )
+    running = sa.select(
+        per_score.c.score,
+        sa.func.sum(per_score.c.contacts).over(
+            order_by=per_score.c.score.asc(), rows=(None, 0)).label("at_or_below"),
+        sa.func.sum(per_score.c.contacts).over(
+            order_by=per_score.c.score.desc(), rows=(None, 0)).label("at_or_above"),
+        sa.func.sum(per_score.c.contacts).over().label("judged"),
+    ).cte(f"{name}_running")
+    least, most = (exact_decimal(share) for share in
+                   (config.least_engaged_share, config.most_engaged_share))
+
+    def reaches(count: ColumnElement, share) -> ColumnElement[bool]:
+        # count >= ceil(judged x share)  <=>  count x denominator >= judged x numerator (integers)
+        return count * share.denominator >= running.c.judged * share.numerator
+
+    return sa.select(
+        sa.func.min(sa.case((reaches(running.c.at_or_below, least), running.c.score)))
+        .label("least_engaged_max"),
+        sa.func.max(sa.case((reaches(running.c.at_or_above, most), running.c.score)))
+        .label("most_engaged_min"),
+        sa.func.coalesce(sa.func.max(running.c.judged), 0).label("judged"),
+    )
+
+
+def _level(features: CTE, config: EngagementConfig, least: ColumnElement,
+           most: ColumnElement) -> ColumnElement:
+    """The level rules of :mod:`engagekit.engagement.tiers`, as one CASE."""
+    score = features.c.score
+    return sa.case(
+        (features.c.eligible_sends < sa.literal(config.min_sends, sa.Integer()),
+         sa.literal(Level.EVERYONE_ELSE.value)),
+        # score 0 (no open, no click) is least engaged whatever the cuts; a NULL cut (nobody
+        # judged) matches nothing, as a NaN cut does in numpy.
+        (sa.or_(features.c.score_numerator == 0, score <= least),
+         sa.literal(Level.LEAST_ENGAGED.value)),
+        (score >= most, sa.literal(Level.MOST_ENGAGED.value)),
+        else_=sa.literal(Level.SOMEWHAT_ENGAGED.value),
+    )
+
+
+def _threshold(value: float) -> ColumnElement:
+    # NaN is bound as NULL: PostgreSQL's 'NaN' is larger than every number, numpy's matches nothing.
+    return sa.literal(None if pd.isna(value) else float(value), DOUBLE)
+
+
+def levels_query(
+    tables: WorkspaceTables, *, as_of: pd.Timestamp, config: EngagementConfig | None = None,
+    thresholds: Thresholds | None = None, name: str = "levels",
+) -> Select:
+    """Every contact's features, score and level as of ``as_of``, with the cuts on every row.
+
+    Columns: ``contact_id``, :data:`LEVEL_COLUMNS`, then ``least_engaged_max``,
+    ``most_engaged_min`` and ``judged`` (the same on every row). The cuts are learned at
+    ``as_of`` unless ``thresholds`` are given.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from engagekit.data.sample import generate_sample
+    >>> from engagekit.workspace import Workspace
+    >>> ws = Workspace.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
+    >>> _ = ws.import_dataset(generate_sample(200, seed=1))
+    >>> query = levels_query(ws.tables, as_of=pd.Timestamp("2026-11-30"))
+    >>> with ws.engine.connect() as conn:
+    ...     rows = conn.execute(query).all()
+    >>> len(rows)
+    200
+    """
+    config = config or EngagementConfig()
+    features = features_cte(tables, as_timestamp(as_of), config, name=f"{name}_features")
+    if thresholds is None:
+        cuts = cuts_query(features, config, name=f"{name}_cuts").cte(f"{name}_cuts")
+        least, most, judged = cuts.c.least_engaged_max, cuts.c.most_engaged_min, cuts.c.judged
+        source = features.join(cuts, sa.true())
+    else:
+        least, most = _threshold(thresholds.least_engaged_max), _threshold(thresholds.most_engaged_min)
+        judged = sa.literal(int(thresholds.judged), sa.Integer())
+        source = features
+    return sa.select(
+        features.c.contact_id,
+        *[features.c[column] for column in LEVEL_COLUMNS if column != "level"],
+        _level(features, config, least, most).label("level"),
+        least.label("least_engaged_max"),
+        most.label("most_engaged_min"),
+        judged.label("judged"),
+    ).select_from(source)
+
+
+def transitions_query(
+    tables: WorkspaceTables, *, as_of: pd.Timestamp, config: EngagementConfig | None = None,
+    previous_uses_current_thresholds: bool = False,
+) -> Select:
+    """The transition matrix: contacts per (``previous_level``, ``current_level``), non-empty cells.
+
+    The previous level is as of ``as_of - previous_period_days``, with its own cuts unless
+    ``previous_uses_current_thresholds``.
+    """
+    config = config or EngagementConfig()
+    current = levels_query(tables, as_of=as_of, config=config, name="current").cte("current_levels")
+    if previous_uses_current_thresholds:
+        previous_features = features_cte(tables, previous_as_of(as_of, config), config,
+                                         name="previous_features")
+        previous_level = _level(previous_features, config, current.c.least_engaged_max,
+                                current.c.most_engaged_min)
+        previous = sa.select(previous_features.c.contact_id, previous_level.label("level")).select_from(
+            previous_features.join(current, current.c.contact_id == previous_features.c.contact_id)
+        ).cte("previous_levels")
+    else:
+        previous = levels_query(tables, as_of=previous_as_of(as_of, config), config=config,
+                                name="previous").cte("previous_levels")
+    return (
+        sa.select(previous.c.level.label("previous_level"), current.c.level.label("current_level"),
+                  sa.func.count().label("contacts"))
+        .select_from(current.join(previous, previous.c.contact_id == current.c.contact_id))
+        .group_by(previous.c.level, current.c.level)
+    )
+
+
+# -- running the job ------------------------------------------------------------------------
+class Runner(Protocol):
+    """Runs a Core statement where the data lives and returns its rows as a frame."""
+
+    def frame(self, statement: Select) -> pd.DataFrame: ...
+
+
+@dataclass(frozen=True)
+class DatabaseRunner:
+    """A :class:`Runner` over a SQLAlchemy engine (SQLite, PostgreSQL, DuckDB, ...)."""
+
+    engine: sa.Engine
+
+    def frame(self, statement: Select) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            result = conn.execute(statement)
+            return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def levels_in_database(
+    runner: Runner, tables: WorkspaceTables, *, as_of: pd.Timestamp,
+    config: EngagementConfig | None = None, thresholds: Thresholds | None = None,
+) -> LevelResult:
+    """The :class:`~engagekit.engagement.levels.LevelResult` as of ``as_of``, computed by the
+    database behind ``runner``: only one row per contact comes back, never an event.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from engagekit.data.sample import generate_sample
+    >>> from engagekit.engagement.levels import compute_levels
+    >>> from engagekit.workspace import Workspace
+    >>> data = generate_sample(300, seed=4)
+    >>> ws = Workspace.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
+    >>> _ = ws.import_dataset(data)
+    >>> in_db = levels_in_database(DatabaseRunner(ws.engine), ws.tables, as_of=pd.Timestamp("2026-11-30"))
+    >>> in_db.counts().tolist() == compute_levels(data, as_of="2026-11-30").counts().tolist()
+    True
+    """
+    config = config or EngagementConfig()
+    stamp = as_timestamp(as_of)
+    query = levels_query(tables, as_of=stamp, config=config, thresholds=thresholds)
+    frame = runner.frame(query.order_by(query.selected_columns.contact_id))
+    return LevelResult(
+        as_of=stamp, config=config,
+        thresholds=thresholds or thresholds_of(frame),
+        table=_level_table(frame),
+    )
+
+
+def report_in_database(
+    runner: Runner, tables: WorkspaceTables, *, as_of: pd.Timestamp,
+    config: EngagementConfig | None = None, previous_uses_current_thresholds: bool = False,
+) -> EngagementReport:
+    """Current and previous levels and their transitions, computed by the database."""
+    config = config or EngagementConfig()
+    current = levels_in_database(runner, tables, as_of=as_of, config=config)
+    previous = levels_in_database(
+        runner, tables, as_of=previous_as_of(as_of, config), config=config,
+        thresholds=current.thresholds if previous_uses_current_thresholds else None,
+    )
+    return EngagementReport(current, previous, compute_transitions(previous, current))
+
+
+def transition_counts(
+    runner: Runner, tables: WorkspaceTables, *, as_of: pd.Timestamp,
+    config: EngagementConfig | None = None, previous_uses_current_thresholds: bool = False,
+) -> pd.DataFrame:
+    """The 4x4 transition matrix counted by the database (rows previous, columns current, most
+    engaged first), as :attr:`~engagekit.engagement.transitions.Transitions.counts` gives it."""
+    frame = runner.frame(transitions_query(
+        tables, as_of=as_timestamp(as_of), config=config,
+        previous_uses_current_thresholds=previous_uses_current_thresholds))
+    matrix = frame.pivot_table(index="previous_level", columns="current_level", values="contacts",
+                               aggfunc="sum", fill_value=0)
+    levels = list(LEVELS)
+    return matrix.reindex(index=levels, columns=levels, fill_value=0).astype("int64")
+
+
+JOB_TABLES: tuple[str, ...] = ("contacts", "campaigns", "email_events")
+"""The tables the levels job reads."""
+
+
+def copy_job_tables(engine: sa.Engine, data: EventTables, tables: WorkspaceTables) -> None:
+    """Create the tables the levels job reads in ``engine``'s database and fill them from ``data``.
+
+    For a scratch database (DuckDB, a test server) that is not a workspace. DuckDB reads the
+    frames in place (through Arrow), the others get bulk inserts.
+
+    Examples
+    --------
+    >>> from engagekit.data.sample import generate_sample
+    >>> from engagekit.workspace.tables import build_tables
+    >>> engine = sa.create_engine("sqlite://")
+    >>> copy_job_tables(engine, generate_sample(50, seed=1), build_tables())
+    >>> with engine.connect() as conn:
+    ...     conn.execute(sa.select(sa.func.count()).select_from(build_tables().contacts)).scalar()
+    50
+    """
+    with engine.begin() as conn:
+        for name in JOB_TABLES:
+            table = getattr(tables, name)
+            table.drop(conn, checkfirst=True)
+            table.create(conn)
+            source = getattr(data, name)
+            frame = source[[c.name for c in table.columns if c.name in source.columns]]
+            if engine.dialect.name == "duckdb":
+                duck = conn.connection.driver_connection
+                duck.register("engagekit_frame", frame)
+                # names are the schema's own, never user input
+                conn.exec_driver_sql(f"INSERT INTO {name} ({', '.join(frame.columns)}) "
+                                     "SELECT * FROM engagekit_frame")
+                duck.unregister("engagekit_frame")
+            elif len(frame):
+                conn.execute(sa.insert(table), frame.astype(object).where(frame.notna(), None)
+                             .to_dict("records"))
+
+
+def thresholds_of(frame: pd.DataFrame) -> Thresholds:
+    """The cuts from the first row of :func:`cuts_query` or :func:`levels_query` results."""
+    if frame.empty:
+        return Thresholds(math.nan, math.nan, 0)
+    head = frame.iloc[0]
+    return Thresholds(_number(head["least_engaged_max"]), _number(head["most_engaged_min"]),
+                      int(head["judged"]))
+
+
+def _number(value: object) -> float:
+    return math.nan if value is None or pd.isna(value) else float(value)
+
+
+def _level_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`levels_query` typed as the memory engine's feature table."""
+    table = pd.DataFrame({"contact_id": frame["contact_id"].to_numpy(np.int64)})
+    for column in ("eligible_sends", "opened", "clicked", "sends_since_last_engagement", "bounces"):
+        table[column] = frame[column].to_numpy(np.int64)
+    for column in ("open_rate", "click_rate", "days_since_last_engagement", "score"):
+        table[column] = pd.to_numeric(frame[column], errors="coerce").to_numpy(np.float64)
+    for column in ("last_open_at", "last_click_at"):
+        # SQLite gives text, the others datetimes; to the second, as the memory engine keeps them
+        table[column] = pd.to_datetime(frame[column]).dt.floor("s").astype("datetime64[us]")
+    table["level"] = pd.Categorical(frame["level"], categories=list(LEVELS))
+    order = ["contact_id", *FEATURE_COLUMNS, "level"]
+    return table[order]
+
+
+__all__ = [
+    "JOB_TABLES", "LEVEL_COLUMNS", "DatabaseRunner", "EngagementKinds", "EpochSeconds", "JobTimes",
+    "Runner", "copy_job_tables", "cuts_query", "engagement_kinds", "features_cte", "levels_in_database",
+    "levels_query", "report_in_database", "thresholds_of", "transition_counts", "transitions_query",
+]
