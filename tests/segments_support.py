@@ -189,7 +189,9 @@ def datasets():
         ids = draw(st.lists(st.integers(1, 10**6), min_size=n, max_size=n, unique=True))
         contacts = pd.DataFrame({
             "contact_id": ids,
-            "email": [f"{draw(st.text(ALPHABET, max_size=3))}{i}@{draw(st.sampled_from(['ex.com', 'Shop.Example', '東京.jp']))}"
+            # "+" is not in ALPHABET, so the index after it keeps every address unique ("1" + "2"
+            # and "" + "12" would both be "12@...").
+            "email": [f"{draw(st.text(ALPHABET, max_size=3))}+{i}@{draw(st.sampled_from(['ex.com', 'Shop.Example', '東京.jp']))}"
                       for i in range(n)],
             "first_name": [draw(_maybe(text)) for _ in ids],
             "last_name": [draw(_maybe(text)) for _ in ids],

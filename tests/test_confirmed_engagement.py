@@ -82,6 +82,13 @@ def test_an_order_counts_as_engagement_with_the_last_email_within_the_attributio
     assert engine.members(opened).tolist() == []
 
 
+def test_orders_without_any_email_count_as_nothing():
+    orders = pd.DataFrame({"order_id": ["o1"], "contact_id": [1], "ordered_at": ["2026-11-20"],
+                           "amount": [5.0]})
+    dataset = tiny_dataset({}, [], n_contacts=1, orders=orders)
+    assert features(dataset, count_orders=True)["opened"].tolist() == [0]
+
+
 def test_features_refuse_an_index_that_counts_by_another_rule():
     dataset = proxied_contact()
     with pytest.raises(ValueError, match="other settings"):

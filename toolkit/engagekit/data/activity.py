@@ -258,7 +258,7 @@ def counted_events(dataset: EventTables, config: EngagementConfig) -> pd.DataFra
     left_out = left_out_by_rule(kind, verdicts, config)
     if left_out.any():
         events = events.assign(event_type=np.where(left_out, EventType.SEND.value, kind))
-    if config.count_orders and len(dataset.orders):
+    if config.count_orders and len(dataset.orders) and len(events):
         events = pd.concat([events, _order_engagements(dataset, events, config)], ignore_index=True)
     return events
 
