@@ -14,6 +14,7 @@ by ``spark.sql`` with named parameters. Two things differ from the workspace dat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
@@ -25,9 +26,11 @@ from engagekit.config import EngagementConfig
 from engagekit.engagement.levels import previous_as_of
 from engagekit.segments.catalog import Catalog
 from engagekit.segments.definition import Criterion, SegmentDefinition
+from engagekit.segments.operators import time_literal
 from engagekit.segments.sql_engine import SqlEngine
+from engagekit.segments.timing import events_end
 from engagekit.timeutil import AsOf, as_timestamp
-from engagekit.workspace.levels_sql import levels_query
+from engagekit.workspace.levels_sql import engagement_kinds, levels_query
 from engagekit.workspace.spark import SparkRunner, compile_for_spark
 from engagekit.workspace.tables import build_tables
 
@@ -114,6 +117,19 @@ class SparkEngine(SqlEngine):
     def _exists(self, table: sa.Table, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
         contact_id = self.tables.contacts.c.contact_id
         return sa.exists().where(table.c.contact_id == contact_id, *conditions)
+
+    def _activity(self, criterion: Criterion) -> Mapping[str, ColumnElement[bool]]:
+        # Spark runs only where every open and click counts (see Session.engine), so "opened" and
+        # "clicked" read the events themselves, as the levels job does.
+        events = self.tables.email_events
+        scope = self._scope(events.c.campaign_id, criterion)
+        known = events.c.occurred_at < time_literal(events_end(self.as_of))
+        kinds = engagement_kinds(events)
+        return {
+            "sent": self._exists(events, scope, known),
+            "opened": self._exists(events, scope, known, kinds.engaged),
+            "clicked": self._exists(events, scope, known, kinds.clicked),
+        }
 
 
 __all__ = ["SparkEngine"]

@@ -154,7 +154,7 @@ class SqlEngine:
         arg = argument(criterion.op, criterion.value, self.as_of)
         if criterion.source in ("engagement", "metrics"):
             return self._snapshot_condition(criterion, lambda column: op.sql(column, arg))
-        operand = _OPERANDS[criterion.source](self, criterion)
+        operand = getattr(self, _OPERANDS[criterion.source])(criterion)
         return op.sql(operand, arg)
 
     # -- operands per source -----------------------------------------------------------------
@@ -245,10 +245,11 @@ def _round_cents(amount: ColumnElement) -> ColumnElement:
     return sa.cast(sa.func.round(sa.cast(amount, sa.Numeric()), 2), sa.Float())
 
 
+# By method name, so an engine built on this one (SparkEngine) can answer a source its own way.
 _OPERANDS = {
-    "contact": SqlEngine._contact,
-    "list_membership": SqlEngine._lists,
-    "tags": SqlEngine._tags,
-    "email_activity": SqlEngine._activity,
-    "ecommerce": SqlEngine._ecommerce,
+    "contact": "_contact",
+    "list_membership": "_lists",
+    "tags": "_tags",
+    "email_activity": "_activity",
+    "ecommerce": "_ecommerce",
 }

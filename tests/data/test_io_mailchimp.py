@@ -13,7 +13,7 @@ from engagekit.errors import DataError
 
 from io_support import contact, problems, who
 
-FIXTURE = Path(__file__).parent / "fixtures" / "mailchimp"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "mailchimp"
 MEMBERS = FIXTURE / "members_export_3f9c2a1b7d"
 SUBSCRIBED = MEMBERS / "subscribed_members_export_3f9c2a1b7d.csv"
 UNSUBSCRIBED = MEMBERS / "unsubscribed_members_export_3f9c2a1b7d.csv"

@@ -15,7 +15,7 @@ from engagekit.data.io.reading import read_header
 from engagekit.data.schema import TABLES
 from engagekit.errors import DataError
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 CC = FIXTURES / "constant_contact"
 MC = FIXTURES / "mailchimp"
 

@@ -14,7 +14,7 @@ from engagekit.data.io.canonical_writer import write_canonical
 from engagekit.data.schema import TABLES
 from engagekit.errors import DataError
 
-FIXTURE = Path(__file__).parent / "fixtures" / "canonical"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "canonical"
 
 
 @pytest.fixture

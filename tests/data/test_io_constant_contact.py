@@ -12,7 +12,7 @@ from engagekit.errors import DataError
 
 from io_support import contact, problems, who
 
-FIXTURES = Path(__file__).parent / "fixtures" / "constant_contact"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "constant_contact"
 CONTACTS = FIXTURES / "contacts_export.csv"
 REPORTS = [
     FIXTURES / "Black Friday - Opens.csv",
