@@ -10,6 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from engagekit.errors import ConfigError
 
+SCORE_DECIMALS = 9
+"""Scores are rounded to this many decimals where they are computed, and cuts where they are
+applied, so that equal rates tie for any weights: with weights 0.7 and 1.3, 3 opens of 9 sends
+and 1 of 3 are one score, although floating point makes ``0.7 * 3 / 9`` and ``0.7 * 1 / 3``
+differ in their last bit."""
+
 
 class EngagementConfig(BaseModel):
     """How engagement is measured and how levels are cut.

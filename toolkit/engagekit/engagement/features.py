@@ -15,7 +15,8 @@ last_open_at, last_click_at     latest open-or-click / click of a window campaig
 days_since_last_engagement      (T - last_open_at) in days (blank if never)
 sends_since_last_engagement     window sends sent after the last engagement (all if never)
 bounces                         window campaigns that bounced
-score                           (open_weight x opened + click_weight x clicked) / eligible_sends
+score                           (open_weight x opened + click_weight x clicked) / eligible_sends,
+                                rounded to ``SCORE_DECIMALS`` decimals so equal rates tie
 ==============================  ==============================================================
 """
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engagekit.config import EngagementConfig
+from engagekit.config import SCORE_DECIMALS, EngagementConfig
 from engagekit.data.activity import NEVER, ActivityIndex, cell_flags, to_seconds
 from engagekit.timeutil import AsOf, as_timestamp
 
@@ -113,9 +114,9 @@ def compute_features(
     with np.errstate(divide="ignore", invalid="ignore"):
         open_rate = np.where(sends > 0, opened / sends, np.nan)
         click_rate = np.where(sends > 0, clicked / sends, np.nan)
-        score = np.where(
+        score = np.round(np.where(
             sends > 0, (config.open_weight * opened + config.click_weight * clicked) / sends, 0.0
-        )
+        ), SCORE_DECIMALS)
     days_since = np.where(never, np.nan, (t - last_open) / SECONDS_PER_DAY)
     return pd.DataFrame(
         {

@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from engagekit.config import EngagementConfig
+from engagekit.config import SCORE_DECIMALS, EngagementConfig
 from engagekit.data.schema import LEVEL_RANKS, LEVELS, Level
 
 # Level codes as returned by ``transform``: higher is more engaged.
@@ -165,8 +165,9 @@ def judged_scores(score: np.ndarray, eligible_sends: np.ndarray, min_sends: int)
 def assign_codes(score: np.ndarray, thresholds: Thresholds) -> np.ndarray:
     """Level codes for judged scores (``nan``: not judged) under given thresholds."""
     judged = ~np.isnan(score)
-    least_cut = thresholds.least_engaged_max
-    most_cut = thresholds.most_engaged_min
+    # Cuts given by a person (or saved by an older version) are rounded like the scores.
+    least_cut = round(thresholds.least_engaged_max, SCORE_DECIMALS)
+    most_cut = round(thresholds.most_engaged_min, SCORE_DECIMALS)
     with np.errstate(invalid="ignore"):
         least = judged & ((score <= 0) | (score <= least_cut))
         most = judged & ~least & (score >= most_cut)
