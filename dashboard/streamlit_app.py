@@ -15,6 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import state  # noqa: E402
 
 st.set_page_config(page_title="engagekit", page_icon=":material/mark_email_read:", layout="wide")
+# Tables' built-in CSV download bypasses the spreadsheet-safe export, wherever the app is started.
+st.set_option("client.disableDataExport", True)
 
 
 def login_required() -> bool:

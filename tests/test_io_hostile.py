@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import io
 import shutil
+import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from engagekit.data.io.canonical import read_canonical
-from engagekit.data.io.detect import read_any
+from engagekit.data.io.detect import read_any, read_uploads
 from engagekit.data.io.mailchimp import read_mailchimp, read_mailchimp_folder
 from engagekit.data.io.reading import MIN_UNPACKED_CAP, SourceFile, parse_ids, parse_times
 from engagekit.errors import DataError, ImportReport
@@ -183,3 +185,42 @@ def test_gzip_bomb_is_refused_before_it_fills_memory(tmp_path):
             handle.write(chunk)
     with pytest.raises(DataError, match="expands to more than"):
         read_any([folder])
+
+
+# --- 5: browser uploads -------------------------------------------------------------------------
+
+
+def _mailchimp_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted((FIXTURES / "mailchimp").rglob("*.csv")):
+            archive.write(path, path.relative_to(FIXTURES / "mailchimp").as_posix())
+    return buffer.getvalue()
+
+
+def test_zip_upload_keeps_folders_so_recipients_are_not_opens():
+    expected, _ = read_mailchimp_folder(FIXTURES / "mailchimp")
+    dataset, report = read_uploads([("mailchimp export.zip", _mailchimp_zip())])
+    counts = dataset.email_events["event_type"].value_counts().to_dict()
+    assert counts == expected.email_events["event_type"].value_counts().to_dict()
+    assert "sent/Welcome.csv" in report.files and "opens/Welcome.csv" in report.files
+
+
+def test_loose_recipient_list_is_refused_not_read_as_opens():
+    sent = (FIXTURES / "mailchimp" / "sent" / "Welcome.csv").read_bytes()
+    with pytest.raises(DataError, match="upload the export's .zip|Upload the export's .zip"):
+        read_uploads([("Welcome.csv", sent)])
+    dataset, _ = read_uploads([("Welcome - sent.csv", sent)])
+    assert set(dataset.email_events["event_type"]) == {"send"}
+
+
+def test_upload_messages_never_show_temporary_folder_numbers():
+    opens = b"Timestamp,Email\n2026-04-01 10:00:00,not-an-email\n2026-04-01 10:00:00,a@example.com\n"
+    clicks = b"Timestamp,Email,Url\n2026-04-01 10:00:00,a@example.com,https://x.example\n"
+    dataset, report = read_uploads([("Spring Sale - opens.csv", opens),
+                                    ("Spring Sale.csv", clicks), ("Spring Sale.csv", clicks)])
+    shown = " ".join([*report.files, *map(str, report.issues), *report.notes])
+    assert report.files == ["Spring Sale - opens.csv", "clicks/Spring Sale.csv",
+                            "clicks/Spring Sale.csv"]
+    assert "engagekit-upload" not in shown and "files-2" not in shown
+    assert "Spring Sale - opens.csv, row 2" in shown

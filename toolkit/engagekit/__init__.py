@@ -20,7 +20,7 @@ from engagekit.data.io.canonical import read_canonical
 from engagekit.data.io.canonical_writer import write_canonical
 from engagekit.data.io.constant_contact import read_constant_contact
 from engagekit.data.io.database import DatabaseMapping, read_database
-from engagekit.data.io.detect import read_any
+from engagekit.data.io.detect import read_any, read_uploads
 from engagekit.data.io.mailchimp import read_mailchimp, read_mailchimp_folder
 from engagekit.data.io.merge import merge_datasets
 from engagekit.data.safe_csv import to_safe_csv
@@ -90,7 +90,15 @@ from engagekit.segments.store import PREBUILT, Segment, SegmentStore
 from engagekit.segments.validation import check_criterion, check_definition
 from engagekit.session import AS_OF_RULES, ENGINE_KINDS, Session, SettingsInForce, resolve_settings
 from engagekit.timeutil import as_timestamp, natural_as_of
-from engagekit.workspace import AddToListResult, ImportResult, Workspace, default_url, display_url
+from engagekit.workspace import (
+    AddToListResult,
+    ImportResult,
+    Workspace,
+    allowed_workspace_patterns,
+    check_workspace_allowed,
+    default_url,
+    display_url,
+)
 
 __version__ = "0.2.0"
 
@@ -184,7 +192,10 @@ __all__ = [
     "natural_as_of",
     "operators_for",
     "previous_as_of",
+    "allowed_workspace_patterns",
+    "check_workspace_allowed",
     "read_any",
+    "read_uploads",
     "read_canonical",
     "read_constant_contact",
     "read_database",
