@@ -28,6 +28,7 @@ from engagekit.cli.common import (
     LookbackOption,
     MinSendsOption,
     MostShareOption,
+    OneLineErrors,
     WorkspaceOption,
     config_changes,
     console,
@@ -39,6 +40,7 @@ from engagekit.cli.common import (
 from engagekit.cli.segments import app as segment_app
 
 app = typer.Typer(
+    cls=OneLineErrors,
     help="Find an email audience by engagement: levels, transitions and dynamic segments.",
     no_args_is_help=True,
     add_completion=False,
