@@ -121,7 +121,7 @@ def check_postgres_workspace(workspace, sample_dataset):
     )
     levels = ek.compute_levels(workspace.load(), as_of="2026-11-30")
     assert workspace.load_snapshot(workspace.store_snapshot(levels)).thresholds == levels.thresholds
-    workspace.import_dataset(small())
+    workspace.import_dataset(small(), mode="replace")
     assert workspace.load().n_contacts == 3
     workspace.engine.dispose()
 

@@ -26,6 +26,7 @@ from engagekit.segments.catalog import (
 )
 from engagekit.segments.errors import SegmentDefinitionError
 from engagekit.segments.tree import Criterion, Group
+from engagekit.timeutil import FIRST_DATE, LAST_DATE
 
 if TYPE_CHECKING:  # annotations only: the definition module builds on this one
     from engagekit.segments.definition import SegmentDefinition
@@ -46,8 +47,6 @@ MAX_VALUES = 10_000
 """Most values (tags, list ids, levels, ...) in all criteria of a definition together."""
 MAX_NUMBER = 1e15
 """Largest number a criterion compares with, either sign (any count, rate or amount is smaller)."""
-FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(2199, 12, 31)
-"""The dates a criterion may name."""
 
 
 def check_definition(definition: SegmentDefinition, catalog: Catalog | None = None) -> None:

@@ -154,6 +154,20 @@ class Database:
                 yield conn
 
     @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read connection that sees one state of the data for the whole block.
+
+        SQLite gives that to every read transaction (WAL); on PostgreSQL the block runs at
+        REPEATABLE READ, so the data token and each table read after it come from the same
+        moment even while an import commits in between.
+        """
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
+
+    @contextmanager
     def reading(self, conn: Connection | None = None) -> Iterator[Connection]:
         """The given connection, or one opened for the block (a read)."""
         if conn is not None:

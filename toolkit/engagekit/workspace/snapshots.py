@@ -33,10 +33,12 @@ class SnapshotStore:
         self._snapshots = build_tables().level_snapshots
         self._rows = build_tables().snapshot_levels
 
-    def store(self, levels: LevelResult, *, learned: bool = True) -> int:
+    def store(self, levels: LevelResult, *, learned: bool = True,
+              data_version: int | None = None) -> int:
         """Store a level result and return its snapshot id (an identical one is reused).
 
-        ``learned`` says whether its thresholds were learned at its as-of time (the default) or
+        ``data_version`` is the version of the data the levels come from (by default the current
+        one). ``learned`` says whether its thresholds were learned at its as-of time (the default) or
         given (for instance the current thresholds applied to an earlier time).
         """
         snapshots = self._snapshots
@@ -44,7 +46,8 @@ class SnapshotStore:
             "as_of": levels.as_of.to_pydatetime(),
             "config": levels.config.to_json(),
             "thresholds": thresholds_json(levels.thresholds),
-            "data_version": self.database.data_version(),
+            # the version of the data the levels were computed from, when the caller knows it
+            "data_version": self.database.data_version() if data_version is None else data_version,
         }
 
         def work(conn: Connection) -> int:
@@ -92,9 +95,13 @@ class SnapshotStore:
                 )).scalar()
             if found is not None:
                 return int(found)
+        # The version is read before the data: should an import land in between, the snapshot is
+        # filed under the older version, which is never served again, not under the newer one.
+        version = None
         if levels is None:
+            version = self.database.data_version()
             levels = compute_levels(self._load_data(), as_of=as_of, config=config, thresholds=thresholds)
-        return self.store(levels, learned=thresholds is None)
+        return self.store(levels, learned=thresholds is None, data_version=version)
 
     def list(self) -> pd.DataFrame:
         """Stored snapshots: id, as_of, config, thresholds, data_version, created_at."""

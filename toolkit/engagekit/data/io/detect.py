@@ -190,7 +190,9 @@ def _classify(
             if layout is None and not scanned:
                 raise DataError(_unknown(candidate, header))
             if layout is None:
-                report.notes.append(f"{candidate.name}: not a known export layout; skipped")
+                # an issue, not a note: every row of the file is left out
+                report.add(candidate.name, None, None, "not a known export layout; file skipped "
+                           f"(its header: {', '.join(header) or 'empty'})")
                 continue
             recognised += 1
             groups[layout].append((candidate, header))

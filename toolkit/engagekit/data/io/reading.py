@@ -14,7 +14,8 @@ Every importer reads its files through :class:`SourceFile`, so all formats share
 - **Times** may be ISO 8601 (``2026-11-24``, ``2026-11-24 10:15:32``, ``2026-11-24T10:15:00+02:00``)
   or US style (``11/24/2026 10:15 AM``, ``11/24/2026``). A time with an offset is converted to UTC;
   a time without one is taken as UTC already. All times come out naive (no time zone), to the
-  microsecond: finer digits (``10:15:00.123456789``) are dropped.
+  microsecond: finer digits (``10:15:00.123456789``) are dropped. Times before 1900 or after 2199
+  are not valid (no email tool sent or will send then).
 - **A bad cell** in a required column skips its row; in an optional column it is left blank. Either
   way the report names the file, the row, the column and the value.
 
@@ -46,6 +47,7 @@ import pandas as pd
 from engagekit.data.schema import TIME_DTYPE
 from engagekit.errors import DataError, ImportReport
 from engagekit.names import hidden_character
+from engagekit.timeutil import FIRST_DATE, LAST_DATE
 
 PathLike = str | Path
 
@@ -83,6 +85,8 @@ SYSTEM_COLUMN_NAMES = frozenset({"oid", "tableoid", "xmin", "xmax", "cmin", "cma
 """Hidden columns of PostgreSQL and SQLite tables: a custom field cannot take their names."""
 MAX_EMAIL_LENGTH = 254
 """The longest e-mail address accepted, in characters (the limit of the mail standards)."""
+_FIRST_TIME = pd.Timestamp(FIRST_DATE)
+_END_TIME = pd.Timestamp(LAST_DATE) + pd.Timedelta(days=1)
 TIME_HINT = "e.g. 2026-11-24 10:15 or 11/24/2026 10:15 AM"
 
 
@@ -210,12 +214,13 @@ class _Lines:
         return self.lines[self.position - 1]
 
 
-def _swallows(continued: list[str], separator: str, width: int, cells: list[str]) -> bool:
-    """Whether a record running over several lines is rather a stray quote eating rows: its cell
-    count is wrong, or a line inside its quoted cell has as many separators as a row of its own."""
-    if len(cells) != width or width <= 1:
+def _swallows(lines: list[str], separator: str, width: int, cells: list[str]) -> bool:
+    """Whether a record running over several ``lines`` is rather a stray quote (or a stray line
+    end) eating rows: its first line does not leave a quote open, its cell count is wrong, or a
+    line inside its quoted cell has as many separators as a row of its own."""
+    if lines[0].count('"') % 2 == 0 or len(cells) != width or width <= 1:
         return True
-    return any(line.count(separator) >= width - 1 for line in continued)
+    return any(line.count(separator) >= width - 1 for line in lines[1:])
 
 
 def _records(text: str, separator: str) -> list[list[str]]:
@@ -233,7 +238,7 @@ def _records(text: str, separator: str) -> list[list[str]]:
             for cells in reader:
                 end = source.position
                 if end - begin > 1 and width is not None and _swallows(
-                    lines[begin + 1 : end], separator, width, cells
+                    lines[begin:end], separator, width, cells
                 ):
                     raise csv.Error("a quote opened in this row is not closed before the next row")
                 records.append(cells)
@@ -349,7 +354,8 @@ def parse_times(values: pd.Series) -> pd.Series:
         out[todo] = _microseconds(pd.to_datetime(
             text[todo].str.upper(), format=time_format, utc=True, errors="coerce"
         ))
-    return out.dt.tz_localize(None).astype(TIME_DTYPE)
+    out = out.dt.tz_localize(None).astype(TIME_DTYPE)
+    return out.where((out >= _FIRST_TIME) & (out < _END_TIME))
 
 
 def _microseconds(times: pd.Series) -> pd.Series:
@@ -646,6 +652,7 @@ class SourceFile:
         order = {name: position for position, name in enumerate(self.report.files)}
         self.report.issues.sort(key=lambda issue: (order.get(issue.file, -1), issue.row or 0))
         skipped = self.skipped + int((~self.ok).sum())
+        self.report.rows[self.name] = {"read": len(self.ok) + self.skipped, "kept": int(self.ok.sum())}
         if skipped:
             self.report.notes.append(f"{self.name}: {skipped:,} of {len(self.ok) + self.skipped:,} "
                                      "rows skipped (see the problems)")
