@@ -31,7 +31,7 @@ INSERT_CHUNK = 50_000
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_OPTION = "engagekit_write"
 
-WRITE_ATTEMPTS = 5
+WRITE_ATTEMPTS = 8
 """How many times a transaction is tried when another writer gets in the way."""
 
 RETRY_PAUSE_SECONDS = 0.05
