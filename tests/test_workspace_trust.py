@@ -220,3 +220,41 @@ def test_full_width_names_are_the_same_name(tmp_path):
     store = ek.SegmentStore(ek.Workspace.open(f"sqlite:///{tmp_path}/ws.db"))
     with pytest.raises(ek.DuplicateNameError):
         store.create("\uff2dost engaged", ek.level_segment("least_engaged"))
+
+
+# --- 7: field names a database cannot hold, on both databases -------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_custom_fields_named_like_system_columns_or_sharing_a_long_prefix_import(tmp_path, kind):
+    folder = tmp_path / "canonical"
+    folder.mkdir()
+    long_a, long_b = "Preference " + "x" * 60 + " A", "Preference " + "x" * 60 + " B"
+    (folder / "contacts.csv").write_text(
+        f"contact_id,email,xmin,ctid,{long_a},{long_b}\n1,ann@example.com,1,2,yes,no\n")
+    dataset, _ = ek.read_any([folder])
+    with (fresh_database() if kind == "postgres" else _sqlite(tmp_path)) as url:
+        ws = ek.Workspace.open(url, cache_dir=str(tmp_path / "c"))
+        ws.import_dataset(dataset, mode="replace")
+        stored = ws.read_database()
+        assert stored.custom_fields == dataset.custom_fields and len(stored.custom_fields) == 4
+        row = stored.contacts.iloc[0]
+        assert [row[name] for name in stored.custom_fields] == [1.0, 2.0, "yes", "no"]
+        ws.engine.dispose()
+
+
+# --- 15: the send-ready audience keeps valid addresses ------------------------------------------
+
+
+def test_send_ready_audience_keeps_addresses_starting_with_minus_or_plus(tmp_path):
+    url = f"sqlite:///{tmp_path}/ws.db"
+    ws = ek.Workspace.open(url)
+    ws.import_dataset(contacts("-john@example.com", "+ann@example.com", "bob@example.com"),
+                      mode="replace")
+    session = ek.Session.open(url, as_of="2026-11-30")
+    everyone = ek.SegmentDefinition.from_json(
+        '{"version": 1, "criteria": {"type": "and", "group": [{"source": "contact", '
+        '"field": "email_status", "op": "is", "value": ["subscribed"]}]}}')
+    lines = session.export_csv(everyone).splitlines()[1:]
+    assert sorted(line.split(",")[0] for line in lines) == [
+        "+ann@example.com", "-john@example.com", "bob@example.com"]

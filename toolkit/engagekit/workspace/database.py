@@ -328,10 +328,20 @@ def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None
     if frame.empty or not columns:
         return
     statement = sa.insert(table).compile(dialect=conn.dialect, column_keys=columns)
-    order = list(statement.positiontup) if statement.positional else columns
+    # Bound parameter names are the column names made safe for the driver (a long name or one
+    # with spaces gets another), so each is traced back to its column.
+    escaped = getattr(statement, "escaped_bind_names", None) or {}
+    if statement.positional:
+        column_of = {name: bind.key for bind, name in statement.bind_names.items()}
+        order = list(statement.positiontup)
+    else:
+        column_of = {escaped.get(name, name): bind.key
+                     for bind, name in statement.bind_names.items()}
+        order = list(column_of)
     for start in range(0, len(frame), INSERT_CHUNK):
         chunk = frame.iloc[start : start + INSERT_CHUNK]
-        values = [driver_values(chunk[name], table.c[name].type, conn.dialect) for name in order]
+        values = [driver_values(chunk[column_of[name]], table.c[column_of[name]].type, conn.dialect)
+                  for name in order]
         rows = list(zip(*values, strict=True)) if statement.positional else [
             dict(zip(order, row, strict=True)) for row in zip(*values, strict=True)
         ]
