@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 import typer
@@ -96,3 +98,26 @@ def test_every_command_fails_in_one_line_on_hostile_arguments(name, hostile, tmp
         assert len(shown) == 1 and shown[0].startswith("Error:"), f"{case}: {args}\n{result.stderr}"
         assert "Traceback" not in result.output
         assert isinstance(result.exception, SystemExit), f"{case}: {result.exception!r}"
+
+
+def test_header_only_file_never_empties_the_workspace_from_the_command_line(tmp_path):
+    url = f"sqlite:///{tmp_path}/ws.db"
+    ek.Workspace.open(url).import_dataset(ek.generate_sample(40, seed=3), mode="replace")
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    (folder / "contacts.csv").write_text("contact_id,email,first_name\n")
+    merged = runner.invoke(app, ["import", str(folder), "-w", url])
+    assert merged.exit_code == 0, merged.output
+    replaced = runner.invoke(app, ["import", str(folder), "-w", url, "--mode", "replace"])
+    assert replaced.exit_code == 1 and "would empty the workspace" in replaced.stderr
+    assert ek.Workspace.open(url).read_database().n_contacts == 40
+
+
+def test_nanosecond_times_import_from_the_command_line(tmp_path):
+    folder = tmp_path / "canonical"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "canonical", folder)
+    events = folder / "email_events.csv"
+    events.write_text(events.read_text().replace("T10:15:00", "T10:15:00.123456789"))
+    result = runner.invoke(app, ["import", str(folder), "-w", f"sqlite:///{tmp_path}/ws.db"])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output

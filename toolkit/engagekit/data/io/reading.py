@@ -100,8 +100,9 @@ def normalise_emails(values: pd.Series) -> pd.Series:
     """
     emails = values.str.strip().str.lower()
     wide = emails.notna() & ~emails.str.isascii()
-    if wide.any():
-        emails[wide] = emails[wide].str.normalize("NFKC").str.lower()
+    if wide.any():  # NFKC can make spaces or capitals of other characters: trim and lower after
+        emails[wide] = (emails[wide].str.normalize("NFKC").str.strip().str.lower()
+                        .str.normalize("NFKC"))
     return emails
 
 
@@ -214,13 +215,21 @@ class _Lines:
         return self.lines[self.position - 1]
 
 
-def _swallows(lines: list[str], separator: str, width: int, cells: list[str]) -> bool:
-    """Whether a record running over several ``lines`` is rather a stray quote (or a stray line
-    end) eating rows: its first line does not leave a quote open, its cell count is wrong, or a
-    line inside its quoted cell has as many separators as a row of its own."""
-    if lines[0].count('"') % 2 == 0 or len(cells) != width or width <= 1:
+def _swallows(first_line: str, separator: str, width: int, cells: list[str]) -> bool:
+    """Whether a record running over several lines is rather a stray quote (or a stray line end)
+    eating rows: its first line does not leave a quote open, its cell count is wrong, or the text
+    after a line break inside one of its cells has as many separators as a row of its own.
+
+    A quoted cell holding a line break followed by that many separators cannot be told from a
+    swallowed row: such a record is reported rather than risk a row silently inside a cell.
+    """
+    if first_line.count('"') % 2 == 0 or len(cells) != width or width <= 1:
         return True
-    return any(line.count(separator) >= width - 1 for line in lines[1:])
+    return any(
+        part.count(separator) >= width - 1
+        for cell in cells if "\n" in cell or "\r" in cell
+        for part in re.split(r"\r\n|\r|\n", cell)[1:]
+    )
 
 
 def _records(text: str, separator: str) -> list[list[str]]:
@@ -238,7 +247,7 @@ def _records(text: str, separator: str) -> list[list[str]]:
             for cells in reader:
                 end = source.position
                 if end - begin > 1 and width is not None and _swallows(
-                    lines[begin:end], separator, width, cells
+                    lines[begin], separator, width, cells
                 ):
                     raise csv.Error("a quote opened in this row is not closed before the next row")
                 records.append(cells)
