@@ -39,7 +39,7 @@ import tempfile
 import time
 import traceback
 import uuid
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -484,4 +484,4 @@ if __name__ == "__main__":
     else:
         sys.exit(main())
 
-__all__ = ["make_case", "nullcontext", "run_concurrency", "run_imports", "run_kills"]
+__all__ = ["make_case", "run_concurrency", "run_imports", "run_kills", "unreported_rows"]

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import engagekit as ek
+
 from postgres import postgres_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -24,9 +26,7 @@ def test_fuzzed_imports_never_crash_lose_rows_or_change_the_workspace_on_failure
     assert figures["refused"] and figures["imported"]  # both outcomes were exercised
 
 
-def test_the_row_check_catches_a_row_dropped_without_a_report_entry(monkeypatch):
-    import engagekit as ek
-
+def test_the_row_check_catches_a_row_dropped_without_a_report_entry():
     report = ek.ImportReport()
     report.rows["contacts.csv"] = {"read": 5, "kept": 3}
     report.add("contacts.csv", 4, "email", "not a valid email address; row skipped")
