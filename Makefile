@@ -6,7 +6,7 @@ WORKSPACE ?= sqlite:///$(CURDIR)/var/workspace.db
 PORT ?= 8501
 export ENGAGEKIT_WORKSPACE ?= $(WORKSPACE)
 
-.PHONY: install dashboard workspace test bench lint sample screenshots clean
+.PHONY: install dashboard workspace test bench fuzz lint sample screenshots clean
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,11 @@ test: install
 
 bench: install
 	$(PY) benchmarks/run.py
+
+# Robustness figures: fuzzed imports, concurrent users and kill -9 (PostgreSQL too when
+# ENGAGEKIT_TEST_POSTGRES_URL is set), written to benchmarks/results/fuzz.json.
+fuzz: install
+	$(PY) benchmarks/fuzz.py
 
 lint: install
 	$(VENV)/bin/ruff check .

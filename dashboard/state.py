@@ -35,8 +35,9 @@ def workspace_url() -> str:
 
 
 def use_workspace(url: str) -> ek.Workspace:
-    """Open the workspace at ``url`` (raises :class:`engagekit.WorkspaceError`) and switch to it."""
-    opened = open_workspace(url)
+    """Open the workspace at ``url`` (raises :class:`engagekit.WorkspaceError`) and switch to it,
+    when the deployment allows it (see :func:`engagekit.check_workspace_allowed`)."""
+    opened = open_workspace(ek.check_workspace_allowed(url))
     st.session_state[WORKSPACE_KEY] = url
     return opened
 

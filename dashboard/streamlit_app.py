@@ -12,11 +12,16 @@ import streamlit as st
 # Pages import the shared modules next to this file (state, charts, widgets) by name.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import engagekit as ek  # noqa: E402
+
 import state  # noqa: E402
+import widgets  # noqa: E402
 
 # A local image: the tab icon must not come from a font host an offline deployment cannot reach.
 ICON = Path(__file__).resolve().parent / "static" / "icon.png"
 st.set_page_config(page_title="engagekit", page_icon=str(ICON), layout="wide")
+# Tables' built-in CSV download bypasses the spreadsheet-safe export, wherever the app is started.
+st.set_option("client.disableDataExport", True)
 
 
 def login_required() -> bool:
@@ -43,6 +48,17 @@ pages = [
     st.Page("app_pages/settings.py", title="Data and settings", icon=":material/settings:"),
 ]
 navigation = st.navigation(pages)
+try:
+    state.workspace()
+except ek.EngagekitError as error:  # a workspace that cannot be opened: say so, on every page
+    st.title("engagekit")
+    widgets.show_error(error)
+    if state.workspace_url() != ek.default_url():
+        st.button("Back to the configured workspace", key="back_to_default",
+                  on_click=lambda: state.use_workspace(ek.default_url()))
+    else:
+        st.caption("Set ENGAGEKIT_WORKSPACE to a database URL this server can open, then reload.")
+    st.stop()
 state.sidebar()
 if login_required() and st.user.is_logged_in:
     with st.sidebar:

@@ -129,6 +129,12 @@ with st.container(border=True):
         )
         if columns:
             widgets.paged_table(state.members(definition, columns), key="segments_members")
+            st.download_button(
+                "Download these columns (CSV)", data=state.deferred_export(definition, columns),
+                file_name=f"{widgets.csv_file_name(segment.name)}", mime="text/csv",
+                on_click="ignore", key="segments_members_download", icon=":material/download:",
+                help="Spreadsheet-safe: cells that a spreadsheet would run as formulas are quoted.",
+            )
         else:
             st.info("Choose at least one column.")
 

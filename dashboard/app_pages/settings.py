@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
@@ -262,13 +259,18 @@ def import_report(source: str) -> None:
         for note in report.notes:
             st.caption(note)
         mode = st.radio(
-            "How to import", ["replace", "merge"], horizontal=True, key=f"import_mode_{source}",
+            "How to import", ["merge", "replace"], horizontal=True, key=f"import_mode_{source}",
             format_func={"replace": "Replace the workspace data",
                          "merge": "Merge into it (matched by email)"}.get,
         )
+        confirmed = mode == "merge" or st.checkbox(
+            "Yes, replace: contacts, campaigns and events not in these files are removed",
+            key=f"confirm_replace_{source}",
+            help="Saved segments and lists made here are kept.",
+        )
         buttons = st.container(horizontal=True)
         if buttons.button("Import", type="primary", key=f"confirm_import_{source}",
-                          disabled=incoming.n_contacts == 0):
+                          disabled=incoming.n_contacts == 0 or not confirmed):
             import_now(incoming, mode, pending["what"])
         if buttons.button("Cancel", key=f"cancel_import_{source}"):
             st.session_state.pop(PENDING, None)
@@ -312,28 +314,21 @@ with data_tab:
         "Mailchimp audience export and its opens and clicks files. Nothing is imported until you "
         "confirm."
     )
-    uploads = st.file_uploader("Export files", type=["csv", "gz", "txt"], accept_multiple_files=True,
-                               key="uploads", help="Up to 200 MB per file. Compressed .csv.gz files "
-                               "are fine.")
+    uploads = st.file_uploader("Export files", type=["csv", "gz", "txt", "zip"],
+                               accept_multiple_files=True, key="uploads",
+                               help="Up to 200 MB per file. A Mailchimp export's .zip file as "
+                               "downloaded, and compressed .csv.gz files, are fine.")
     if st.button("Check the files", disabled=not uploads, key="check_uploads"):
-        with tempfile.TemporaryDirectory(prefix="engagekit-upload-") as folder:
-            paths = []
-            for number, upload in enumerate(uploads):
-                # One folder per file: exports of opens and clicks often share a file name.
-                # Only the bare name is kept, never a path sent by the browser.
-                path = Path(folder) / str(number) / Path(upload.name).name
-                path.parent.mkdir()
-                path.write_bytes(upload.getvalue())
-                paths.append(path)
-            try:
-                with st.spinner("Reading the files…"):
-                    incoming, report = ek.read_any(paths)
-            except ek.EngagekitError as error:
-                st.session_state.pop(PENDING, None)
-                widgets.show_error(error)
-            else:
-                st.session_state[PENDING] = {"source": "files", "what": "the uploaded files",
-                                             "dataset": incoming, "report": report}
+        try:
+            with st.spinner("Reading the files…"):
+                incoming, report = ek.read_uploads([(upload.name, upload.getvalue())
+                                                    for upload in uploads])
+        except ek.EngagekitError as error:
+            st.session_state.pop(PENDING, None)
+            widgets.show_error(error)
+        else:
+            st.session_state[PENDING] = {"source": "files", "what": "the uploaded files",
+                                         "dataset": incoming, "report": report}
     import_report("files")
 
     st.subheader("Import from another database")
@@ -373,8 +368,9 @@ with data_tab:
     import_report("database")
 
     st.subheader("Another workspace")
-    st.write("Open a workspace by its database URL, e.g. `sqlite:///path/to/workspace.db` or "
-             "`postgresql+psycopg://user@host/db`.")
+    allowed = ek.allowed_workspace_patterns()
+    st.write("Open a workspace by its database URL. This deployment allows: " +
+             ", ".join(f"`{state.display_url(pattern)}`" for pattern in allowed) + ".")
     url_cols = st.columns([4, 1], vertical_alignment="bottom")
     url = url_cols[0].text_input("Database URL", key="workspace_url_input", placeholder="sqlite:///…")
     if url_cols[1].button("Open", disabled=not url.strip(), key="open_workspace"):

@@ -6,6 +6,7 @@ import json
 import sqlite3
 
 import pytest
+from streamlit import config as streamlit_config
 
 import engagekit as ek
 from engagekit.segments.memory_engine import MemoryEngine
@@ -416,7 +417,8 @@ def test_database_import_errors_show_next_to_the_form(app, library, tmp_path):
     assert "confirm_import_database" not in [button.key for button in app.button]
 
 
-def test_open_another_workspace_by_url(app, tmp_path):
+def test_open_another_workspace_by_url(app, tmp_path, monkeypatch):
+    monkeypatch.setenv("ENGAGEKIT_DASHBOARD_WORKSPACES", f"sqlite:///{tmp_path}/*.db")
     go(app, "settings")
     other = f"sqlite:///{tmp_path / 'other.db'}"
     app.text_input(key="workspace_url_input").input(other).run()
@@ -426,6 +428,42 @@ def test_open_another_workspace_by_url(app, tmp_path):
     app.text_input(key="workspace_url_input").input("not a url").run()
     app.button(key="open_workspace").click().run()
     assert "Not a database URL" in plain(app.error[0].value)
+
+
+@pytest.mark.parametrize("wanted", [
+    "sqlite:///{tmp}/elsewhere/new.db",
+    "sqlite:///{tmp}/../../etc/engagekit.db",
+    "postgresql+psycopg://postgres@10.0.0.1:5432/postgres",
+])
+def test_workspace_box_opens_only_what_the_deployment_allows(app, tmp_path, wanted):
+    go(app, "settings")
+    url = wanted.format(tmp=tmp_path)
+    app.text_input(key="workspace_url_input").input(url).run()
+    app.button(key="open_workspace").click().run()
+    assert not app.exception, app.exception
+    assert "may not open" in plain(app.error[0].value)
+    assert not (tmp_path / "elsewhere").exists()  # nothing created on the server
+    assert url not in app.sidebar.code[0].value
+
+
+def test_replace_import_waits_for_a_confirmation(app, library, tmp_path):
+    source = make_source_database(tmp_path / "crm.db")
+    before = library.load().n_contacts
+    go(app, "settings")
+    read_from_database(app, source, json.dumps(MAPPING))
+    assert app.radio(key="import_mode_database").value == "merge"  # merge is the default
+    app.radio(key="import_mode_database").set_value("replace").run()
+    assert app.button(key="confirm_import_database").disabled
+    app.checkbox(key="confirm_replace_database").check().run()
+    assert not app.button(key="confirm_import_database").disabled
+    assert library.load().n_contacts == before
+
+
+def test_members_table_download_is_the_safe_export(app):
+    go(app, "segments")
+    keys = [button.key for button in app.get("download_button")]
+    assert "segments_members_download" in keys
+    assert streamlit_config.get_option("client.disableDataExport") is True
 
 
 def test_login_is_off_without_auth_secrets(app):

@@ -138,15 +138,17 @@ def test_bad_rows_reported_and_others_kept(folder):
         ("email_events.csv", 4, "contact_id"),  # contact 4 was skipped, so its events go too
         ("email_events.csv", 7, "contact_id"),
         ("orders.csv", 3, "contact_id"),
+        # an unknown status skips its contact (never mailed as subscribed by default)
+        ("list_memberships.csv", 5, "contact_id"),
     }
     assert issues["contacts.csv", 4, "email_status"].value == "gone"
     assert "left blank" in issues["contacts.csv", 3, "date_added"].reason
     assert "expected one of: send, open, click" in issues["email_events.csv", 9, "event_type"].reason
-    assert ds.n_contacts == 3
+    assert ds.n_contacts == 2
     bob = ds.contacts.set_index("email").loc["bob@example.com"]
     assert pd.isna(bob["date_added"]) and bob["email_status"] == "unsubscribed"
     assert len(ds.email_events) == 5 and len(ds.orders) == 1
-    assert "contacts.csv: 1 of 4 rows skipped (see the problems)" in report.notes
+    assert "contacts.csv: 2 of 4 rows skipped (see the problems)" in report.notes
 
 
 def test_duplicate_ids_and_unknown_lists(folder):

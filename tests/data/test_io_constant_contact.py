@@ -148,8 +148,9 @@ def test_unknown_status_reported_and_blank_email_skipped(tmp_path):
     ds, report = read_constant_contact(path)
     assert [(i.row, i.column) for i in report.issues] == [(2, "Email status"), (3, "Email address")]
     assert "expected one of: subscribed, unsubscribed, bounced" in report.issues[0].reason
-    assert ds.contacts["email_status"].isna().tolist() == [True, False]
-    assert ds.contacts["email_status"].iloc[1] == "subscribed"  # blank status: subscribed
+    assert "row skipped" in report.issues[0].reason  # never stored without a status
+    assert ds.contacts["email"].tolist() == ["c@example.com"]
+    assert ds.contacts["email_status"].tolist() == ["subscribed"]  # blank status: subscribed
 
 
 def test_missing_email_column(tmp_path):

@@ -89,7 +89,8 @@ def test_stray_file_in_a_folder_is_skipped_with_a_note(tmp_path):
     (folder / "__MACOSX" / "._contacts_export.csv").write_bytes(b"\x00\x05\x16\x07")
     ds, report = read_any(folder)
     assert ds.n_contacts == 7
-    assert "notes.csv: not a known export layout; skipped" in report.notes
+    assert any(str(issue).startswith("notes.csv: not a known export layout; file skipped")
+               for issue in report.issues)
 
 
 def test_missing_paths_and_empty_folders(tmp_path):

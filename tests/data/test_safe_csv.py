@@ -76,3 +76,15 @@ def test_round_trip_is_exact_but_for_the_prefix(texts, numbers):
     assert not back["text"].str.startswith(FORMULA_PREFIXES).any()
     assert back["count"].astype("int64").tolist() == ints
     assert back["amount"].astype("float64").tolist() == floats
+
+
+@pytest.mark.parametrize("address", ["-john@example.com", "+ann@example.co.uk", "-a.b+c@x-y.example"])
+def test_addresses_starting_with_minus_or_plus_are_written_as_they_are(address):
+    text = to_safe_csv(pd.DataFrame({"email": [address], "first_name": ["-Ann"]}))
+    assert text.splitlines()[1] == f"{address},'-Ann"
+
+
+@pytest.mark.parametrize("formula", ["-2+3", "+cmd|' /C calc'!A0", "=x@example.com",
+                                     "-HYPERLINK(\"http://x\")@x.com", "@SUM(A1)"])
+def test_formulas_that_look_a_little_like_addresses_are_still_neutralised(formula):
+    assert neutralise(formula).startswith("'")

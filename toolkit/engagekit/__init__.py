@@ -30,7 +30,7 @@ from engagekit.data.io.canonical import read_canonical
 from engagekit.data.io.canonical_writer import write_canonical
 from engagekit.data.io.constant_contact import read_constant_contact
 from engagekit.data.io.database import DatabaseMapping, read_database
-from engagekit.data.io.detect import read_any
+from engagekit.data.io.detect import read_any, read_uploads
 from engagekit.data.io.mailchimp import read_mailchimp, read_mailchimp_folder
 from engagekit.data.io.merge import merge_datasets
 from engagekit.data.machine import REASONS, Verdicts, classify_events, describe_verdict
@@ -124,7 +124,15 @@ from engagekit.session import (
     resolve_settings,
 )
 from engagekit.timeutil import as_timestamp, natural_as_of
-from engagekit.workspace import AddToListResult, ImportResult, Workspace, default_url, display_url
+from engagekit.workspace import (
+    AddToListResult,
+    ImportResult,
+    Workspace,
+    allowed_workspace_patterns,
+    check_workspace_allowed,
+    default_url,
+    display_url,
+)
 
 __version__ = "0.2.0"
 
@@ -250,7 +258,10 @@ __all__ = [
     "natural_as_of",
     "operators_for",
     "previous_as_of",
+    "allowed_workspace_patterns",
+    "check_workspace_allowed",
     "read_any",
+    "read_uploads",
     "read_canonical",
     "read_constant_contact",
     "read_database",

@@ -61,6 +61,12 @@ class MachineRules(BaseModel):
     early_click_seconds: float = Field(60.0, ge=0, le=86_400)
 
 
+SCORE_DECIMALS = 9
+"""The most decimals an explanation shows to tell a score from a cut. Scores themselves are exact:
+one division of two whole numbers (:meth:`EngagementConfig.score_weights`), so equal rates give
+the same score for any weights, in every engine."""
+
+
 class EngagementConfig(BaseModel):
     """How engagement is measured and how levels are cut.
 

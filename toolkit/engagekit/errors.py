@@ -86,6 +86,8 @@ class ImportReport:
     counts: dict[str, int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    rows: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per file: rows ``read`` (blank rows aside) and ``kept``; every other row has an issue."""
 
     def add(
         self,
@@ -102,6 +104,7 @@ class ImportReport:
         self.issues.extend(other.issues)
         self.files.extend(other.files)
         self.notes.extend(other.notes)
+        self.rows.update(other.rows)
         for table, count in other.counts.items():
             self.counts[table] = self.counts.get(table, 0) + count
 

@@ -41,13 +41,14 @@ def clean_name(name: object, *, what: str = "segment") -> str:
     """
     if not isinstance(name, str):
         raise InvalidNameError(f"A {what} name must be text, not {type(name).__name__}.")
-    for position, char in enumerate(name, start=1):
-        category = unicodedata.category(char)
-        if category in _REFUSED_CATEGORIES and char not in "\t\n\r":
-            kind = "invisible characters" if category == "Cf" else "control characters or line separators"
-            raise InvalidNameError(
-                f"A {what} name cannot contain {kind} (found U+{ord(char):04X} at position {position})."
-            )
+    hidden = hidden_character(name, allowed="\t\n\r")
+    if hidden is not None:
+        position, char = hidden
+        kind = ("invisible characters" if unicodedata.category(char) == "Cf"
+                else "control characters or line separators")
+        raise InvalidNameError(
+            f"A {what} name cannot contain {kind} (found U+{ord(char):04X} at position {position})."
+        )
     if any(char in "\t\n\r" for char in name.strip()):
         raise InvalidNameError(f"A {what} name cannot contain line breaks or tabs.")
     cleaned = _SPACES.sub(" ", unicodedata.normalize("NFKC", name)).strip()
@@ -58,6 +59,27 @@ def clean_name(name: object, *, what: str = "segment") -> str:
             f"A {what} name can have at most {MAX_NAME_LENGTH} characters (this one has {len(cleaned)})."
         )
     return cleaned
+
+
+def hidden_character(text: str, *, allowed: str = "") -> tuple[int, str] | None:
+    """The first character of ``text`` a reader cannot see (control, format, line separator,
+    unassigned or private-use) and its position from 1, or ``None``; ``allowed`` ones pass.
+
+    The same rule refuses look-alike names and e-mail addresses with hidden characters in them.
+
+    Examples
+    --------
+    >>> hidden_character("ann\u200b@example.com")
+    (4, '\u200b')
+    >>> hidden_character("José") is None
+    True
+    """
+    if text.isascii() and text.isprintable():
+        return None
+    for position, char in enumerate(text, start=1):
+        if unicodedata.category(char) in _REFUSED_CATEGORIES and char not in allowed:
+            return position, char
+    return None
 
 
 def name_key(name: str) -> str:
@@ -73,4 +95,4 @@ def name_key(name: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", name)).strip().casefold()
 
 
-__all__ = ["MAX_NAME_LENGTH", "clean_name", "name_key"]
+__all__ = ["MAX_NAME_LENGTH", "clean_name", "hidden_character", "name_key"]

@@ -37,6 +37,11 @@ def as_timestamp(value: AsOf, *, name: str = "as_of") -> pd.Timestamp:
     return stamp.as_unit("us")
 
 
+FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(2199, 12, 31)
+"""The dates engagekit accepts, in imported data and in segment definitions alike: every engine
+and database holds them, and a day more or less never overflows (SQL dates end at 9999-12-31,
+pandas' nanosecond times in 2262)."""
+
 NOW_RESOLUTION = "h"
 """"Now" is read to the hour: the natural as-of time of data still being sent is the start of the
 current hour, so every surface (dashboard, CLI, notebook) opened within that hour agrees on it, and

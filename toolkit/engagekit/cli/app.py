@@ -30,6 +30,7 @@ from engagekit.cli.common import (
     LookbackOption,
     MinSendsOption,
     MostShareOption,
+    OneLineErrors,
     OrdersOption,
     ScannerClicksOption,
     WorkspaceOption,
@@ -44,6 +45,7 @@ from engagekit.cli.segments import app as segment_app
 from engagekit.cli.sunset import app as sunset_app
 
 app = typer.Typer(
+    cls=OneLineErrors,
     help="Find an email audience by engagement: levels, transitions and dynamic segments.",
     no_args_is_help=True,
     add_completion=False,

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.exc import SQLAlchemyError
+from typer.core import TyperGroup
 
 import engagekit as ek
 
@@ -51,11 +54,44 @@ OrdersOption = Annotated[bool | None, typer.Option(
     "sent before it.", show_default=False)]
 
 
+def print_error(message: object) -> None:
+    """``message`` as one red line on standard error.
+
+    Bytes a terminal cannot show (a file name that is not UTF-8) are written as escapes, so
+    printing an error can never fail in turn.
+    """
+    one_line = " ".join(str(message).split())
+    printable = one_line.encode("utf-8", "backslashreplace").decode("utf-8")
+    error_console.print(f"[bold red]Error:[/] [red]{escape(printable)}[/]")
+
+
 def fail(message: str) -> None:
     """Print ``message`` as one red line on standard error and exit with status 1."""
-    one_line = " ".join(str(message).split())
-    error_console.print(f"[bold red]Error:[/] [red]{escape(one_line)}[/]")
+    print_error(message)
     raise typer.Exit(1)
+
+
+class OneLineErrors(TyperGroup):
+    """The command group that ends every failure as one line and exit status 1: usage mistakes
+    (an unknown option, ``--lookback abc``), interruptions and errors nobody foresaw alike."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as error:
+            error.show()  # no arguments at all: the help, as before
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            print_error(f"{error.format_message()} (see '{prog_name or 'engagekit'} --help')")
+            sys.exit(1)
+        except (click.Abort, KeyboardInterrupt):
+            print_error("Interrupted; nothing more was done.")
+            sys.exit(1)
+        except Exception as error:  # the promise is one line, never a traceback
+            print_error(f"engagekit failed unexpectedly ({type(error).__name__}: {error}); "
+                        "nothing more was done. Please report this.")
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
 
 
 def say(message: str) -> None:

@@ -4,13 +4,15 @@ A spreadsheet treats a cell that starts with ``=``, ``+``, ``-`` or ``@`` as a f
 also after a leading tab or carriage return; a contact who types ``=HYPERLINK(...)`` as a first name
 could make the marketer's spreadsheet run it (CSV injection). Following the OWASP guidance, every
 *text* cell that starts with one of those characters gets a leading single quote, which spreadsheets
-show as text and which a reader can strip again. Number columns are left alone, so ``-5`` in an
+show as text and which a reader can strip again, except a plain e-mail address starting with ``-``
+or ``+``, which is a valid address and no formula. Number columns are left alone, so ``-5`` in an
 ``int`` or ``float`` column stays the number -5.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import IO
 
@@ -29,8 +31,17 @@ LINE_END = "\r\n"
 BYTE_ORDER_MARK = "\ufeff"
 
 
+# A plain e-mail address: letters, digits and the punctuation addresses use, nothing a formula
+# needs to do harm (no parentheses, quotes, '=', '|', '!' or spaces).
+_PLAIN_EMAIL = re.compile(r"[A-Za-z0-9._%+\-']+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+
+
 def neutralise(text: str) -> str:
     """``text`` with a leading ``'`` when a spreadsheet would read it as a formula.
+
+    A plain e-mail address that starts with ``-`` or ``+`` (``-john@example.com`` is valid) is
+    left as it is: it holds nothing a formula could run, and a quote in front of it would break
+    the upload of an audience to an email tool.
 
     Examples
     --------
@@ -38,8 +49,14 @@ def neutralise(text: str) -> str:
     "'=1+1"
     >>> neutralise("Ann")
     'Ann'
+    >>> neutralise("-john@example.com"), neutralise("-2+3")
+    ('-john@example.com', "'-2+3")
     """
-    return NEUTRALISING_PREFIX + text if text.startswith(FORMULA_PREFIXES) else text
+    if not text.startswith(FORMULA_PREFIXES):
+        return text
+    if text[0] in "+-" and _PLAIN_EMAIL.fullmatch(text):
+        return text
+    return NEUTRALISING_PREFIX + text
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:

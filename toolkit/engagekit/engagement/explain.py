@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from engagekit.config import ENGAGEMENT_RULE_LABELS, EngagementConfig
+from engagekit.config import ENGAGEMENT_RULE_LABELS, SCORE_DECIMALS, EngagementConfig
 from engagekit.data.activity import left_out_by_rule
 from engagekit.data.dataset import Dataset
 from engagekit.data.machine import classify_events, describe_verdict
@@ -87,7 +87,8 @@ def explain_contact(levels: LevelResult, contact_id: int, *, data: Dataset | Non
         reasons.append(
             f"It opened {int(row['opened'])} and clicked {int(row['clicked'])} of them (a click "
             f"counts as an open), a score of ({config.open_weight:g} x {int(row['opened'])} + "
-            f"{config.click_weight:g} x {int(row['clicked'])}) / {sends} = {row['score']:.3f}."
+            f"{config.click_weight:g} x {int(row['clicked'])}) / {sends} = "
+            f"{shown_score(row['score'], cuts.least_engaged_max, cuts.most_engaged_min)}."
         )
         reasons.append(_placement(row["level"], row["score"], cuts.least_engaged_max,
                                   cuts.most_engaged_min))
@@ -174,16 +175,34 @@ _REASON_NOUNS = {
 }
 
 
+def shown_score(value: float, *others: float) -> str:
+    """A score with three decimals, or as many more (up to ``SCORE_DECIMALS``) as it takes to
+    tell it apart from ``others``: an explanation never says 0.233 lies above a cut of 0.233.
+
+    Examples
+    --------
+    >>> shown_score(0.2333334, 0.2333333), shown_score(0.5, 0.25)
+    ('0.2333334', '0.500')
+    """
+    for decimals in range(3, SCORE_DECIMALS + 1):
+        text = f"{value:.{decimals}f}"
+        if all(math.isnan(other) or round(other, SCORE_DECIMALS) == round(value, SCORE_DECIMALS)
+               or f"{other:.{decimals}f}" != text for other in others):
+            return text
+    return f"{value:.{SCORE_DECIMALS}f}"
+
+
 def _placement(level: str, score: float, least_max: float, most_min: float) -> str:
     if score <= 0:
         return "With no open and no click, it is Least engaged."
     if math.isnan(least_max):
         return f"No thresholds were learned, so it is {LEVEL_LABELS[level]}."
+    least, most = shown_score(least_max, score), shown_score(most_min, score)
     if level == "least_engaged":
-        return f"The score is at or below the least engaged cut of {least_max:.3f}: Least engaged."
+        return f"The score is at or below the least engaged cut of {least}: Least engaged."
     if level == "most_engaged":
-        return f"The score is at or above the most engaged cut of {most_min:.3f}: Most engaged."
+        return f"The score is at or above the most engaged cut of {most}: Most engaged."
     return (
-        f"The score lies above the least engaged cut of {least_max:.3f} and below the most engaged "
-        f"cut of {most_min:.3f}: Somewhat engaged."
+        f"The score lies above the least engaged cut of {least} and below the most engaged "
+        f"cut of {most}: Somewhat engaged."
     )

@@ -181,8 +181,9 @@ def judged_scores(score: np.ndarray, eligible_sends: np.ndarray, min_sends: int)
 def assign_codes(score: np.ndarray, thresholds: Thresholds) -> np.ndarray:
     """Level codes for judged scores (``nan``: not judged) under given thresholds."""
     judged = ~np.isnan(score)
-    least_cut = thresholds.least_engaged_max
-    most_cut = thresholds.most_engaged_min
+    # The cuts are scores themselves (exact divisions, see features): compared as they are, a
+    # score equal to a cut is always on the cut's side.
+    least_cut, most_cut = thresholds.least_engaged_max, thresholds.most_engaged_min
     with np.errstate(invalid="ignore"):
         least = judged & ((score <= 0) | (score <= least_cut))
         most = judged & ~least & (score >= most_cut)

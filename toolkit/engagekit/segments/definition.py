@@ -38,7 +38,7 @@ from engagekit.segments.tree import (
     node_dict,
     where,
 )
-from engagekit.segments.validation import check_definition
+from engagekit.segments.validation import check_definition, check_size
 
 SCHEMA_VERSION = 1
 """The version of the definition document this engagekit writes."""
@@ -94,6 +94,7 @@ class SegmentDefinition(BaseModel):
     def from_json(cls, document: str | bytes | dict[str, Any]) -> SegmentDefinition:
         """Read a definition from JSON text or a parsed dict, migrating older versions."""
         document = load_json_object(document, what="a segment definition")
+        check_size(document.get("criteria"))  # before parsing: a deep tree must not recurse
         document = migrate(document)
         try:
             return cls.model_validate(document)
@@ -164,6 +165,8 @@ def load_json_object(document: str | bytes | dict[str, Any], *, what: str) -> di
             document = json.loads(document)
         except json.JSONDecodeError as error:
             raise SegmentDefinitionError(f"not valid JSON: {error}") from None
+        except RecursionError:
+            raise SegmentDefinitionError("the JSON is nested far too deeply") from None
     if not isinstance(document, dict):
         raise SegmentDefinitionError(f"{what} is a JSON object, not {type(document).__name__}")
     return document

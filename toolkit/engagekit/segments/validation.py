@@ -26,6 +26,7 @@ from engagekit.segments.catalog import (
 )
 from engagekit.segments.errors import SegmentDefinitionError
 from engagekit.segments.tree import Criterion, Group
+from engagekit.timeutil import FIRST_DATE, LAST_DATE
 
 if TYPE_CHECKING:  # annotations only: the definition module builds on this one
     from engagekit.segments.definition import SegmentDefinition
@@ -34,6 +35,19 @@ MAX_DAYS = 36_500
 MAX_CAMPAIGNS = 10_000
 MAX_TEXT = 1_000
 
+# Limits of a definition, checked when one is built (so when it is saved) so that every accepted
+# definition runs on every engine: SQLite refuses expression trees deeper than 1,000 and
+# statements with more than 32,766 bound values, PostgreSQL more than 65,535, Python recurses
+# about 1,000 deep, and SQL dates end at 9999-12-31 where one day more overflows.
+MAX_DEPTH = 16
+"""Deepest nesting of groups in a definition (the top group is depth 1)."""
+MAX_CRITERIA = 250
+"""Most criteria in a definition."""
+MAX_VALUES = 10_000
+"""Most values (tags, list ids, levels, ...) in all criteria of a definition together."""
+MAX_NUMBER = 1e15
+"""Largest number a criterion compares with, either sign (any count, rate or amount is smaller)."""
+
 
 def check_definition(definition: SegmentDefinition, catalog: Catalog | None = None) -> None:
     """Check every group and criterion of ``definition``, normalising values in place.
@@ -41,9 +55,47 @@ def check_definition(definition: SegmentDefinition, catalog: Catalog | None = No
     Raises
     ------
     SegmentDefinitionError
-        At the first problem, naming its path (``criteria.group[1].group[0]``).
+        At the first problem, naming its path (``criteria.group[1].group[0]``), or when the
+        definition is larger than the limits above.
     """
+    check_size(definition.criteria)
     _check_group(definition.criteria, "criteria", catalog or Catalog())
+
+
+def check_size(tree: Any) -> None:
+    """Refuse a tree (nodes, or their JSON as dicts) beyond :data:`MAX_DEPTH`,
+    :data:`MAX_CRITERIA` or :data:`MAX_VALUES`; walked without recursion, so any depth is safe.
+
+    Examples
+    --------
+    >>> deep = {"type": "and", "group": []}
+    >>> for _ in range(600):
+    ...     deep = {"type": "and", "group": [deep]}
+    >>> check_size(deep)
+    Traceback (most recent call last):
+    ...
+    engagekit.segments.errors.SegmentDefinitionError: groups are nested more than 16 deep (the limit)
+    """
+    criteria = values = 0
+    todo = [(tree, 1)]
+    while todo:
+        node, depth = todo.pop()
+        children = node.get("group") if isinstance(node, dict) else getattr(node, "group", None)
+        if isinstance(children, list):
+            if depth > MAX_DEPTH:
+                raise SegmentDefinitionError(f"groups are nested more than {MAX_DEPTH} deep "
+                                             "(the limit)")
+            todo.extend((child, depth + 1) for child in children)
+            continue
+        criteria += 1
+        value = node.get("value") if isinstance(node, dict) else getattr(node, "value", None)
+        values += len(value) if isinstance(value, list | tuple) else 1
+        if criteria > MAX_CRITERIA:
+            raise SegmentDefinitionError(f"more than {MAX_CRITERIA:,} criteria (the limit); "
+                                         "split the segment, or use a list")
+        if values > MAX_VALUES:
+            raise SegmentDefinitionError(f"more than {MAX_VALUES:,} values in all criteria "
+                                         "together (the limit); put these contacts in a list")
 
 
 def _check_group(group: Group, path: str, catalog: Catalog) -> None:
@@ -138,6 +190,8 @@ def _number(value: Any) -> int | float:
         raise TypeError()
     if not math.isfinite(value):
         raise ValueError("the number must be finite")
+    if abs(value) > MAX_NUMBER:
+        raise ValueError(f"the number must lie between -{MAX_NUMBER:.0e} and {MAX_NUMBER:.0e}")
     return value
 
 
@@ -183,11 +237,13 @@ def _text(value: Any) -> str:
 def _date(value: Any) -> str:
     if isinstance(value, datetime):
         raise TypeError()
-    if isinstance(value, date):
-        return value.isoformat()
-    if not isinstance(value, str):
+    if not isinstance(value, str | date):
         raise TypeError()
-    return date.fromisoformat(value.strip()).isoformat()
+    if isinstance(value, str):
+        value = date.fromisoformat(value.strip())
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise ValueError(f"the date must lie between {FIRST_DATE} and {LAST_DATE}")
+    return value.isoformat()
 
 
 def _items(check: Callable[[Any], Any]) -> Callable[[Any], list]:
@@ -218,6 +274,8 @@ def _choice(names: tuple[str, ...], labels: dict[str, str]) -> Callable[[Any], s
 def _id(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError()
+    if not 0 < value < 2**63:
+        raise ValueError("an id is a whole number from 1 to 2**63 - 1")
     return value
 
 

@@ -1,5 +1,6 @@
 """Storage: the workspace database, imports, the columnar copy, snapshots, lists and settings."""
 
+from engagekit.workspace.access import allowed_workspace_patterns, check_workspace_allowed
 from engagekit.workspace.database import (
     Database,
     bump_data_version,
@@ -23,8 +24,10 @@ __all__ = [
     "SnapshotStore",
     "Workspace",
     "WorkspaceTables",
+    "allowed_workspace_patterns",
     "build_tables",
     "bump_data_version",
+    "check_workspace_allowed",
     "default_url",
     "display_url",
     "insert_frame",

@@ -101,8 +101,11 @@ class ColumnarCache:
             shutil.rmtree(work, ignore_errors=True)
         for stale in self.folder.iterdir():
             # another writer's folder in progress is left alone, unless abandoned (a killed process)
-            in_progress = stale.name.startswith(".writing-") and (
-                time.time() - stale.stat().st_mtime < ABANDONED_AFTER_SECONDS)
+            try:
+                in_progress = stale.name.startswith(".writing-") and (
+                    time.time() - stale.stat().st_mtime < ABANDONED_AFTER_SECONDS)
+            except OSError:  # removed by another process meanwhile
+                continue
             if stale != target and not in_progress:
                 shutil.rmtree(stale, ignore_errors=True)
 

@@ -31,7 +31,7 @@ INSERT_CHUNK = 50_000
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_OPTION = "engagekit_write"
 
-WRITE_ATTEMPTS = 5
+WRITE_ATTEMPTS = 8
 """How many times a transaction is tried when another writer gets in the way."""
 
 RETRY_PAUSE_SECONDS = 0.05
@@ -150,6 +150,20 @@ class Database:
         """
         with self.engine.connect() as conn:
             conn = conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read connection that sees one state of the data for the whole block.
+
+        SQLite gives that to every read transaction (WAL); on PostgreSQL the block runs at
+        REPEATABLE READ, so the data token and each table read after it come from the same
+        moment even while an import commits in between.
+        """
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 yield conn
 
@@ -314,10 +328,20 @@ def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None
     if frame.empty or not columns:
         return
     statement = sa.insert(table).compile(dialect=conn.dialect, column_keys=columns)
-    order = list(statement.positiontup) if statement.positional else columns
+    # Bound parameter names are the column names made safe for the driver (a long name or one
+    # with spaces gets another), so each is traced back to its column.
+    escaped = getattr(statement, "escaped_bind_names", None) or {}
+    if statement.positional:
+        column_of = {name: bind.key for bind, name in statement.bind_names.items()}
+        order = list(statement.positiontup)
+    else:
+        column_of = {escaped.get(name, name): bind.key
+                     for bind, name in statement.bind_names.items()}
+        order = list(column_of)
     for start in range(0, len(frame), INSERT_CHUNK):
         chunk = frame.iloc[start : start + INSERT_CHUNK]
-        values = [driver_values(chunk[name], table.c[name].type, conn.dialect) for name in order]
+        values = [driver_values(chunk[column_of[name]], table.c[column_of[name]].type, conn.dialect)
+                  for name in order]
         rows = list(zip(*values, strict=True)) if statement.positional else [
             dict(zip(order, row, strict=True)) for row in zip(*values, strict=True)
         ]

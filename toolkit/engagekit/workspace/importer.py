@@ -103,16 +103,13 @@ def _replace_data(conn: Connection, dataset: Dataset, *, incoming_lists: set[str
     old = build_tables(_custom_fields(conn))
     dataset = _keep_ids_stable(conn, old, dataset)
     kept_lists, kept_members = _workspace_lists(conn, old, dataset, incoming_lists)
-    for name in reversed(WorkspaceTables.DATA_TABLES):
-        getattr(old, name).drop(conn, checkfirst=True)
+    new = build_tables(dataset.custom_fields)
+    _empty_data_tables(conn, old, new)
     conn.execute(sa.delete(old.custom_fields))
     conn.execute(sa.delete(old.snapshot_levels))
     conn.execute(sa.delete(old.level_snapshots))
     conn.execute(sa.delete(old.counted_deliveries))
     conn.execute(sa.delete(old.engagement_countings))
-    new = build_tables(dataset.custom_fields)
-    for name in WorkspaceTables.DATA_TABLES:
-        getattr(new, name).create(conn)
     if dataset.custom_fields:
         conn.execute(
             sa.insert(new.custom_fields),
@@ -137,6 +134,29 @@ def _replace_data(conn: Connection, dataset: Dataset, *, incoming_lists: set[str
         insert_frame(conn, getattr(new, name), frames[name])
     meta = build_tables().meta
     return int(conn.execute(sa.select(meta.c.value).where(meta.c.key == "data_version")).scalar())
+
+
+def _empty_data_tables(conn: Connection, old: WorkspaceTables, new: WorkspaceTables) -> None:
+    """Empty the data tables for new rows; only ``contacts`` is made again, and only when its
+    custom field columns change.
+
+    Rows are deleted rather than tables dropped: a drop takes an exclusive lock on every table,
+    which on PostgreSQL deadlocks with a reader holding some of them (a load reads the tables
+    one after another), while a delete lets readers go on seeing the old rows until the import
+    commits. Contacts come first, so that the one exclusive lock a changed layout needs is taken
+    before any other.
+    """
+    same_layout = [c.name for c in old.contacts.columns] == [c.name for c in new.contacts.columns] \
+        and all(str(a.type) == str(b.type) for a, b in zip(old.contacts.columns,
+                                                           new.contacts.columns, strict=True))
+    if same_layout:
+        conn.execute(sa.delete(old.contacts))
+    else:
+        old.contacts.drop(conn, checkfirst=True)
+        new.contacts.create(conn)
+    for name in WorkspaceTables.DATA_TABLES:
+        if name != "contacts":
+            conn.execute(sa.delete(getattr(old, name)))
 
 
 def _custom_fields(conn: Connection) -> dict[str, str]:

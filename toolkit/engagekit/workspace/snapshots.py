@@ -35,10 +35,12 @@ class SnapshotStore:
         self._snapshots = build_tables().level_snapshots
         self._rows = build_tables().snapshot_levels
 
-    def store(self, levels: LevelResult, *, learned: bool = True) -> int:
+    def store(self, levels: LevelResult, *, learned: bool = True,
+              data_version: int | None = None) -> int:
         """Store a level result and return its snapshot id (an identical one is reused).
 
-        ``learned`` says whether its thresholds were learned at its as-of time (the default) or
+        ``data_version`` is the version of the data the levels come from (by default the current
+        one). ``learned`` says whether its thresholds were learned at its as-of time (the default) or
         given (for instance the current thresholds applied to an earlier time).
         """
         def write_rows(conn: Connection, snapshot_id: int) -> None:
@@ -46,16 +48,19 @@ class SnapshotStore:
             frame["level"] = frame["level"].astype(str)
             insert_frame(conn, self._rows, frame)
 
-        return self._store(levels.as_of, levels.config, levels.thresholds, learned, write_rows)
+        return self._store(levels.as_of, levels.config, levels.thresholds, learned, write_rows,
+                           data_version=data_version)
 
     def _store(self, as_of: pd.Timestamp, config: EngagementConfig, thresholds: Thresholds,
-               learned: bool, write_rows: Callable[[Connection, int], None]) -> int:
+               learned: bool, write_rows: Callable[[Connection, int], None], *,
+               data_version: int | None = None) -> int:
         snapshots = self._snapshots
         key = {
             "as_of": as_of.to_pydatetime(),
             "config": config.to_json(),
             "thresholds": thresholds_json(thresholds),
-            "data_version": self.database.data_version(),
+            # the version of the data the levels were computed from, when the caller knows it
+            "data_version": self.database.data_version() if data_version is None else data_version,
         }
 
         def work(conn: Connection) -> int:
@@ -121,9 +126,13 @@ class SnapshotStore:
             found = self._find_learned(as_of, config)
             if found is not None:
                 return found
+        # The version is read before the data: should an import land in between, the snapshot is
+        # filed under the older version, which is never served again, not under the newer one.
+        version = None
         if levels is None:
+            version = self.database.data_version()
             levels = compute_levels(self._load_data(), as_of=as_of, config=config, thresholds=thresholds)
-        return self.store(levels, learned=thresholds is None)
+        return self.store(levels, learned=thresholds is None, data_version=version)
 
     def ensure_in_database(self, *, as_of: pd.Timestamp, config: EngagementConfig) -> int:
         """Like :meth:`ensure` with learned thresholds, computing a missing snapshot in the

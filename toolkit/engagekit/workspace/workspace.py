@@ -9,6 +9,7 @@ the saved settings. It holds no process-wide state: each object keeps its own la
 from __future__ import annotations
 
 import threading
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -131,7 +132,7 @@ class Workspace:
 
     def read_database(self) -> Dataset:
         """The workspace data read from the database itself, never from the columnar copy."""
-        with self.engine.connect() as conn:
+        with self.database.snapshot() as conn:
             return importer.read_tables(conn, self.database.custom_fields(conn))
 
     def _current_in(self, conn: Connection) -> Dataset:
@@ -143,7 +144,7 @@ class Workspace:
     def load(self) -> Dataset:
         """The workspace data: from the columnar copy written for exactly this data, else read
         from the database (and the copy written for next time)."""
-        with self.engine.connect() as conn:
+        with self.database.snapshot() as conn:
             token, version = self.database.data_token(conn), self.database.data_version(conn)
             if version and not token:  # a workspace written before data tokens: give it one
                 token = self._adopt_token()
@@ -175,7 +176,7 @@ class Workspace:
         def work(conn: Connection) -> str:
             token = self.database.data_token(conn)
             if not token:
-                token = f"v{self.database.data_version(conn)}-{id(conn):x}"
+                token = uuid.uuid4().hex
                 set_meta(conn, "data_token", token)
             return token
 

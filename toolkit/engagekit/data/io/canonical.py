@@ -30,7 +30,13 @@ import pandas as pd
 
 from engagekit.data.dataset import Dataset
 from engagekit.data.io.merge import collapse_contacts
-from engagekit.data.io.reading import PathLike, SourceFile, infer_field, split_cells
+from engagekit.data.io.reading import (
+    PathLike,
+    SourceFile,
+    infer_field,
+    split_cells,
+    storable_name,
+)
 from engagekit.data.schema import (
     CSV_FILES,
     EMAIL_STATUSES,
@@ -182,7 +188,12 @@ def _assemble(frames: dict[str, pd.DataFrame], report: ImportReport) -> Dataset:
     tags = split_cells(contacts.pop("tags"), TAG_SEPARATOR)
     custom_fields: dict[str, str] = {}
     for header in contacts.columns.difference(list(TABLES["contacts"]), sort=False):
-        custom_fields[header], contacts[header] = infer_field(contacts[header])
+        name = storable_name(header, [*TABLES["contacts"], "tags", *custom_fields])
+        if name != header:
+            report.notes.append(f"contacts.csv: column '{header}' is stored as the custom field "
+                                f"'{name}' (a database cannot hold the name as written)")
+            contacts = contacts.rename(columns={header: name})
+        custom_fields[name], contacts[name] = infer_field(contacts[name])
     merged, ids = collapse_contacts(contacts)
     if len(merged) < len(contacts):
         report.notes.append(f"contacts.csv: {len(contacts) - len(merged):,} row(s) repeat an "

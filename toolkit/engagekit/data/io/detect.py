@@ -41,7 +41,7 @@ from engagekit.data.io.canonical import read_canonical
 from engagekit.data.io.constant_contact import read_constant_contact
 from engagekit.data.io.mailchimp import SYSTEM_COLUMNS, read_mailchimp
 from engagekit.data.io.merge import merge_datasets
-from engagekit.data.io.reading import PathLike, header_key, read_header
+from engagekit.data.io.reading import PathLike, header_key, max_unpacked_bytes, read_header
 from engagekit.data.io.records import campaign_stem
 from engagekit.data.schema import REQUIRED
 from engagekit.errors import DataError, ImportReport
@@ -61,6 +61,9 @@ LAYOUTS: dict[str, str] = {
 _MAILCHIMP_SYSTEM = {header_key(column) for column in SYSTEM_COLUMNS} - {"tags"}
 _CC_CONTACT = {"email status", "email lists", "created at", "tags", "first name"}
 _SENT_NAME = re.compile(r"(?:^|[\s_\-])(?:sent|recipients)$", re.IGNORECASE)
+_KIND_NAME = re.compile(r"(?:^|[\s_\-])(opens|opened|clicks|clicked|sent|recipients)$", re.IGNORECASE)
+_KIND_WORDS = {"opens": "opens", "opened": "opens", "clicks": "clicks", "clicked": "clicks",
+               "sent": "sent", "recipients": "sent"}
 _MAX_UNZIPPED = 4 * 2**30
 
 
@@ -112,19 +115,25 @@ def _csv_files(folder: Path) -> list[Path]:
 
 
 def _mailchimp_kind(path: Path, header: Sequence[str]) -> str:
+    return _told_kind(path, header) or "opens"
+
+
+def _told_kind(path: Path, header: Sequence[str]) -> str | None:
+    """What a Mailchimp activity file lists, when its folder, name or header says so."""
     folder = path.parent.name.casefold()
     if folder in ("opens", "clicks", "sent"):
         return folder
-    if _is_recipient_list(path):
-        return "sent"
-    return "clicks" if "url" in {header_key(column) for column in header} else "opens"
+    named = _KIND_NAME.search(campaign_stem(path))
+    if named:
+        return _KIND_WORDS[named.group(1).casefold()]
+    return "clicks" if "url" in {header_key(column) for column in header} else None
 
 
 def _unzip(path: Path, scratch: Path) -> Path:
     """Extract the CSV files of a zip archive (an export as downloaded) into a new folder."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):  # workbooks are zip archives too
         raise DataError(f"{path.name}: this is an Excel workbook; save the sheet as CSV (UTF-8)")
-    folder = scratch / f"{len(list(scratch.iterdir()))}-{path.stem}"
+    folder = _fresh_folder(scratch, path.stem)
     try:
         with zipfile.ZipFile(path) as archive:
             members = [
@@ -136,6 +145,10 @@ def _unzip(path: Path, scratch: Path) -> Path:
             if sum(member.file_size for member in members) > _MAX_UNZIPPED:
                 raise DataError(f"{path.name}: the archive unpacks to more than "
                                 f"{_MAX_UNZIPPED // 2**30} GiB; unzip it yourself")
+            for member in members:
+                if member.file_size > max_unpacked_bytes(member.compress_size):
+                    raise DataError(f"{path.name}: {member.filename} expands far more than an "
+                                    "export does; unzip it yourself and import the CSV files")
             for member in members:
                 parts = PurePosixPath(member.filename.replace("\\", "/")).parts
                 if not parts or parts[0] in ("/", "") or ".." in parts:
@@ -177,7 +190,9 @@ def _classify(
             if layout is None and not scanned:
                 raise DataError(_unknown(candidate, header))
             if layout is None:
-                report.notes.append(f"{candidate.name}: not a known export layout; skipped")
+                # an issue, not a note: every row of the file is left out
+                report.add(candidate.name, None, None, "not a known export layout; file skipped "
+                           f"(its header: {', '.join(header) or 'empty'})")
                 continue
             recognised += 1
             groups[layout].append((candidate, header))
@@ -255,4 +270,77 @@ def _read_groups(groups: dict[str, list[tuple[Path, list[str]]]]) -> list[tuple[
     return results
 
 
-__all__ = ["LAYOUTS", "detect_layout", "read_any"]
+def _fresh_folder(parent: Path, name: str) -> Path:
+    """A new folder ``parent/name``, or ``name (2)``, ``name (3)``... when that one exists."""
+    folder, number = parent / name, 1
+    while folder.exists():
+        number += 1
+        folder = parent / f"{name} ({number})"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def read_uploads(files: Sequence[tuple[str, bytes]]) -> tuple[Dataset, ImportReport]:
+    """Read files uploaded through a browser, given as (file name, content) pairs.
+
+    A browser sends bare file names, without the folders they were in. Zip archives (a Mailchimp
+    export as downloaded) keep their folders and are read like a folder. A loose Mailchimp
+    activity file must say what it lists by its name (``Welcome - sent.csv``, ``Welcome -
+    opens.csv``) or its header (``Url``: clicks): a recipient list read as opens would give every
+    recipient an open they never made, so such a file is refused rather than guessed. Messages
+    name files as uploaded, never by a temporary folder.
+
+    Raises
+    ------
+    DataError
+        As :func:`read_any`, and for a loose activity file whose kind is not told.
+
+    Examples
+    --------
+    >>> ds, report = read_uploads([("Spring Sale - opens.csv",
+    ...                             b"Timestamp,Email\\n2026-04-01 10:00:00,ann@example.com\\n")])
+    >>> sorted(ds.email_events["event_type"]), report.files
+    (['open', 'send'], ['Spring Sale - opens.csv'])
+    """
+    with tempfile.TemporaryDirectory(prefix="engagekit-upload-") as scratch:
+        root = Path(scratch)
+        paths = []
+        for name, content in files:
+            bare = PurePosixPath(str(name).replace("\\", "/")).name or "upload.csv"
+            if content.startswith(b"PK\x03\x04") and bare.lower().endswith(".zip"):
+                archive = _fresh_folder(root / "archives", "archive") / bare
+                archive.write_bytes(content)
+                paths.append(archive)
+                continue
+            path = _place_loose(root, bare, content)
+            paths.append(path)
+        return read_any(paths)
+
+
+def _place_loose(root: Path, bare: str, content: bytes) -> Path:
+    """Write a loose upload where its reader finds it: a Mailchimp activity file in the folder
+    of its kind (``opens/``, ``clicks/``, ``sent/``), any other file in ``uploaded/``."""
+    staging = _fresh_folder(root / "staging", "file") / bare
+    staging.write_bytes(content)
+    header = read_header(staging) if bare.lower().endswith((".csv", ".gz", ".txt")) else []
+    folder = "uploaded"
+    if header and detect_layout(header, staging) == "mailchimp_activity":
+        kind = _told_kind(staging, header)
+        if kind is None:
+            raise DataError(
+                f"{bare}: a Mailchimp activity file without its folder cannot be told apart: "
+                "it may list opens or recipients (sent). Upload the export's .zip file, which "
+                f"keeps its folders, or rename the file '{campaign_stem(bare)} - opens.csv' or "
+                f"'{campaign_stem(bare)} - sent.csv'")
+        folder = kind
+    number = 1
+    target = root / "files" / folder / bare
+    while target.exists():  # the same name twice: a second tree, so labels stay "opens/<name>"
+        number += 1
+        target = root / f"files-{number}" / folder / bare
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging.rename(target)
+    return target
+
+
+__all__ = ["LAYOUTS", "detect_layout", "read_any", "read_uploads"]

@@ -8,11 +8,14 @@ Every importer reads its files through :class:`SourceFile`, so all formats share
   European locales saves CSV with semicolons).
 - **Headers** are matched ignoring case and extra spaces: ``" email  ADDRESS"`` is ``Email address``.
 - **Rows** are numbered as a spreadsheet shows them: the header is row 1, the first record row 2.
-- **Emails** are trimmed and lower-cased; one without exactly one ``@``, with a space, or without a
-  dotted domain is reported and its row skipped.
+- **Emails** are trimmed, lower-cased and put in Unicode NFKC form; one without exactly one ``@``,
+  with a space, without a dotted domain, longer than 254 characters or holding an invisible or
+  control character (U+200B, U+FEFF, U+00AD, ...) is reported and its row skipped.
 - **Times** may be ISO 8601 (``2026-11-24``, ``2026-11-24 10:15:32``, ``2026-11-24T10:15:00+02:00``)
   or US style (``11/24/2026 10:15 AM``, ``11/24/2026``). A time with an offset is converted to UTC;
-  a time without one is taken as UTC already. All times come out naive (no time zone).
+  a time without one is taken as UTC already. All times come out naive (no time zone), to the
+  microsecond: finer digits (``10:15:00.123456789``) are dropped. Times before 1900 or after 2199
+  are not valid (no email tool sent or will send then).
 - **A bad cell** in a required column skips its row; in an optional column it is left blank. Either
   way the report names the file, the row, the column and the value.
 
@@ -34,8 +37,8 @@ from __future__ import annotations
 import csv
 import gzip
 import re
+import zlib
 from collections.abc import Callable, Iterable, Mapping
-from io import StringIO
 from pathlib import Path
 
 import numpy as np
@@ -43,12 +46,22 @@ import pandas as pd
 
 from engagekit.data.schema import TIME_DTYPE
 from engagekit.errors import DataError, ImportReport
+from engagekit.names import hidden_character
+from engagekit.timeutil import FIRST_DATE, LAST_DATE
 
 PathLike = str | Path
 
-# A row with more cells than the header is replaced by this marker (and its cell count) so that it
-# keeps its place: rows after it must keep their spreadsheet numbers.
-_TOO_MANY_CELLS = "\ufdd0engagekit:too-many-cells:"
+# A row that cannot be read is replaced by this marker (and the reason) so that it keeps its place:
+# it is reported, and rows after it keep their spreadsheet numbers.
+_BAD_ROW = "\ufdd0engagekit:bad-row:"
+# Physical lines as the CSV rules count them: only CR, LF and CRLF end a line.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+MAX_EXPANSION = 100
+"""A compressed file may expand at most this many times its size (see :func:`max_unpacked_bytes`)."""
+
+MIN_UNPACKED_CAP = 64 * 2**20
+"""A compressed file may always expand to this many bytes, whatever its size."""
 
 # One '@', no spaces or list punctuation, a dotted domain with a top-level part of 2+ characters.
 _EMAIL = r"[^@\s,;:<>()\[\]\"]+@(?:[^@\s,;:<>()\[\]\".]+\.)+[^@\s,;:<>()\[\]\".]{2,}"
@@ -65,7 +78,32 @@ _US_FORMATS = (
     "%m/%d/%y %I:%M %p",
     "%m/%d/%y",
 )
+MAX_COLUMN_BYTES = 63
+"""The longest custom field name, in UTF-8 bytes (PostgreSQL's limit for a column name)."""
+SYSTEM_COLUMN_NAMES = frozenset({"oid", "tableoid", "xmin", "xmax", "cmin", "cmax", "ctid",
+                                 "rowid", "_rowid_"})
+"""Hidden columns of PostgreSQL and SQLite tables: a custom field cannot take their names."""
+MAX_EMAIL_LENGTH = 254
+"""The longest e-mail address accepted, in characters (the limit of the mail standards)."""
+_FIRST_TIME = pd.Timestamp(FIRST_DATE)
+_END_TIME = pd.Timestamp(LAST_DATE) + pd.Timedelta(days=1)
 TIME_HINT = "e.g. 2026-11-24 10:15 or 11/24/2026 10:15 AM"
+
+
+def normalise_emails(values: pd.Series) -> pd.Series:
+    """E-mail addresses in the form that identifies a contact: trimmed, lower-cased, NFKC.
+
+    Examples
+    --------
+    >>> normalise_emails(pd.Series([" Ann@Example.COM ", "\uff41nn@example.com"])).tolist()
+    ['ann@example.com', 'ann@example.com']
+    """
+    emails = values.str.strip().str.lower()
+    wide = emails.notna() & ~emails.str.isascii()
+    if wide.any():  # NFKC can make spaces or capitals of other characters: trim and lower after
+        emails[wide] = (emails[wide].str.normalize("NFKC").str.strip().str.lower()
+                        .str.normalize("NFKC"))
+    return emails
 
 
 def header_key(name: object) -> str:
@@ -85,13 +123,41 @@ def header_key(name: object) -> str:
 def _read_bytes(path: Path, limit: int | None) -> bytes:
     try:
         if path.name.lower().endswith(".gz"):
-            with gzip.open(path, "rb") as handle:
-                return handle.read(-1 if limit is None else limit)
+            return _gunzip(path, limit)
         with path.open("rb") as handle:
             return handle.read(-1 if limit is None else limit)
-    except (OSError, EOFError) as error:
+    except (OSError, EOFError, zlib.error) as error:
         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
         raise DataError(f"{path.name}: cannot read the file ({reason})") from None
+
+
+def max_unpacked_bytes(packed: int) -> int:
+    """The most a compressed file of ``packed`` bytes may expand to before it is refused.
+
+    Text exports compress about ten-fold; a file expanding far more is a "decompression bomb"
+    that would exhaust the memory of the machine, so the cap is :data:`MAX_EXPANSION` times the
+    packed size, and never less than :data:`MIN_UNPACKED_CAP` bytes.
+
+    Examples
+    --------
+    >>> max_unpacked_bytes(1_000) == MIN_UNPACKED_CAP
+    True
+    >>> max_unpacked_bytes(10 * 2**20) // 2**20
+    1000
+    """
+    return max(MIN_UNPACKED_CAP, MAX_EXPANSION * packed)
+
+
+def _gunzip(path: Path, limit: int | None) -> bytes:
+    cap = max_unpacked_bytes(path.stat().st_size)
+    want = cap + 1 if limit is None else min(limit, cap + 1)
+    with gzip.open(path, "rb") as handle:
+        raw = handle.read(want)
+    if len(raw) > cap:
+        raise DataError(f"{path.name}: the compressed file expands to more than "
+                        f"{cap // 2**20:,} MB, far more than an export does; unpack it yourself "
+                        "and import the CSV file")
+    return raw
 
 
 def _decode(raw: bytes, name: str) -> str:
@@ -133,40 +199,108 @@ def _separator(text: str) -> str:
     return max(counts, key=counts.__getitem__) if any(counts.values()) else ","
 
 
-def _mark_long_row(cells: list[str]) -> list[str]:
-    return [f"{_TOO_MANY_CELLS}{len(cells)}"]
+class _Lines:
+    """The physical lines of a text from a position on, counting how many the reader took."""
+
+    def __init__(self, lines: list[str], position: int):
+        self.lines, self.position = lines, position
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.position >= len(self.lines):
+            raise StopIteration
+        self.position += 1
+        return self.lines[self.position - 1]
+
+
+def _swallows(first_line: str, separator: str, width: int, cells: list[str]) -> bool:
+    """Whether a record running over several lines is rather a stray quote (or a stray line end)
+    eating rows: its first line does not leave a quote open, its cell count is wrong, or the text
+    after a line break inside one of its cells has as many separators as a row of its own.
+
+    A quoted cell holding a line break followed by that many separators cannot be told from a
+    swallowed row: such a record is reported rather than risk a row silently inside a cell.
+    """
+    if first_line.count('"') % 2 == 0 or len(cells) != width or width <= 1:
+        return True
+    return any(
+        part.count(separator) >= width - 1
+        for cell in cells if "\n" in cell or "\r" in cell
+        for part in re.split(r"\r\n|\r|\n", cell)[1:]
+    )
+
+
+def _records(text: str, separator: str) -> list[list[str]]:
+    """Every record's cells; a broken record is replaced by a :data:`_BAD_ROW` marker with the
+    reason and reading goes on at the line after its first, so that a stray quote costs one row."""
+    lines = _LINE.findall(text)
+    records: list[list[str]] = []
+    width: int | None = None
+    start = 0
+    while start < len(lines):
+        source = _Lines(lines, start)
+        reader = csv.reader(source, delimiter=separator, strict=True)
+        begin = start
+        try:
+            for cells in reader:
+                end = source.position
+                if end - begin > 1 and width is not None and _swallows(
+                    lines[begin], separator, width, cells
+                ):
+                    raise csv.Error("a quote opened in this row is not closed before the next row")
+                records.append(cells)
+                width = len(cells) if width is None else width
+                begin = end
+            start = len(lines)
+        except csv.Error as error:
+            records.append([_BAD_ROW + _quote_reason(str(error))])
+            width = 0 if width is None else width
+            start = begin + 1
+    return records
+
+
+def _quote_reason(error: str) -> str:
+    if "field larger than field limit" in error:
+        return f"a cell holds more than {csv.field_size_limit():,} characters; row skipped"
+    if "NUL" in error:
+        return "the row holds a binary zero byte, not text; row skipped"
+    if "not closed" in error or "EOF" in error or "unexpected end" in error:
+        return "a quote opened in this row is not closed before the next row; row skipped"
+    return "a quote in this row is misplaced (a quoted cell must end at a separator); row skipped"
 
 
 def parse_csv(text: str, name: str) -> pd.DataFrame:
-    """Every row of a CSV text as strings, the header included, columns numbered from 0."""
-    options = {
-        "sep": _separator(text),
-        "header": None,
-        "dtype": str,
-        "keep_default_na": False,
-        "skip_blank_lines": False,  # a blank line is a row in a spreadsheet: keep the numbering
-    }
-    try:
-        try:
-            return pd.read_csv(StringIO(text), **options)
-        except pd.errors.ParserError as error:
-            if not re.search(r"Expected \d+ fields", str(error)):
-                raise
-            # Some row has more cells than the header: the slower parser lets us keep and report it.
-            return pd.read_csv(
-                StringIO(text), engine="python", on_bad_lines=_mark_long_row, **options
-            ).fillna("")
-    except pd.errors.EmptyDataError:
-        if text.strip():
-            raise DataError(f"{name}: the first row is empty; it should hold the column names") from None
-        raise DataError(f"{name}: the file is empty (no header row)") from None
-    except (pd.errors.ParserError, ValueError, csv.Error) as error:
-        quote = re.search(r"EOF inside string starting at row (\d+)", str(error))
-        if quote:  # the parser counts from 0 at the header; a spreadsheet from 1
-            raise DataError(f"{name}: cannot be read as CSV: a quote opened in row "
-                            f"{int(quote.group(1)) + 1} is never closed") from None
-        detail = " ".join(str(error).split())
-        raise DataError(f"{name}: cannot be read as CSV ({detail})") from None
+    """Every row of a CSV text as strings, the header included, columns numbered from 0 and rows
+    indexed by their spreadsheet row (the header is row 1).
+
+    A row the CSV rules cannot read (a stray quote, a row with more cells than the header) keeps
+    its place as a marker that :class:`SourceFile` reports, so that no row disappears silently and
+    the rows after it keep their numbers.
+
+    Examples
+    --------
+    >>> table = parse_csv('email,name\\nann@example.com,"Ann\\nbob@example.com,Bob\\n', "x.csv")
+    >>> table.index.tolist(), table.iloc[2].tolist()
+    ([1, 2, 3], ['bob@example.com', 'Bob'])
+    """
+    if not text.strip():
+        raise DataError(f"{name}: the file is empty (no header row)")
+    records = _records(text, _separator(text))
+    header = records[0]
+    if header and header[0].startswith(_BAD_ROW):
+        raise DataError(f"{name}: the first row cannot be read as CSV: "
+                        f"{header[0].removeprefix(_BAD_ROW).removesuffix('; row skipped')}")
+    if not any(cell.strip() for cell in header):
+        raise DataError(f"{name}: the first row is empty; it should hold the column names")
+    width = len(header)
+    rows = []
+    for cells in records:
+        if len(cells) > width:
+            cells = [f"{_BAD_ROW}row has {len(cells)} cells but the header has {width}; row skipped"]
+        rows.append(cells + [""] * (width - len(cells)))
+    return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1), dtype=object).astype("str")
 
 
 def read_header(path: PathLike) -> list[str]:
@@ -212,21 +346,32 @@ def parse_times(values: pd.Series) -> pd.Series:
     --------
     >>> parse_times(pd.Series(["2026-11-24T10:15:00+02:00", "11/24/2026 10:15 AM", "soon"])).tolist()
     [Timestamp('2026-11-24 08:15:00'), Timestamp('2026-11-24 10:15:00'), NaT]
+    >>> parse_times(pd.Series(["2026-11-24 10:15:00.123456789"])).tolist()
+    [Timestamp('2026-11-24 10:15:00.123456')]
     """
     text = values.astype("str").str.strip()
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
     iso = text.str.fullmatch(_ISO_SHAPE, na=False)
     if iso.any():
-        out[iso] = pd.to_datetime(text[iso], format="ISO8601", utc=True, errors="coerce")
+        out[iso] = _microseconds(pd.to_datetime(text[iso], format="ISO8601", utc=True,
+                                                errors="coerce"))
     us = text.str.fullmatch(_US_SHAPE, na=False)
     for time_format in _US_FORMATS:
         todo = us & out.isna()
         if not todo.any():
             break
-        out[todo] = pd.to_datetime(
+        out[todo] = _microseconds(pd.to_datetime(
             text[todo].str.upper(), format=time_format, utc=True, errors="coerce"
-        )
-    return out.dt.tz_localize(None).astype(TIME_DTYPE)
+        ))
+    out = out.dt.tz_localize(None).astype(TIME_DTYPE)
+    return out.where((out >= _FIRST_TIME) & (out < _END_TIME))
+
+
+def _microseconds(times: pd.Series) -> pd.Series:
+    """Times kept to the microsecond, the workspace's resolution (digits beyond it are dropped)."""
+    if times.dt.unit == "ns":
+        times = times.dt.floor("us")
+    return times.dt.as_unit("us")
 
 
 def parse_numbers(values: pd.Series) -> pd.Series:
@@ -242,10 +387,28 @@ def parse_numbers(values: pd.Series) -> pd.Series:
 
 
 def parse_ids(values: pd.Series) -> pd.Series:
-    """Read text as whole-number ids (nullable ``Int64``); anything else becomes ``<NA>``."""
-    numbers = parse_numbers(values)
-    whole = (numbers == numbers.round()) & (numbers.abs() < 2**63)
-    return numbers.where(whole).astype("Int64")
+    """Read text as whole-number ids (nullable ``Int64``); anything else becomes ``<NA>``.
+
+    Digits are read exactly, never through floating point, so ids above 2**53 keep their last
+    digits; ``12.0`` or ``1e3`` are read as numbers only while a float holds them exactly.
+
+    Examples
+    --------
+    >>> parse_ids(pd.Series(["9007199254740993", "12.0", "1.5", "99999999999999999999"])).tolist()
+    [9007199254740993, 12, <NA>, <NA>]
+    """
+    text = values.astype("str").str.strip()
+    digits = text.str.fullmatch(r"[+-]?\d{1,19}", na=False)
+    ids = pd.Series(pd.NA, index=values.index, dtype="Int64")
+    short = digits & (text.str.len() <= 15)  # below 2**53: floats hold these exactly, fast path
+    ids[short] = pd.to_numeric(text[short]).astype("int64")
+    long = digits & ~short
+    if long.any():
+        exact = [int(cell) for cell in text[long]]
+        ids[long] = pd.array([n if -(2**63) <= n < 2**63 else pd.NA for n in exact], dtype="Int64")
+    numbers = parse_numbers(text.where(~digits))
+    whole = (numbers == numbers.round()) & (numbers.abs() < 2**53)
+    return ids.fillna(numbers.where(whole).astype("Int64"))
 
 
 def split_cells(values: pd.Series, separator: str) -> pd.Series:
@@ -291,12 +454,35 @@ def field_name(header: str, taken: Iterable[str] = ()) -> str:
     'email_2'
     """
     base = re.sub(r"[^0-9a-z]+", "_", header_key(header)).strip("_") or "field"
-    taken = set(taken)
-    name, number = base, 1
-    while name in taken:
+    return storable_name(base, taken)
+
+
+def storable_name(name: str, taken: Iterable[str] = ()) -> str:
+    """``name``, or the nearest name every workspace database can hold as a column beside
+    ``taken``: at most :data:`MAX_COLUMN_BYTES` bytes (PostgreSQL cuts longer names, so two long
+    headers sharing a prefix would clash), not a database's own hidden column (``xmin``,
+    ``ctid``, ``rowid``, ...) and different, ignoring case, from every taken name.
+
+    Examples
+    --------
+    >>> storable_name("xmin"), storable_name("city", taken=["City"])
+    ('xmin_2', 'city_2')
+    >>> len(storable_name("a" * 100).encode())
+    63
+    """
+    taken = {key.casefold() for key in taken} | SYSTEM_COLUMN_NAMES
+    base = _cut(name, MAX_COLUMN_BYTES)
+    candidate, number = base, 1
+    while candidate.casefold() in taken:
         number += 1
-        name = f"{base}_{number}"
-    return name
+        suffix = f"_{number}"
+        candidate = _cut(base, MAX_COLUMN_BYTES - len(suffix)) + suffix
+    return candidate
+
+
+def _cut(text: str, size: int) -> str:
+    """``text`` cut to at most ``size`` UTF-8 bytes, never inside a character."""
+    return text.encode()[:size].decode(errors="ignore")
 
 
 def infer_field(values: pd.Series) -> tuple[str, pd.Series]:
@@ -390,18 +576,19 @@ class SourceFile:
         cells = pd.DataFrame({position: as_text(frame[column])
                               for position, column in enumerate(frame.columns)})
         header = pd.DataFrame([[str(column) for column in frame.columns]])
-        source._take(pd.concat([header, cells], ignore_index=True))
+        table = pd.concat([header, cells], ignore_index=True)
+        source._take(table.set_axis(pd.RangeIndex(1, len(table) + 1)))
         return source
 
     def _take(self, table: pd.DataFrame) -> None:
-        """Keep the header and the rows of a table of text cells (header first)."""
+        """Keep the header and the rows of a table of text cells (header first, rows indexed by
+        their spreadsheet row)."""
         report = self.report
         header = [cell.strip() for cell in table.iloc[0].tolist()]
         if not any(header):
             raise DataError(f"{self.name}: the first row is empty; it should hold the column names")
         body = table.iloc[1:]
-        body.index = pd.RangeIndex(2, len(table) + 1)
-        long_rows = body[0].str.startswith(_TOO_MANY_CELLS)
+        broken = body[0].str.startswith(_BAD_ROW)
         self.headers: dict[str, str] = {}
         positions = []
         for position, text in enumerate(header):
@@ -416,14 +603,12 @@ class SourceFile:
         rows = body.iloc[:, positions].set_axis(list(self.headers), axis="columns")
         rows = rows.apply(lambda column: column.astype("str").str.strip())
         blank = (rows == "").all(axis="columns")
-        self.rows = rows[~blank & ~long_rows]
+        self.rows = rows[~blank & ~broken]
         self.ok = pd.Series(True, index=self.rows.index)
         report.files.append(self.name)
-        for row, marker in body[0][long_rows].items():
-            count = marker.removeprefix(_TOO_MANY_CELLS)
-            report.add(self.name, int(row), None,
-                       f"row has {count} cells but the header has {len(header)}; row skipped")
-        self.skipped = int(long_rows.sum())
+        for row, marker in body[0][broken].items():
+            report.add(self.name, int(row), None, marker.removeprefix(_BAD_ROW))
+        self.skipped = int(broken.sum())
 
     def __repr__(self) -> str:
         return f"SourceFile({self.name!r}, {len(self.rows)} rows)"
@@ -476,6 +661,7 @@ class SourceFile:
         order = {name: position for position, name in enumerate(self.report.files)}
         self.report.issues.sort(key=lambda issue: (order.get(issue.file, -1), issue.row or 0))
         skipped = self.skipped + int((~self.ok).sum())
+        self.report.rows[self.name] = {"read": len(self.ok) + self.skipped, "kept": int(self.ok.sum())}
         if skipped:
             self.report.notes.append(f"{self.name}: {skipped:,} of {len(self.ok) + self.skipped:,} "
                                      "rows skipped (see the problems)")
@@ -501,11 +687,17 @@ class SourceFile:
     def emails(self, column: str) -> pd.Series:
         """Email addresses, trimmed and lower-cased; blank or invalid ones skip their row."""
         self.require(column)
-        emails = self.text(column).str.lower()
+        emails = normalise_emails(self.text(column))
         self.flag(emails.isna(), column, "email address is blank; row skipped", skip=True)
-        invalid = emails.notna() & ~emails.str.fullmatch(_EMAIL, na=False)
+        long = emails.str.len() > MAX_EMAIL_LENGTH
+        self.flag(long, column, f"email address is longer than {MAX_EMAIL_LENGTH} characters; "
+                  "row skipped", skip=True)
+        hidden = emails.notna() & ~long & emails.map(hidden_character, na_action="ignore").notna()
+        self.flag(hidden, column, "email address holds an invisible or control character; "
+                  "row skipped", skip=True)
+        invalid = emails.notna() & ~long & ~hidden & ~emails.str.fullmatch(_EMAIL, na=False)
         self.flag(invalid, column, "not a valid email address; row skipped", skip=True)
-        return emails.where(~invalid)
+        return emails.where(~invalid & ~long & ~hidden)
 
     def times(self, column: str, *, required: bool = False) -> pd.Series:
         """Naive UTC times (see the module rules)."""
@@ -528,7 +720,12 @@ class SourceFile:
         required: bool = False,
         blank: str | None = None,
     ) -> pd.Series:
-        """Values looked up, ignoring case, in ``mapping``; a blank cell becomes ``blank``."""
+        """Values looked up, ignoring case, in ``mapping``; a blank cell becomes ``blank``.
+
+        A value not in ``mapping`` skips its row when the column is required or has a ``blank``
+        default: an unknown status must not become the default (a misspelt "unsubscribed" would
+        otherwise be mailed as subscribed), nor a missing value that the database refuses.
+        """
         expected = ", ".join(dict.fromkeys(mapping.values()))
         values = self._typed(
             column,
@@ -536,6 +733,7 @@ class SourceFile:
             required and blank is None,
             what,
             f"expected one of: {expected}",
+            skip_bad=required or blank is not None,
         )
         return values if blank is None else values.mask(self.text(column).isna(), blank)
 
@@ -546,6 +744,8 @@ class SourceFile:
         required: bool,
         what: str,
         hint: str,
+        *,
+        skip_bad: bool = False,
     ) -> pd.Series:
         if required:
             self.require(column)
@@ -554,6 +754,8 @@ class SourceFile:
         bad = text.notna() & values.isna()
         if required:
             self.flag(text.isna(), column, f"{what} is blank; row skipped", skip=True)
+            self.flag(bad, column, f"not a valid {what} ({hint}); row skipped", skip=True)
+        elif skip_bad:
             self.flag(bad, column, f"not a valid {what} ({hint}); row skipped", skip=True)
         else:
             self.flag(bad, column, f"not a valid {what} ({hint}); left blank", skip=False)

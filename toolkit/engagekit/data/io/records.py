@@ -213,9 +213,12 @@ def _date_campaigns(
     """One row per campaign (name, sent_at, explicit: has a recipient list), ordered by time."""
     key = events["campaign"].str.casefold()
     groups = events.groupby(key, sort=False)
+    # Only an open or a click shows the campaign was out; an unsubscribe or a bounce may be dated
+    # by the export at any time (Mailchimp's UNSUB_TIME), so it never dates a campaign.
+    reactions = events["event_type"].isin([EventType.OPEN, EventType.CLICK])
     campaigns = pd.DataFrame({
         "name": groups["campaign"].first(),
-        "earliest": groups["occurred_at"].min(),
+        "earliest": events["occurred_at"].where(reactions).groupby(key, sort=False).min(),
         "files": groups["file"].unique().map(", ".join),
     })
     sends = events[events["event_type"] == EventType.SEND]
@@ -232,11 +235,14 @@ def _date_campaigns(
         campaigns["name"], campaigns["files"], campaigns["sent_at"], known.isna(), strict=True
     ):
         if pd.isna(sent):
-            report.add(files, None, None,
-                       f"campaign '{name}' has no sent time and no dated activity; its rows are skipped")
+            report.add(files, None, None, f"campaign '{name}' has no sent time and no dated open "
+                       "or click; its rows are skipped")
         elif inferred:
             report.notes.append(f"campaign '{name}': sent time not given; taken as its earliest "
                                 f"open or click, {sent:%Y-%m-%d %H:%M:%S}")
+        elif name.casefold() not in given.index:
+            report.notes.append(f"campaign '{name}': sent time taken as the earliest time of its "
+                                f"recipient list, {sent:%Y-%m-%d %H:%M:%S}")
     campaigns = campaigns.dropna(subset=["sent_at"]).sort_values(["sent_at", "name"])
     campaigns["campaign_id"] = range(1, len(campaigns) + 1)
     return campaigns
