@@ -1,4 +1,4 @@
-"""Equal rates tie for any weights: the score is exact to SCORE_DECIMALS everywhere it is used."""
+"""Equal rates tie for any weights: the score is one exact division everywhere it is used."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ def _dataset(opens_of_sends: list[tuple[int, int]]):
     for contact, (opened, sends) in enumerate(opens_of_sends, start=1):
         for campaign in range(1, sends + 1):
             events.append((contact, campaign, "send", CAMPAIGNS[campaign]))
-            if campaign <= opened:
-                events.append((contact, campaign, "open", CAMPAIGNS[campaign]))
+            if campaign <= opened:  # an hour later: a person's open, not a machine's on arrival
+                opened_at = (pd.Timestamp(CAMPAIGNS[campaign]) + pd.Timedelta(hours=1)).isoformat()
+                events.append((contact, campaign, "open", opened_at))
     return tiny_dataset(CAMPAIGNS, events, n_contacts=len(opens_of_sends))
 
 

@@ -99,12 +99,17 @@ def add_winback_test(
     events = events[events["occurred_at"] < end]
 
     tags = pd.DataFrame({"contact_id": target, "tag": test.tag})
+    # Campaign ids follow sent time, as the generator numbers them: renumber with the new one in.
+    campaigns = pd.concat([campaigns, campaign], ignore_index=True).sort_values(
+        "sent_at", kind="stable", ignore_index=True)
+    renumber = dict(zip(campaigns["campaign_id"], range(1, len(campaigns) + 1), strict=True))
+    campaigns["campaign_id"] = campaigns["campaign_id"].map(renumber)
+    events = pd.concat([tables["email_events"], events], ignore_index=True)
+    events["campaign_id"] = events["campaign_id"].map(renumber)
     return {
         **tables,
-        # campaigns stay in sent-time order, as the generator writes them
-        "campaigns": pd.concat([campaigns, campaign], ignore_index=True).sort_values(
-            "sent_at", kind="stable", ignore_index=True),
-        "email_events": pd.concat([tables["email_events"], events], ignore_index=True),
+        "campaigns": campaigns,
+        "email_events": events,
         "orders": pd.concat([orders, new_orders], ignore_index=True),
         "contact_tags": pd.concat([tables["contact_tags"], tags], ignore_index=True),
     }

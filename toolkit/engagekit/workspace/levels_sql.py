@@ -441,8 +441,10 @@ def levels_in_database(
     >>> data = generate_sample(300, seed=4)
     >>> ws = Workspace.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
     >>> _ = ws.import_dataset(data)
-    >>> in_db = levels_in_database(DatabaseRunner(ws.engine), ws.tables, as_of=pd.Timestamp("2026-11-30"))
-    >>> in_db.counts().tolist() == compute_levels(data, as_of="2026-11-30").counts().tolist()
+    >>> every_event = EngagementConfig(**EVERY_OPEN_AND_CLICK)  # what the database counts alone
+    >>> in_db = levels_in_database(DatabaseRunner(ws.engine), ws.tables, as_of=pd.Timestamp("2026-11-30"),
+    ...                            config=every_event)
+    >>> in_db.counts().tolist() == compute_levels(data, as_of="2026-11-30", config=every_event).counts().tolist()
     True
     """
     config = config or EngagementConfig()
