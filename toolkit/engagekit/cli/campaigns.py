@@ -16,8 +16,8 @@ import engagekit as ek
 from engagekit.cli.common import (
     AsOfOption,
     WorkspaceOption,
+    commands_of,
     console,
-    friendly_errors,
     open_session,
     say,
     when,
@@ -31,12 +31,7 @@ app = typer.Typer(
 PlanArgument = Annotated[str, typer.Argument(help="The plan's name (any case) or id.")]
 
 
-def command(name: str):
-    def register(function):
-        app.command(name)(friendly_errors(function))
-        return function
-
-    return register
+command = commands_of(app)
 
 
 @command("plan")

@@ -126,6 +126,29 @@ def friendly_errors(function: Callable) -> Callable:
     return wrapper
 
 
+def commands_of(app: typer.Typer) -> Callable[[str], Callable[[Callable], Callable]]:
+    """A decorator factory registering commands of ``app`` whose failures end as one line.
+
+    Examples
+    --------
+    >>> command = commands_of(typer.Typer())
+    >>> @command("hello")
+    ... def hello() -> None:
+    ...     "Say hello."
+    >>> hello.__name__
+    'hello'
+    """
+
+    def command(name: str) -> Callable[[Callable], Callable]:
+        def register(function: Callable) -> Callable:
+            app.command(name)(friendly_errors(function))
+            return function
+
+        return register
+
+    return command
+
+
 def read_config_file(path: Path | None) -> ek.EngagementConfig | None:
     if path is None:
         return None

@@ -12,8 +12,8 @@ import engagekit as ek
 from engagekit.cli.common import (
     AsOfOption,
     WorkspaceOption,
+    commands_of,
     console,
-    friendly_errors,
     open_session,
     say,
 )
@@ -28,12 +28,7 @@ DaysOption = Annotated[int, typer.Option("--days", min=1, max=3650,
 DEFAULT = ek.SunsetRule()
 
 
-def command(name: str):
-    def register(function):
-        app.command(name)(friendly_errors(function))
-        return function
-
-    return register
+command = commands_of(app)
 
 
 @command("simulate")
