@@ -28,8 +28,17 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from engagekit.config import EngagementConfig
-from engagekit.data.machine import Verdicts, classify_events
+from engagekit.config import EngagementConfig, MachineRules
+from engagekit.data.event_arrays import (
+    BOUNCE,
+    CLICK,
+    OPEN,
+    SEND,
+    EventArrays,
+    microseconds,
+    positions,
+)
+from engagekit.data.machine import Verdicts, classify_grouped
 from engagekit.data.schema import EventType
 
 NEVER = np.iinfo(np.int64).max
@@ -146,6 +155,10 @@ class ActivityIndex:
     def build(cls, dataset: EventTables, config: EngagementConfig | None = None) -> ActivityIndex:
         """Index the email events of ``dataset`` that count as engagement under ``config``.
 
+        Memory stays a few dozen bytes per event: event types are int8 codes, positions int32,
+        and the events are grouped by delivery once (:class:`EventArrays`), for the classifier
+        and for the index alike.
+
         Examples
         --------
         >>> from engagekit.data.sample import generate_sample
@@ -154,69 +167,61 @@ class ActivityIndex:
         200
         """
         config = config or EngagementConfig()
-        events = counted_events(dataset, config)
         contact_ids = dataset.contacts["contact_id"].to_numpy(np.int64)
-        campaign_ids = dataset.campaigns["campaign_id"].to_numpy(np.int64)
-        campaign_sent = to_seconds(dataset.campaigns["sent_at"])
-        sent_order = np.argsort(campaign_sent, kind="stable")
-        sent_rank = np.empty_like(sent_order)
-        sent_rank[sent_order] = np.arange(len(sent_order))
+        arrays = EventArrays.group(dataset.email_events, dataset.campaigns, contact_ids)
+        reasons = machine_reasons(dataset, config.machine_rules, arrays)[arrays.row]
+        verdicts = Verdicts.from_codes(reasons, arrays.kind)
+        kind = np.where(left_out_by_rule(arrays.kind, verdicts, config), SEND, arrays.kind)
+        del verdicts, reasons
+        time = arrays.time_us // 1_000_000  # the index keeps seconds
+        is_click = kind == CLICK
+        is_engaged = is_click | (kind == OPEN)
+        delivery = arrays.delivery
+        extra = _order_engagements(dataset, arrays, config)  # (delivery, time) of credited orders
 
-        contact_pos = _positions(contact_ids, events["contact_id"].to_numpy(np.int64))
-        campaign_pos = _positions(campaign_ids, events["campaign_id"].to_numpy(np.int64))
-        time = to_seconds(events["occurred_at"])
-        kind = events["event_type"].to_numpy(dtype=object)
-        is_click = kind == EventType.CLICK.value
-        is_engaged = is_click | (kind == EventType.OPEN.value)
-        is_bounce = kind == EventType.BOUNCE.value
+        def earliest(mask: np.ndarray | None, extra_too: bool = False) -> np.ndarray:
+            found = arrays.per_delivery(time, mask, np.minimum, NEVER)
+            if extra_too and len(extra[0]):
+                np.minimum.at(found, extra[0], extra[1])
+            return found
 
-        # Group events by delivery: campaigns in sent order, then contacts.
-        key = sent_rank[campaign_pos].astype(np.int64) * max(len(contact_ids), 1) + contact_pos
-        order = np.argsort(key, kind="stable")
-        key_sorted = key[order]
-        starts = np.flatnonzero(np.r_[True, key_sorted[1:] != key_sorted[:-1]]) if len(key) else \
-            np.empty(0, dtype=np.int64)
-        delivery_of_event = np.empty(len(key), dtype=np.int64)
-        delivery_of_event[order] = _run_ids(starts, len(key))
-        time_sorted = time[order]
+        def latest(mask: np.ndarray, extra_too: bool = False) -> np.ndarray:
+            found = arrays.per_delivery(time, mask, np.maximum, -1)
+            if extra_too and len(extra[0]):
+                np.maximum.at(found, extra[0], extra[1])
+            return np.where(found < 0, NEVER, found)
 
-        def per_delivery(mask: np.ndarray, reduce: np.ufunc, empty: int) -> np.ndarray:
-            if not len(starts):
-                return np.empty(0, dtype=np.int64)
-            return reduce.reduceat(np.where(mask[order], time_sorted, empty), starts)
-
-        everything = np.ones(len(time), dtype=bool)
-        delivery_key = key_sorted[starts]
-        contact = (delivery_key % max(len(contact_ids), 1)).astype(np.int64)
-        engaged_at = per_delivery(is_engaged, np.minimum, NEVER)
-        clicked_at = per_delivery(is_click, np.minimum, NEVER)
-        bounced_at = per_delivery(is_bounce, np.minimum, NEVER)
+        contact = arrays.delivery_contact.astype(np.int64)
+        delivery_campaign = arrays.delivery_campaign
+        engaged_at = earliest(is_engaged, extra_too=True)
+        clicked_at = earliest(is_click)
+        bounced_at = earliest(kind == BOUNCE)
         flags = [at != NEVER for at in (engaged_at, clicked_at, bounced_at)]
-        delivery_campaign = sent_order[delivery_key // max(len(contact_ids), 1)]
-        counts = np.bincount(sent_rank[delivery_campaign], minlength=len(campaign_ids))
-        epoch = int(time.min()) if len(time) else 0
+        sent_rank = np.empty(len(arrays.sent_order), dtype=np.int64)
+        sent_rank[arrays.sent_order] = np.arange(len(arrays.sent_order))
+        counts = np.bincount(sent_rank[delivery_campaign], minlength=len(arrays.sent_order))
+        epoch = int(min(time.min(), extra[1].min(initial=NEVER))) if len(time) else 0
+        engaged_delivery = np.concatenate([delivery[is_engaged], extra[0]])
+        engaged_time = np.concatenate([time[is_engaged], extra[1]])
         return cls(
             contact_ids=contact_ids,
-            campaign_ids=campaign_ids,
-            campaign_sent=campaign_sent,
-            sent_order=sent_order,
+            campaign_ids=dataset.campaigns["campaign_id"].to_numpy(np.int64),
+            campaign_sent=arrays.sent_us // 1_000_000,
+            sent_order=arrays.sent_order,
             delivery_offsets=np.r_[0, np.cumsum(counts)].astype(np.int64),
             # int64 (numpy's index type) so counting needs no conversion of millions of entries
             delivery_contact=contact,
             delivery_campaign=delivery_campaign.astype(np.int32),
-            delivery_first=per_delivery(everything, np.minimum, NEVER),
+            delivery_first=earliest(None, extra_too=True),
             delivery_engaged=engaged_at,
             delivery_clicked=clicked_at,
             delivery_bounced=bounced_at,
             delivery_cell_key=(contact << 3) | cell_flags(*flags),
-            delivery_flag_time=np.max(
-                [np.where(flag, at, -1) for flag, at in zip(flags, (engaged_at, clicked_at, bounced_at),
-                                                            strict=True)], axis=0, initial=-1,
-            ) if len(contact) else np.empty(0, dtype=np.int64),
-            delivery_last_engaged=_never_if_absent(per_delivery(is_engaged, np.maximum, -1)),
-            delivery_last_clicked=_never_if_absent(per_delivery(is_click, np.maximum, -1)),
-            engagement_key=_event_keys(delivery_of_event, time, is_engaged, epoch),
-            click_key=_event_keys(delivery_of_event, time, is_click, epoch),
+            delivery_flag_time=_latest_flag(flags, (engaged_at, clicked_at, bounced_at)),
+            delivery_last_engaged=latest(is_engaged, extra_too=True),
+            delivery_last_clicked=latest(is_click),
+            engagement_key=_event_keys(engaged_delivery, engaged_time, epoch),
+            click_key=_event_keys(delivery[is_click], time[is_click], epoch),
             epoch=np.array(epoch, dtype=np.int64),
             counting=config.counting_key(),
         )
@@ -248,51 +253,46 @@ class ActivityIndex:
         return cls(**arrays, counting=(folder / _COUNTING_FILE).read_text())
 
 
-def counted_events(dataset: EventTables, config: EngagementConfig) -> pd.DataFrame:
-    """``contact_id, campaign_id, event_type, occurred_at`` of the email events as ``config``
-    counts them: an open or click left out becomes a ``send`` (its delivery still happened), and
-    with ``count_orders`` each credited order is one more ``open`` (see the module rules)."""
-    events = dataset.email_events[["contact_id", "campaign_id", "event_type", "occurred_at"]]
-    verdicts = classify_events(dataset.email_events, dataset.campaigns, config.machine_rules)
-    kind = events["event_type"].to_numpy(dtype=object)
-    left_out = left_out_by_rule(kind, verdicts, config)
-    if left_out.any():
-        events = events.assign(event_type=np.where(left_out, EventType.SEND.value, kind))
-    if config.count_orders and len(dataset.orders) and len(events):
-        events = pd.concat([events, _order_engagements(dataset, events, config)], ignore_index=True)
-    return events
-
-
 def left_out_by_rule(kind: np.ndarray, verdicts: Verdicts, config: EngagementConfig) -> np.ndarray:
-    """Which events (of these types, with these verdicts) ``config`` leaves out of engagement:
-    scanner clicks unless ``count_scanner_clicks``; machine opens for *confirmed opens only*;
-    every open for *clicks only*."""
+    """Which events (of these types, as names or :mod:`~engagekit.data.event_arrays` codes, with
+    these verdicts) ``config`` leaves out of engagement: scanner clicks unless
+    ``count_scanner_clicks``; machine opens for *confirmed opens only*; every open for *clicks
+    only*."""
     left_out = verdicts.scanner_click & (not config.count_scanner_clicks)
     if config.engagement == "confirmed_opens":
         left_out = left_out | verdicts.machine_open
     elif config.engagement == "clicks_only":
-        left_out = left_out | (kind == EventType.OPEN.value)
+        kind = np.asarray(kind)
+        left_out = left_out | (kind == (OPEN if kind.dtype.kind in "iu" else EventType.OPEN.value))
     return left_out
 
 
 def _order_engagements(
-    dataset: EventTables, events: pd.DataFrame, config: EngagementConfig
-) -> pd.DataFrame:
-    """An ``open`` at each order's time, of the last email sent to its contact before it."""
-    sent = dataset.campaigns.set_index("campaign_id")["sent_at"]
-    deliveries = events[["contact_id", "campaign_id"]].drop_duplicates()
-    deliveries = deliveries.assign(sent_at=deliveries["campaign_id"].map(sent)).sort_values("sent_at")
-    orders = dataset.orders[["contact_id", "ordered_at"]].sort_values("ordered_at")
+    dataset: EventTables, arrays: EventArrays, config: EngagementConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """The delivery and time (seconds) of each order credited to an email: the last email sent
+    to its contact at most ``order_attribution_days`` before it (``count_orders``)."""
+    none = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+    if not config.count_orders or not len(dataset.orders) or not arrays.n_events:
+        return none
+    deliveries = pd.DataFrame({
+        "contact": arrays.delivery_contact.astype(np.int64),
+        "delivery": np.arange(arrays.n_deliveries),
+        "sent_at": arrays.sent_us[arrays.delivery_campaign].astype("datetime64[us]"),
+    }).sort_values("sent_at", kind="stable")
+    orders = dataset.orders[["contact_id", "ordered_at"]]
+    known = orders["contact_id"].isin(dataset.contacts["contact_id"]).to_numpy()
+    orders = pd.DataFrame({
+        "contact": positions(dataset.contacts["contact_id"].to_numpy(np.int64),
+                             orders["contact_id"].to_numpy(np.int64)[known]).astype(np.int64),
+        "ordered_at": orders["ordered_at"].to_numpy("datetime64[us]")[known],
+    }).sort_values("ordered_at", kind="stable")
     credited = pd.merge_asof(
-        orders, deliveries, left_on="ordered_at", right_on="sent_at", by="contact_id",
+        orders, deliveries, left_on="ordered_at", right_on="sent_at", by="contact",
         direction="backward", tolerance=pd.Timedelta(days=config.order_attribution_days),
-    ).dropna(subset=["campaign_id"])
-    return pd.DataFrame({
-        "contact_id": credited["contact_id"].astype(np.int64),
-        "campaign_id": credited["campaign_id"].astype(np.int64),
-        "event_type": EventType.OPEN.value,
-        "occurred_at": credited["ordered_at"],
-    })
+    ).dropna(subset=["delivery"])
+    return (credited["delivery"].to_numpy(np.int64),
+            microseconds(credited["ordered_at"]) // 1_000_000)
 
 
 def cell_flags(engaged: np.ndarray, clicked: np.ndarray, bounced: np.ndarray) -> np.ndarray:
@@ -300,24 +300,27 @@ def cell_flags(engaged: np.ndarray, clicked: np.ndarray, bounced: np.ndarray) ->
     return engaged.astype(np.int64) | (clicked.astype(np.int64) << 1) | (bounced.astype(np.int64) << 2)
 
 
-def _run_ids(starts: np.ndarray, n: int) -> np.ndarray:
-    """For n sorted items whose runs begin at ``starts``, the run number of each item."""
-    ids = np.zeros(n, dtype=np.int64)
-    if len(starts) > 1:
-        ids[starts[1:]] = 1
-    return np.cumsum(ids)
+def machine_reasons(dataset: EventTables, rules: MachineRules, arrays: EventArrays) -> np.ndarray:
+    """The classifier's reason code of each event (file order): the ones the dataset keeps for
+    ``rules`` (computed once per dataset, stored with the columnar copy), else classified now."""
+    keep = getattr(dataset, "machine_reasons", None)
+    if keep is not None:
+        return keep(rules, lambda: _classified(arrays, dataset, rules))
+    return _classified(arrays, dataset, rules)
 
 
-def _never_if_absent(latest: np.ndarray) -> np.ndarray:
-    return np.where(latest < 0, NEVER, latest)
+def _classified(arrays: EventArrays, dataset: EventTables, rules: MachineRules) -> np.ndarray:
+    return arrays.in_file_order(classify_grouped(arrays, dataset.email_events, rules).reason_code)
 
 
-def _event_keys(delivery: np.ndarray, time: np.ndarray, mask: np.ndarray, epoch: int) -> np.ndarray:
-    return np.sort((delivery[mask] << 32) | (time[mask] - epoch))
+def _latest_flag(flags: list[np.ndarray], times: tuple[np.ndarray, ...]) -> np.ndarray:
+    """The time by which every flag of a delivery is known (-1 when it has none)."""
+    latest = np.full(len(times[0]), -1, dtype=np.int64)
+    for flag, at in zip(flags, times, strict=True):
+        np.maximum(latest, np.where(flag, at, -1), out=latest)
+    return latest
 
 
-def _positions(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Position of each value in ``ids`` (all values are known ids: the dataset checked it)."""
-    if len(ids) and np.all(ids[1:] > ids[:-1]):
-        return np.searchsorted(ids, values).astype(np.int64)
-    return pd.Index(ids).get_indexer(values).astype(np.int64)
+def _event_keys(delivery: np.ndarray, time: np.ndarray, epoch: int) -> np.ndarray:
+    # stable: the events come delivery by delivery, so the merge sort only orders times within one
+    return np.sort((delivery.astype(np.int64) << 32) | (time - epoch), kind="stable")

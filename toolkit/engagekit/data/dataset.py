@@ -8,13 +8,14 @@ in-memory engines read. Its frames always have the canonical columns and dtypes
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from engagekit.config import EngagementConfig
+from engagekit.config import EngagementConfig, MachineRules
 from engagekit.data.activity import ActivityIndex
 from engagekit.data.schema import OPTIONAL, REQUIRED, STANDARD_CONTACT_COLUMNS, TABLES, TIME_DTYPE
 from engagekit.errors import DataError
@@ -115,6 +116,7 @@ class Dataset:
         default_factory=dict, init=False, repr=False, compare=False)
     _indexing: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False, compare=False)
+    given_reasons: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_frames(
@@ -162,12 +164,14 @@ class Dataset:
     @classmethod
     def trusted(
         cls, *, custom_fields: dict[str, str], activity: ActivityIndex | None = None,
-        **frames: pd.DataFrame,
+        machine_reasons: dict[str, np.ndarray] | None = None, **frames: pd.DataFrame,
     ) -> Dataset:
         """Wrap frames that already are canonical (the workspace's own columnar copy, written
         from a checked dataset), without casting or checking them again; ``activity`` is their
-        activity index when it was stored with them."""
-        return cls(**frames, custom_fields=dict(custom_fields), given_activity=activity)
+        activity index and ``machine_reasons`` the classifier's codes (by rules), when stored
+        with them."""
+        return cls(**frames, custom_fields=dict(custom_fields), given_activity=activity,
+                   given_reasons=dict(machine_reasons or {}))
 
     def check_integrity(self) -> None:
         """Raise :class:`DataError` when a key is duplicated, blank or points nowhere."""
@@ -228,6 +232,15 @@ class Dataset:
             if key not in self._indexes:
                 self._indexes[key] = ActivityIndex.build(self, config)
             return self._indexes[key]
+
+    def machine_reasons(self, rules: MachineRules, classify: Callable[[], np.ndarray]) -> np.ndarray:
+        """The classifier's reason code of every email event under ``rules`` (file order; see
+        :mod:`engagekit.data.machine`), made by ``classify`` once and kept: verdicts are a
+        property of the data as imported, so every engagement rule's index reuses them."""
+        key = rules.model_dump_json()
+        if key not in self.given_reasons:
+            self.given_reasons[key] = classify()
+        return self.given_reasons[key]
 
     def last_sent_at(self) -> pd.Timestamp | None:
         """When the last campaign was sent (``None`` without campaigns)."""

@@ -40,13 +40,15 @@ prefetched the earlier ones too. What the verdicts change in the levels is chose
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from engagekit.config import MachineRules
-from engagekit.data.schema import EventType
+from engagekit.data.event_arrays import BOUNCE, CLICK, OPEN, EventArrays
 
 REASONS: tuple[str, ...] = ("", "source", "proxy", "prefetcher", "burst", "early_click")
 """Reason codes of :func:`classify_events`; ``""`` is an event that counts as a person's."""
@@ -63,20 +65,33 @@ class Verdicts:
     ----------
     machine_open, scanner_click : numpy.ndarray of bool
         Opens fetched by a machine; clicks made by a link scanner.
-    reason : numpy.ndarray of str
-        The rule that decided (one of :data:`REASONS`; ``""`` when none did).
-    seconds_after_send : numpy.ndarray of float
-        How long after its campaign's send each event happened.
+    reason_code : numpy.ndarray of int8
+        The rule that decided, as its position in :data:`REASONS` (0: none did).
+    seconds_after_send : numpy.ndarray of float, optional
+        How long after its campaign's send each event happened (``None`` for verdicts made
+        from stored reason codes, :meth:`from_codes`).
     """
 
     machine_open: np.ndarray
     scanner_click: np.ndarray
-    reason: np.ndarray
-    seconds_after_send: np.ndarray
+    reason_code: np.ndarray
+    seconds_after_send: np.ndarray | None = None
+
+    @classmethod
+    def from_codes(cls, reason_code: np.ndarray, kind: np.ndarray) -> Verdicts:
+        """Verdicts from stored reason codes and the events' type codes."""
+        flagged = reason_code != 0
+        return cls(machine_open=flagged & (kind == OPEN), scanner_click=flagged & (kind == CLICK),
+                   reason_code=reason_code)
 
     @property
     def flagged(self) -> np.ndarray:
         return self.machine_open | self.scanner_click
+
+    @property
+    def reason(self) -> np.ndarray:
+        """The rule that decided, by name (one of :data:`REASONS`)."""
+        return np.asarray(REASONS, dtype=object)[self.reason_code].astype(str)
 
 
 def classify_events(
@@ -104,36 +119,45 @@ def classify_events(
     >>> classify_events(events, campaigns).reason.tolist()
     ['proxy', '', '']
     """
+    arrays = EventArrays.group(events, campaigns)
+    verdicts = classify_grouped(arrays, events, rules)
+    return Verdicts(*(arrays.in_file_order(getattr(verdicts, item.name)) for item in fields(Verdicts)))
+
+
+def classify_grouped(
+    arrays: EventArrays, events: pd.DataFrame, rules: MachineRules | None = None
+) -> Verdicts:
+    """:func:`classify_events` on events grouped by delivery (``arrays`` of ``events``); the
+    verdicts come in the arrays' grouped order.
+
+    The text columns (user agent, address, link) are read only for the events a rule could
+    flag, so millions of sends cost nothing there.
+    """
     rules = rules or MachineRules()
-    n = len(events)
-    kind = events["event_type"].to_numpy(dtype=object)
-    is_open = kind == EventType.OPEN.value
-    is_click = kind == EventType.CLICK.value
-    sent = campaigns["sent_at"].to_numpy("datetime64[us]").astype(np.int64)[
-        pd.Index(campaigns["campaign_id"]).get_indexer(events["campaign_id"])]
-    occurred = events["occurred_at"].to_numpy("datetime64[us]").astype(np.int64)
-    after = (occurred - sent) / 1e6
+    is_open, is_click = arrays.kind == OPEN, arrays.kind == CLICK
+    after = arrays.seconds_after_send()
     soon = lambda limit: (after >= 0) & (after <= limit)  # noqa: E731 - a rule reads best inline
     source = _column(events, "machine")
-    marked = source.eq(True).fillna(False).to_numpy(dtype=bool)
-    trusted = source.eq(False).fillna(False).to_numpy(dtype=bool)
-    undecided = ~marked & ~trusted
+    marked = source.eq(True).fillna(False).to_numpy(dtype=bool)[arrays.row]
+    undecided = ~marked & ~source.eq(False).fillna(False).to_numpy(dtype=bool)[arrays.row]
 
-    reason = np.full(n, "", dtype=object)
-    reason[marked & (is_open | is_click)] = "source"
+    reason = np.zeros(arrays.n_events, dtype=np.int8)
+    reason[marked & (is_open | is_click)] = REASONS.index("source")
+    candidates = undecided & is_open & soon(rules.proxy_seconds)
     rules_in_order = [
-        ("proxy", is_open & soon(rules.proxy_seconds) & _from_proxy(events, rules)),
-        ("prefetcher", is_open & _prefetchers(events, is_open, is_click, after, rules)),
-        ("burst", is_click & _in_burst(events, is_click, rules.burst_seconds)),
-        ("early_click", is_click & soon(rules.early_click_seconds) & ~_opened_by_then(events, is_open)),
+        ("proxy", lambda: _from_proxy(arrays, events, candidates, rules)),
+        ("prefetcher", lambda: is_open & _prefetchers(arrays, is_open, is_click, after, rules)),
+        ("burst", lambda: _in_burst(arrays, events, is_click, rules.burst_seconds)),
+        ("early_click", lambda: is_click & soon(rules.early_click_seconds)
+         & ~_opened_by_then(arrays, is_open)),
     ]
     for code, applies in rules_in_order:
-        reason[undecided & applies & (reason == "")] = code
-    flagged = reason != ""
+        reason[undecided & (reason == 0) & applies()] = REASONS.index(code)
+    flagged = reason != 0
     return Verdicts(
         machine_open=flagged & is_open,
         scanner_click=flagged & is_click,
-        reason=reason.astype(str),
+        reason_code=reason,
         seconds_after_send=after,
     )
 
@@ -171,75 +195,91 @@ def _column(events: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series(pd.NA, index=events.index, dtype="object")
 
 
-def _text(events: pd.DataFrame, name: str) -> pd.Series:
-    """A text column trimmed, blank as ``""``."""
-    return _column(events, name).astype("str").where(_column(events, name).notna(), "").str.strip()
+def _trimmed(events: pd.DataFrame, name: str, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """A text column at ``rows`` (positions in the frame), trimmed, as codes into its distinct
+    values (blank is ``""``). Millions of events carry a handful of user agents and links, so
+    rules look at each distinct value once."""
+    if name not in events.columns or not len(rows):
+        return np.zeros(len(rows), dtype=np.int64), [""]
+    values = pa.array(events[name].iloc[rows], from_pandas=True)
+    if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
+        values = pa.array(events[name].iloc[rows].astype("str").where(events[name].iloc[rows].notna()),
+                          from_pandas=True)
+    encoded = pc.dictionary_encode(values)
+    distinct = [str(value).strip() for value in encoded.dictionary.to_pylist()] + [""]
+    codes = pc.fill_null(encoded.indices, len(distinct) - 1).to_numpy(zero_copy_only=False)
+    # the same trimmed text under two spellings gets one code
+    first = {value: code for code, value in reversed(list(enumerate(distinct)))}
+    canonical = np.array([first[value] for value in distinct], dtype=np.int64)
+    return canonical[codes], distinct
 
 
-def _from_proxy(events: pd.DataFrame, rules: MachineRules) -> np.ndarray:
-    agents = {agent.strip().casefold() for agent in rules.proxy_user_agents} - {""}
-    by_agent = _text(events, "user_agent").str.casefold().isin(agents).to_numpy(dtype=bool)
-    ip = _text(events, "ip")
-    by_address = np.zeros(len(events), dtype=bool)
-    for prefix in filter(None, rules.proxy_ip_prefixes):
-        by_address |= ip.str.startswith(prefix).to_numpy(dtype=bool)
-    return by_agent | by_address
+def _matching(events: pd.DataFrame, name: str, rows: np.ndarray, test) -> np.ndarray:
+    """Whether the trimmed text of column ``name`` at ``rows`` passes ``test``."""
+    codes, distinct = _trimmed(events, name, rows)
+    return np.array([bool(test(value)) for value in distinct], dtype=bool)[codes]
 
 
-def _prefetchers(
-    events: pd.DataFrame, is_open: np.ndarray, is_click: np.ndarray, after: np.ndarray,
-    rules: MachineRules,
+def _from_proxy(
+    arrays: EventArrays, events: pd.DataFrame, candidates: np.ndarray, rules: MachineRules
 ) -> np.ndarray:
-    """Whether each event's contact is a prefetcher (see the ``prefetcher`` rule)."""
-    contact = events["contact_id"].to_numpy(np.int64)
-    campaign = events["campaign_id"].to_numpy(np.int64)
-    bounced = events["event_type"].to_numpy(dtype=object) == EventType.BOUNCE.value
-    deliveries = pd.DataFrame({
-        "contact": contact, "campaign": campaign, "bounced": bounced,
-        "fast_open": is_open & (after >= 0) & (after <= rules.prefetch_seconds),
-    }).groupby(["contact", "campaign"], sort=False).agg(
-        bounced=("bounced", "any"), fast_open=("fast_open", "any"))
-    kept = deliveries[~deliveries["bounced"]]
-    per_contact = kept.groupby(level="contact")["fast_open"].agg(["size", "all"])
-    clickers = np.unique(contact[is_click])
-    chosen = per_contact.index[(per_contact["size"] >= rules.prefetch_min_sends) & per_contact["all"]]
-    chosen = np.setdiff1d(chosen.to_numpy(np.int64), clickers)
-    return np.isin(contact, chosen)
-
-
-def _in_burst(events: pd.DataFrame, is_click: np.ndarray, seconds: float) -> np.ndarray:
-    """Clicks within ``seconds`` of a neighbouring click of the same email on another link."""
-    rows = np.flatnonzero(is_click)
-    out = np.zeros(len(events), dtype=bool)
-    if len(rows) < 2:
-        return out
-    clicks = pd.DataFrame({
-        "contact": events["contact_id"].to_numpy(np.int64)[rows],
-        "campaign": events["campaign_id"].to_numpy(np.int64)[rows],
-        "time": events["occurred_at"].to_numpy("datetime64[us]")[rows].astype(np.int64) / 1e6,
-        "link": _text(events, "link").to_numpy(dtype=object)[rows],
-        "row": rows,
-    }).sort_values(["contact", "campaign", "time"], kind="stable")
-    same = ((clicks["contact"].to_numpy()[1:] == clicks["contact"].to_numpy()[:-1])
-            & (clicks["campaign"].to_numpy()[1:] == clicks["campaign"].to_numpy()[:-1]))
-    close = np.diff(clicks["time"].to_numpy()) <= seconds
-    link = clicks["link"].to_numpy()
-    known = (link[1:] != "") & (link[:-1] != "")
-    other_link = ~known | (link[1:] != link[:-1])
-    pair = same & close & other_link
-    hit = np.zeros(len(clicks), dtype=bool)
-    hit[1:] |= pair
-    hit[:-1] |= pair
-    out[clicks["row"].to_numpy()[hit]] = True
+    """Which of the ``candidates`` came from a privacy proxy's user agent or address."""
+    chosen = np.flatnonzero(candidates)
+    rows = arrays.row[chosen]
+    agents = {agent.strip().casefold() for agent in rules.proxy_user_agents} - {""}
+    prefixes = tuple(filter(None, rules.proxy_ip_prefixes))
+    hit = _matching(events, "user_agent", rows, lambda agent: agent.casefold() in agents)
+    if prefixes:
+        hit = hit | _matching(events, "ip", rows, lambda ip: ip.startswith(prefixes))
+    out = np.zeros(len(candidates), dtype=bool)
+    out[chosen[hit]] = True
     return out
 
 
-def _opened_by_then(events: pd.DataFrame, is_open: np.ndarray) -> np.ndarray:
+def _prefetchers(
+    arrays: EventArrays, is_open: np.ndarray, is_click: np.ndarray, after: np.ndarray,
+    rules: MachineRules,
+) -> np.ndarray:
+    """Whether each event's contact is a prefetcher (see the ``prefetcher`` rule)."""
+    def any_of(mask: np.ndarray) -> np.ndarray:
+        return arrays.per_delivery(mask, mask, np.logical_or, False)
+
+    bounced = any_of(arrays.kind == BOUNCE)
+    fast_open = any_of(is_open & (after >= 0) & (after <= rules.prefetch_seconds))
+    kept = arrays.delivery_contact[~bounced]
+    deliveries = np.bincount(kept, minlength=arrays.n_contacts)
+    slow = np.bincount(kept, weights=~fast_open[~bounced], minlength=arrays.n_contacts)
+    clicks = np.bincount(arrays.delivery_contact[any_of(is_click)], minlength=arrays.n_contacts)
+    chosen = (deliveries >= rules.prefetch_min_sends) & (slow == 0) & (clicks == 0)
+    return arrays.spread(chosen[arrays.delivery_contact])
+
+
+def _in_burst(arrays: EventArrays, events: pd.DataFrame, is_click: np.ndarray,
+              seconds: float) -> np.ndarray:
+    """Clicks within ``seconds`` of a neighbouring click of the same email on another link."""
+    chosen = np.flatnonzero(is_click)
+    out = np.zeros(arrays.n_events, dtype=bool)
+    if len(chosen) < 2:
+        return out
+    delivery, time = arrays.delivery[chosen], arrays.time_us[chosen] / 1e6
+    ordered = np.lexsort((time, delivery))  # stable: equal times keep the file's order
+    chosen, delivery, time = chosen[ordered], delivery[ordered], time[ordered]
+    link, distinct = _trimmed(events, "link", arrays.row[chosen])
+    blank = distinct.index("")
+    known = (link[1:] != blank) & (link[:-1] != blank)
+    pair = (delivery[1:] == delivery[:-1]) & (np.diff(time) <= seconds) & (
+        ~known | (link[1:] != link[:-1]))
+    hit = np.zeros(len(chosen), dtype=bool)
+    hit[1:] |= pair
+    hit[:-1] |= pair
+    out[chosen[hit]] = True
+    return out
+
+
+def _opened_by_then(arrays: EventArrays, is_open: np.ndarray) -> np.ndarray:
     """Whether the email of each event had an open at or before the event."""
-    key = [events["contact_id"].to_numpy(np.int64), events["campaign_id"].to_numpy(np.int64)]
-    times = events["occurred_at"].to_numpy("datetime64[us]").astype(np.int64)
-    first_open = pd.Series(np.where(is_open, times, np.iinfo(np.int64).max)).groupby(key).transform("min")
-    return first_open.to_numpy() <= times
+    first_open = arrays.per_delivery(arrays.time_us, is_open, np.minimum, np.iinfo(np.int64).max)
+    return arrays.spread(first_open) <= arrays.time_us
 
 
 __all__ = [
@@ -248,5 +288,6 @@ __all__ = [
     "SCANNER_CLICK_REASONS",
     "Verdicts",
     "classify_events",
+    "classify_grouped",
     "describe_verdict",
 ]

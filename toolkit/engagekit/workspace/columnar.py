@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
@@ -29,6 +30,7 @@ from engagekit.data.dataset import Dataset
 from engagekit.data.schema import TABLES
 
 _COMPLETE = "custom_fields.json"  # written last: a folder without it is incomplete
+_REASONS = "machine_reasons"  # the classifier's verdicts, one file per set of machine rules
 ABANDONED_AFTER_SECONDS = 3600
 
 
@@ -77,10 +79,12 @@ class ColumnarCache:
             frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
             custom = json.loads((folder / _COMPLETE).read_text())
             index = ActivityIndex.load(folder / "activity")
+            reasons = _load_reasons(folder / _REASONS)
         except (OSError, ValueError):
             return None  # removed or replaced by another process meanwhile: read the database
         # Written by write() from a checked dataset, and Parquet keeps the dtypes.
-        dataset = Dataset.trusted(**frames, custom_fields=custom, activity=index)
+        dataset = Dataset.trusted(**frames, custom_fields=custom, activity=index,
+                                  machine_reasons=reasons)
         if index is None:  # written by an older version: index again, once
             self._save_index(dataset, folder)
         return dataset
@@ -93,7 +97,8 @@ class ColumnarCache:
         try:
             for name in TABLES:
                 getattr(dataset, name).to_parquet(work / f"{name}.parquet", index=False)
-            dataset.activity.save(work / "activity")
+            dataset.activity.save(work / "activity")  # classifies the events, once
+            _save_reasons(dataset.given_reasons, work / _REASONS)
             (work / _COMPLETE).write_text(json.dumps(dataset.custom_fields))
             with contextlib.suppress(OSError):  # another process wrote the same copy first: keep theirs
                 work.rename(target)
@@ -119,6 +124,20 @@ class ColumnarCache:
                 work.rename(folder / "activity")
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _save_reasons(reasons: dict[str, np.ndarray], folder: Path) -> None:
+    folder.mkdir()
+    for number, codes in enumerate(reasons.values()):
+        np.save(folder / f"{number}.npy", codes)
+    (folder / "rules.json").write_text(json.dumps(list(reasons)))
+
+
+def _load_reasons(folder: Path) -> dict[str, np.ndarray]:
+    if not (folder / "rules.json").exists():  # written by an older version: classified on use
+        return {}
+    rules = json.loads((folder / "rules.json").read_text())
+    return {key: np.load(folder / f"{number}.npy", mmap_mode="r") for number, key in enumerate(rules)}
 
 
 __all__ = ["ColumnarCache"]
