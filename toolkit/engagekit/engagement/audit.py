@@ -36,7 +36,7 @@ import pandas as pd
 
 from engagekit.config import ENGAGEMENT_RULE_LABELS, EVERY_OPEN_AND_CLICK, EngagementConfig
 from engagekit.data.dataset import Dataset
-from engagekit.data.machine import classify_events
+from engagekit.data.machine import REASONS, classify_events
 from engagekit.data.schema import LEVEL_LABELS, EventType
 from engagekit.engagement.features import window_bounds
 from engagekit.engagement.levels import compute_levels
@@ -225,7 +225,7 @@ def audit_data(data: Dataset, *, as_of: AsOf, config: EngagementConfig | None = 
         machine_opens=int((in_window & verdicts.machine_open).sum()),
         clicks=int((in_window & is_click).sum()),
         scanner_clicks=int((in_window & verdicts.scanner_click).sum()),
-        flag_reasons=pd.Series(verdicts.reason[flagged]).value_counts(),
+        flag_reasons=pd.Series(np.asarray(REASONS)[verdicts.reason_code[flagged]]).value_counts(),
         sends=len(window_deliveries),
         untracked_sends=len(untracked),
         untracked_campaigns=_per_campaign(untracked, campaigns),

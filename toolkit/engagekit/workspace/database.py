@@ -28,6 +28,9 @@ from engagekit.workspace.tables import WorkspaceTables, build_tables
 
 ENV_URL = "ENGAGEKIT_WORKSPACE"
 INSERT_CHUNK = 50_000
+BULK_ROWS = 100_000
+"""From this many rows a load into an empty SQLite table builds its indexes afterwards."""
+INDEX_CACHE_KIB = 512 * 1024
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_OPTION = "engagekit_write"
 
@@ -322,11 +325,18 @@ def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None
 
     The statement is compiled once from the table and values are converted a whole column at a
     time, then handed to the driver's ``executemany``: building and processing millions of rows
-    one value at a time is what makes large imports slow otherwise.
+    one value at a time is what makes large imports slow otherwise. A nullable column that is
+    blank in every row is left to its default (NULL) rather than sent row by row.
     """
-    columns = [c.name for c in table.columns if c.name in frame.columns]
+    columns = [c.name for c in table.columns if c.name in frame.columns
+               and not (c.nullable and frame[c.name].isna().all())]
     if frame.empty or not columns:
         return
+    with _indexes_built_after(conn, table, len(frame)):
+        _insert_rows(conn, table, frame, columns)
+
+
+def _insert_rows(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: list[str]) -> None:
     statement = sa.insert(table).compile(dialect=conn.dialect, column_keys=columns)
     # Bound parameter names are the column names made safe for the driver (a long name or one
     # with spaces gets another), so each is traced back to its column.
@@ -348,18 +358,37 @@ def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None
         conn.exec_driver_sql(str(statement), rows)
 
 
+@contextmanager
+def _indexes_built_after(conn: Connection, table: sa.Table, rows: int) -> Iterator[None]:
+    """On SQLite, a large load into an empty table drops the table's indexes and builds them
+    after the rows are in, in the same transaction: one sort per index instead of millions of
+    scattered index updates (about ten times faster). PostgreSQL keeps them: an index drop there
+    takes a lock that would block every reader until the import commits."""
+    if conn.dialect.name != "sqlite" or rows < BULK_ROWS or not table.indexes or conn.execute(
+        sa.select(sa.literal(1)).select_from(table).limit(1)).first() is not None:
+        yield
+        return
+    for index in table.indexes:
+        index.drop(conn, checkfirst=True)
+    yield
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{INDEX_CACHE_KIB}")  # sort in memory, not temp files
+    for index in table.indexes:
+        index.create(conn)
+    conn.exec_driver_sql("PRAGMA cache_size=-2000")  # SQLite's default again
+
+
 def driver_values(column: pd.Series, kind: sa.types.TypeEngine, dialect: sa.Dialect) -> list:
     """A column as the values the driver expects (SQLAlchemy's own conversion, done per column)."""
     if isinstance(kind, sa.DateTime) and not pd.api.types.is_datetime64_any_dtype(column):
         column = pd.to_datetime(column)
-    blank = column.isna().to_numpy()
     if pd.api.types.is_datetime64_any_dtype(column):
+        blank = column.isna().to_numpy()
         if dialect.name == "sqlite":
-            # SQLAlchemy's SQLite DATETIME storage format, so stored text compares as it should
-            values = column.dt.strftime("%Y-%m-%d %H:%M:%S.%f").tolist()
+            values = sqlite_times(column.to_numpy("datetime64[us]")).tolist()
         else:
             values = column.dt.to_pydatetime().tolist()
     else:
+        blank = column.isna().to_numpy()
         # object first: a nullable column's pd.NA is no value a driver's converter accepts
         values = column.astype(object).where(~blank, None).tolist()
         process = kind.dialect_impl(dialect).bind_processor(dialect)
@@ -368,6 +397,23 @@ def driver_values(column: pd.Series, kind: sa.types.TypeEngine, dialect: sa.Dial
     for position in np.flatnonzero(blank):
         values[position] = None
     return values
+
+
+def sqlite_times(times: np.ndarray) -> np.ndarray:
+    """Times as SQLAlchemy's SQLite DATETIME text (``2026-11-24 10:15:00.000000``), so stored
+    text compares as times do; formatted by numpy, a fraction of a microsecond per value.
+
+    Examples
+    --------
+    >>> sqlite_times(np.array(["2026-11-24T10:15:00.5"], dtype="datetime64[us]")).tolist()
+    ['2026-11-24 10:15:00.500000']
+    """
+    text = np.datetime_as_string(times.astype("datetime64[us]"), unit="us")
+    if text.dtype.itemsize == 26 * 4:  # four-digit years: put the space where ISO has its "T"
+        text.view(np.uint32).reshape(len(text), 26)[:, 10] = ord(" ")
+    else:
+        text = np.char.replace(text, "T", " ")
+    return text
 
 
 def _refresh_derived_tables(conn: Connection, tables: WorkspaceTables) -> None:
@@ -401,5 +447,6 @@ __all__ = [
     "make_engine",
     "run_atomically",
     "set_meta",
+    "sqlite_times",
     "utc_now",
 ]
