@@ -10,7 +10,7 @@ lists made in the workspace survive a re-import (and a merge) as workspace lists
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -30,10 +30,16 @@ IMPORT_MODES = ("replace", "merge")
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What an import changed: rows per table now in the workspace and the new data version."""
+    """What an import changed: rows per table now in the workspace and the new data version.
+
+    ``stored`` is the data exactly as the workspace now holds it and ``data_token`` the token
+    it was stored under, so its columnar copy is written from this same pass.
+    """
 
     counts: dict[str, int]
     data_version: int
+    data_token: str = ""
+    stored: Dataset | None = field(default=None, repr=False, compare=False)
 
 
 def import_dataset(
@@ -58,7 +64,7 @@ def import_dataset(
             "changed. Import in merge mode, or confirm that the workspace should be emptied."
         )
 
-    def work(conn: Connection) -> int:
+    def work(conn: Connection) -> tuple[int, str, Dataset]:
         # Taking the version row first serialises concurrent imports on PostgreSQL too.
         bump_data_version(conn)
         merged = dataset
@@ -66,13 +72,15 @@ def import_dataset(
             existing = current(conn)
             if existing.n_contacts or len(existing.campaigns):
                 merged = merge_datasets(existing, dataset)
-        return _replace_data(conn, merged, incoming_lists=set(dataset.lists["name"].map(name_key)))
+        stored = _replace_data(conn, merged, incoming_lists=set(dataset.lists["name"].map(name_key)))
+        return database.data_version(conn), database.data_token(conn), stored
 
     try:
-        version = database.run(work, lock=build_tables().meta)
+        version, token, stored = database.run(work, lock=build_tables().meta)
     except WorkspaceError as error:
         raise WorkspaceError(f"The import failed and the workspace is unchanged. {error}") from None
-    return ImportResult(counts=counts(database), data_version=version)
+    return ImportResult(counts=stored.summary(), data_version=version, data_token=token,
+                        stored=stored)
 
 
 def counts(database: Database) -> dict[str, int]:
@@ -99,7 +107,8 @@ def read_tables(conn: Connection, custom_fields: dict[str, str]) -> Dataset:
     return Dataset.from_frames(**frames, custom_fields=custom_fields)
 
 
-def _replace_data(conn: Connection, dataset: Dataset, *, incoming_lists: set[str]) -> int:
+def _replace_data(conn: Connection, dataset: Dataset, *, incoming_lists: set[str]) -> Dataset:
+    """Make ``dataset`` the workspace data (workspace lists kept); the data as now stored."""
     old = build_tables(_custom_fields(conn))
     dataset = _keep_ids_stable(conn, old, dataset)
     kept_lists, kept_members = _workspace_lists(conn, old, dataset, incoming_lists)
@@ -132,8 +141,21 @@ def _replace_data(conn: Connection, dataset: Dataset, *, incoming_lists: set[str
     frames.update(lists=lists, list_memberships=memberships)
     for name in WorkspaceTables.DATA_TABLES:
         insert_frame(conn, getattr(new, name), frames[name])
-    meta = build_tables().meta
-    return int(conn.execute(sa.select(meta.c.value).where(meta.c.key == "data_version")).scalar())
+    return _as_read_back(new, frames, dataset)
+
+
+def _as_read_back(tables: WorkspaceTables, frames: dict[str, pd.DataFrame], dataset: Dataset) -> Dataset:
+    """The stored data as :func:`read_tables` would read it back: the canonical columns, rows in
+    key order (events as they are), without reading millions of rows back."""
+    read = {}
+    for name in TABLES:
+        frame = frames[name]
+        columns = list(TABLES[name]) + (list(dataset.custom_fields) if name == "contacts" else [])
+        if name != "email_events" and len(frame):
+            keys = [column.name for column in getattr(tables, name).primary_key.columns]
+            frame = frame.sort_values(keys, kind="stable")
+        read[name] = frame[columns].reset_index(drop=True)
+    return Dataset.from_frames(**read, custom_fields=dataset.custom_fields)
 
 
 def _empty_data_tables(conn: Connection, old: WorkspaceTables, new: WorkspaceTables) -> None:

@@ -126,9 +126,15 @@ class Workspace:
         ``mode="replace"`` makes it the whole data (workspace lists are kept), and refuses a
         dataset without contacts unless ``allow_empty``.
         """
-        return importer.import_dataset(
+        result = importer.import_dataset(
             self.database, dataset, mode=mode, allow_empty=allow_empty, current=self._current_in,
         )
+        # The columnar copy and the activity index come from this same pass: the first load
+        # after an import never reads millions of rows back through the database.
+        self.cache.write(result.stored, result.data_token)
+        with self._lock:
+            self._loaded = (result.data_token, result.stored)
+        return result
 
     def read_database(self) -> Dataset:
         """The workspace data read from the database itself, never from the columnar copy."""
