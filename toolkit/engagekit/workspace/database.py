@@ -8,6 +8,7 @@ a time, retried when another writer got in the way, and a sentence for a person 
 
 from __future__ import annotations
 
+import io
 import os
 import time
 import uuid
@@ -19,6 +20,8 @@ from typing import TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
@@ -28,6 +31,7 @@ from engagekit.workspace.tables import WorkspaceTables, build_tables
 
 ENV_URL = "ENGAGEKIT_WORKSPACE"
 INSERT_CHUNK = 50_000
+COPY_CHUNK = 500_000
 BULK_ROWS = 100_000
 """From this many rows a load into an empty SQLite table builds its indexes afterwards."""
 INDEX_CACHE_KIB = 512 * 1024
@@ -333,7 +337,32 @@ def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None
     if frame.empty or not columns:
         return
     with _indexes_built_after(conn, table, len(frame)):
-        _insert_rows(conn, table, frame, columns)
+        if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+            _copy_rows(conn, table, frame, columns)
+        else:
+            _insert_rows(conn, table, frame, columns)
+
+
+def _copy_rows(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: list[str]) -> None:
+    """PostgreSQL's bulk load: the rows as CSV (written by Arrow) through ``COPY ... FROM STDIN``
+    on the transaction's own connection, many times faster than one INSERT per row.
+
+    CSV as PostgreSQL reads it: an empty unquoted cell is NULL, a quoted empty one an empty text.
+    Table and column names come from the workspace schema, quoted by the dialect; values travel
+    only as data, never as SQL.
+    """
+    quote = conn.dialect.identifier_preparer
+    names = ", ".join(quote.quote(column) for column in columns)
+    statement = f"COPY {quote.format_table(table)} ({names}) FROM STDIN WITH (FORMAT csv)"
+    options = pa_csv.WriteOptions(include_header=False, batch_size=INSERT_CHUNK)
+    cursor = conn.connection.driver_connection.cursor()
+    with cursor.copy(statement) as copy:
+        for start in range(0, len(frame), COPY_CHUNK):
+            chunk = pa.Table.from_pandas(frame[columns].iloc[start : start + COPY_CHUNK],
+                                         preserve_index=False)
+            text = io.BytesIO()
+            pa_csv.write_csv(chunk, text, write_options=options)
+            copy.write(text.getvalue())
 
 
 def _insert_rows(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: list[str]) -> None:
