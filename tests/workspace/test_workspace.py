@@ -170,4 +170,4 @@ def test_sqlite_bulk_load_builds_its_indexes_after_the_rows(workspace, monkeypat
     workspace.import_dataset(small(), mode="replace")
     with workspace.engine.connect() as conn:
         names = {row[1] for row in conn.exec_driver_sql("PRAGMA index_list('email_events')")}
-    assert {"ix_email_events_campaign_contact", "ix_email_events_contact"} <= names
+    assert "ix_email_events_campaign_contact" in names

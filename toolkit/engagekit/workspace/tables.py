@@ -153,7 +153,6 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         Column("occurred_at", DateTime, nullable=False),
         *[Column(name, kind()) for name, kind in OPTIONAL_EVENT_COLUMNS.items()],
         Index("ix_email_events_campaign_contact", "campaign_id", "contact_id"),
-        Index("ix_email_events_contact", "contact_id"),
     )
     orders = Table(
         "orders",

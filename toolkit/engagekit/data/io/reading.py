@@ -71,6 +71,7 @@ MIN_UNPACKED_CAP = 64 * 2**20
 _EMAIL = r"[^@\s,;:<>()\[\]\"]+@(?:[^@\s,;:<>()\[\]\".]+\.)+[^@\s,;:<>()\[\]\".]{2,}"
 
 # Shapes checked before parsing, so that "12", "555-0100" or "2026" are never taken for dates.
+_PLAIN_TIME = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)?$"
 _ISO_SHAPE = r"\d{4}-\d{1,2}-\d{1,2}(?:[T ].*)?"
 _US_SHAPE = r"\d{1,2}/\d{1,2}/\d{2,4}(?: .*)?"
 _US_FORMATS = (
@@ -396,11 +397,10 @@ def _plain_table(path: Path, name: str) -> pd.DataFrame | None:
     except (OSError, EOFError, zlib.error) as error:
         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
         raise DataError(f"{name}: cannot read the file ({reason})") from None
+    # Every line holding a quote closed its quotes on that line, so no cell holds a line end.
     if table.num_columns != width or table.num_rows != watched.lines or any(
-        len(column) and (pc.max(pc.binary_length(column)).as_py() > csv.field_size_limit()
-                         or pc.any(pc.match_substring(column, "\n")).as_py()
-                         or pc.any(pc.match_substring(column, "\r")).as_py())
-        for column in table.columns  # a line end in a cell: a quoted one, or a quote left open
+        len(column) and pc.max(pc.binary_length(column)).as_py() > csv.field_size_limit()
+        for column in table.columns
     ):
         return None
     frame = table.rename_columns([str(i) for i in range(width)]).to_pandas()
@@ -460,6 +460,9 @@ def parse_times(values: pd.Series) -> pd.Series:
     [Timestamp('2026-11-24 10:15:00.123456')]
     """
     text = values.astype("str").str.strip()
+    plain = _plain_times(text)
+    if plain is not None and plain.notna().sum() == text.notna().sum() - (text == "").sum():
+        return _in_range(plain)  # every cell written the one usual way: read by Arrow, done
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
     iso = text.str.fullmatch(_ISO_SHAPE, na=False)
     if iso.any():
@@ -473,8 +476,24 @@ def parse_times(values: pd.Series) -> pd.Series:
         out[todo] = _microseconds(pd.to_datetime(
             text[todo].str.upper(), format=time_format, utc=True, errors="coerce"
         ))
-    out = out.dt.tz_localize(None).astype(TIME_DTYPE)
-    return out.where((out >= _FIRST_TIME) & (out < _END_TIME))
+    return _in_range(out.dt.tz_localize(None).astype(TIME_DTYPE))
+
+
+def _in_range(times: pd.Series) -> pd.Series:
+    return times.where((times >= _FIRST_TIME) & (times < _END_TIME))
+
+
+def _plain_times(text: pd.Series) -> pd.Series | None:
+    """Cells written ``2026-11-24 10:15:00[.123456]`` (or with a ``T``) read by Arrow, the way
+    exports and the canonical layout write times (others ``NaT``); ``None`` when Arrow refuses one
+    of them (a day that does not exist): the general reader then reports it."""
+    cells = pa.array(text, type=pa.string(), from_pandas=True)
+    plain = pc.fill_null(pc.match_substring_regex(cells, _PLAIN_TIME), False)
+    try:
+        times = pc.cast(pc.if_else(plain, cells, None), pa.timestamp("us"))
+    except pa.ArrowInvalid:
+        return None
+    return pd.Series(times.to_numpy(zero_copy_only=False), index=text.index).astype(TIME_DTYPE)
 
 
 def _microseconds(times: pd.Series) -> pd.Series:
@@ -530,6 +549,21 @@ def _arrow_integers(text: pd.Series) -> np.ndarray:
     """Cells of ``[+-]digits`` (up to 18 digits) as int64, parsed by Arrow."""
     cells = pa.array(text.str.removeprefix("+"), type=pa.string(), from_pandas=True)
     return pc.cast(cells, pa.int64()).to_numpy(zero_copy_only=False)
+
+
+def looked_up(text: pd.Series, mapping: Mapping[str, str]) -> pd.Series:
+    """Each cell looked up in ``mapping`` ignoring case (``NaN`` when absent); a column of
+    millions of cells holds a handful of distinct values, each looked up once.
+
+    Examples
+    --------
+    >>> looked_up(pd.Series(["Open", "open", "peek", None]), {"open": "open"}).tolist()
+    ['open', 'open', nan, nan]
+    """
+    encoded = pc.dictionary_encode(pa.array(text, type=pa.string(), from_pandas=True))
+    found = [mapping.get(value.casefold()) for value in encoded.dictionary.to_pylist()]
+    values = pa.array(found, type=pa.string()).take(encoded.indices)
+    return pd.Series(values.to_numpy(zero_copy_only=False), index=text.index, dtype="str")
 
 
 def split_cells(values: pd.Series, separator: str) -> pd.Series:
@@ -851,7 +885,7 @@ class SourceFile:
         expected = ", ".join(dict.fromkeys(mapping.values()))
         values = self._typed(
             column,
-            lambda text: text.str.casefold().map(mapping).astype("str"),
+            lambda text: looked_up(text, mapping),
             required and blank is None,
             what,
             f"expected one of: {expected}",
