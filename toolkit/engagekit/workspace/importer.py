@@ -196,20 +196,36 @@ def _keep_ids_stable(conn: Connection, old: WorkspaceTables, dataset: Dataset) -
         dataset.contacts["contact_id"], dataset.contacts["email"], existing_contacts
     )
     list_map = _id_map(dataset.lists["list_id"], dataset.lists["name"].map(name_key), existing_lists)
+    if contact_map.is_identity and list_map.is_identity:  # a re-import of the same people
+        return dataset
     changes = {
-        "contacts": dataset.contacts.assign(contact_id=dataset.contacts["contact_id"].map(contact_map)),
-        "lists": dataset.lists.assign(list_id=dataset.lists["list_id"].map(list_map)),
+        "contacts": dataset.contacts.assign(contact_id=contact_map(dataset.contacts["contact_id"])),
+        "lists": dataset.lists.assign(list_id=list_map(dataset.lists["list_id"])),
     }
     for name in ("contact_tags", "list_memberships", "email_events", "orders"):
-        frame = getattr(dataset, name).copy()
-        frame["contact_id"] = frame["contact_id"].map(contact_map)
+        frame = getattr(dataset, name).assign(contact_id=contact_map(getattr(dataset, name)["contact_id"]))
         if name == "list_memberships":
-            frame["list_id"] = frame["list_id"].map(list_map)
+            frame["list_id"] = list_map(frame["list_id"])
         changes[name] = frame
     return dataset.replace(**changes)
 
 
-def _id_map(ids: pd.Series, keys: pd.Series, existing: dict) -> dict[int, int]:
+@dataclass(frozen=True)
+class _IdMap:
+    """Incoming id -> stored id, applied to millions of references as one vectorised lookup."""
+
+    incoming: np.ndarray  # sorted
+    stored: np.ndarray
+
+    @property
+    def is_identity(self) -> bool:
+        return bool(np.array_equal(self.incoming, self.stored))
+
+    def __call__(self, ids: pd.Series) -> np.ndarray:
+        return self.stored[np.searchsorted(self.incoming, ids.to_numpy(np.int64))]
+
+
+def _id_map(ids: pd.Series, keys: pd.Series, existing: dict) -> _IdMap:
     """Incoming id -> stored id for known keys, fresh ids (above every stored one) for new keys."""
     known = keys.map(existing)
     next_id = max([0, *existing.values()]) + 1
@@ -218,7 +234,9 @@ def _id_map(ids: pd.Series, keys: pd.Series, existing: dict) -> dict[int, int]:
     assigned = np.zeros(len(known), dtype=np.int64)
     assigned[~missing] = known[~missing].astype("int64").to_numpy()
     assigned[missing] = np.arange(next_id, next_id + int(missing.sum()), dtype=np.int64)
-    return dict(zip(ids.to_numpy(), assigned, strict=True))
+    incoming = ids.to_numpy(np.int64)
+    order = np.argsort(incoming, kind="stable")
+    return _IdMap(incoming=incoming[order], stored=assigned[order])
 
 
 def _workspace_lists(
