@@ -71,3 +71,20 @@ def test_a_file_in_windows_1252_goes_to_the_tolerant_reader(tmp_path):
     path = tmp_path / "export.csv"
     path.write_bytes("email,name\nann@example.com,Zoë\n".encode("cp1252"))
     assert _plain_table(path, path.name) is None
+
+
+def test_large_text_columns_held_in_several_chunks_read_like_one():
+    import pandas as pd
+    import pyarrow as pa
+
+    from engagekit.data.event_arrays import event_codes
+    from engagekit.data.io.reading import looked_up, parse_times
+
+    def chunked(*parts):
+        return pd.Series(pd.array(pa.chunked_array([list(part) for part in parts]), dtype="str"))
+
+    assert looked_up(chunked(["Open"], ["click"]), {"open": "open", "click": "click"}).tolist() == [
+        "open", "click"]
+    assert event_codes(chunked(["send"], ["click"])).tolist() == [0, 2]
+    assert parse_times(chunked(["2026-11-24 10:15:00"], ["2026-11-25"])).tolist() == [
+        pd.Timestamp("2026-11-24 10:15"), pd.Timestamp("2026-11-25")]

@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engagekit.data.arrow import arrow_strings
 from engagekit.data.schema import EVENT_TYPES, EventType
 
 SEND, OPEN, CLICK, BOUNCE, UNSUBSCRIBE = (EVENT_TYPES.index(kind.value) for kind in EventType)
@@ -41,12 +42,7 @@ def event_codes(values: pd.Series | np.ndarray) -> np.ndarray:
     >>> event_codes(pd.Series(["send", "click", "open"])).tolist()
     [0, 2, 1]
     """
-    array = pa.array(values, from_pandas=True)
-    if pa.types.is_dictionary(array.type):
-        array = array.cast(array.type.value_type)
-    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
-        array = array.cast(pa.string())
-    found = pc.index_in(array, value_set=pa.array(EVENT_TYPES))
+    found = pc.index_in(arrow_strings(pd.Series(values)), value_set=pa.array(EVENT_TYPES))
     return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int8)
 
 

@@ -44,10 +44,10 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from engagekit.config import MachineRules
+from engagekit.data.arrow import arrow_strings
 from engagekit.data.event_arrays import BOUNCE, CLICK, OPEN, EventArrays
 
 REASONS: tuple[str, ...] = ("", "source", "proxy", "prefetcher", "burst", "early_click")
@@ -201,11 +201,7 @@ def _trimmed(events: pd.DataFrame, name: str, rows: np.ndarray) -> tuple[np.ndar
     rules look at each distinct value once."""
     if name not in events.columns or not len(rows):
         return np.zeros(len(rows), dtype=np.int64), [""]
-    values = pa.array(events[name].iloc[rows], from_pandas=True)
-    if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
-        values = pa.array(events[name].iloc[rows].astype("str").where(events[name].iloc[rows].notna()),
-                          from_pandas=True)
-    encoded = pc.dictionary_encode(values)
+    encoded = pc.dictionary_encode(arrow_strings(events[name].iloc[rows]))
     distinct = [str(value).strip() for value in encoded.dictionary.to_pylist()] + [""]
     codes = pc.fill_null(encoded.indices, len(distinct) - 1).to_numpy(zero_copy_only=False)
     # the same trimmed text under two spellings gets one code

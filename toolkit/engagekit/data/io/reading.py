@@ -48,6 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from engagekit.data.arrow import arrow_strings
 from engagekit.data.schema import TIME_DTYPE
 from engagekit.errors import DataError, ImportReport
 from engagekit.names import hidden_character
@@ -487,7 +488,7 @@ def _plain_times(text: pd.Series) -> pd.Series | None:
     """Cells written ``2026-11-24 10:15:00[.123456]`` (or with a ``T``) read by Arrow, the way
     exports and the canonical layout write times (others ``NaT``); ``None`` when Arrow refuses one
     of them (a day that does not exist): the general reader then reports it."""
-    cells = pa.array(text, type=pa.string(), from_pandas=True)
+    cells = arrow_strings(text)
     plain = pc.fill_null(pc.match_substring_regex(cells, _PLAIN_TIME), False)
     try:
         times = pc.cast(pc.if_else(plain, cells, None), pa.timestamp("us"))
@@ -560,7 +561,7 @@ def looked_up(text: pd.Series, mapping: Mapping[str, str]) -> pd.Series:
     >>> looked_up(pd.Series(["Open", "open", "peek", None]), {"open": "open"}).tolist()
     ['open', 'open', nan, nan]
     """
-    encoded = pc.dictionary_encode(pa.array(text, type=pa.string(), from_pandas=True))
+    encoded = pc.dictionary_encode(arrow_strings(text))
     found = [mapping.get(value.casefold()) for value in encoded.dictionary.to_pylist()]
     values = pa.array(found, type=pa.string()).take(encoded.indices)
     return pd.Series(values.to_numpy(zero_copy_only=False), index=text.index, dtype="str")
