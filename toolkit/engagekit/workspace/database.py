@@ -339,8 +339,17 @@ def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None
     with _indexes_built_after(conn, table, len(frame)):
         if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
             _copy_rows(conn, table, frame, columns)
-        else:
-            _insert_rows(conn, table, frame, columns)
+            return
+        # Rows blank in every optional column (most events: a send has no user agent or link)
+        # bind only the others: the driver's cost grows with the values it binds.
+        optional = [name for name in columns if table.c[name].nullable]
+        sparse = frame[optional].isna().all(axis="columns").to_numpy() if optional else None
+        if sparse is None or not sparse.any() or sparse.all():
+            _insert_rows(conn, table, frame, columns if sparse is None or not sparse.all()
+                         else [name for name in columns if name not in optional])
+            return
+        _insert_rows(conn, table, frame[sparse], [name for name in columns if name not in optional])
+        _insert_rows(conn, table, frame[~sparse], columns)
 
 
 def _copy_rows(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: list[str]) -> None:
