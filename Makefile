@@ -6,7 +6,7 @@ WORKSPACE ?= sqlite:///$(CURDIR)/var/workspace.db
 PORT ?= 8501
 export ENGAGEKIT_WORKSPACE ?= $(WORKSPACE)
 
-.PHONY: install dashboard workspace test bench fuzz lint sample screenshots clean
+.PHONY: install dashboard workspace test bench bench-scale fuzz lint sample screenshots clean
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,10 @@ test: install
 
 bench: install
 	$(PY) benchmarks/run.py
+
+# Import, levels, a segment count and an audience export at 1M, 2M, 5M and 10M contacts.
+bench-scale: install
+	$(PY) benchmarks/bench_scale.py --sizes 1000000,2000000,5000000,10000000
 
 # Robustness figures: fuzzed imports, concurrent users and kill -9 (PostgreSQL too when
 # ENGAGEKIT_TEST_POSTGRES_URL is set), written to benchmarks/results/fuzz.json.

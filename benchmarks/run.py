@@ -13,7 +13,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 BENCHMARKS = ("bench_levels.py", "bench_in_database.py", "bench_segments.py", "bench_dashboard.py",
-              "bench_browser.py")
+              "bench_browser.py", "bench_scale.py")
 
 
 def main() -> int:

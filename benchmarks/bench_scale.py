@@ -1,0 +1,204 @@
+"""From files to a send-ready audience at 1M, 2M, 5M and 10M contacts (about 25 events each).
+
+Each step runs in its own process, so its wall time and peak memory (VmHWM) are its own:
+
+- ``import``: ``engagekit import <folder> --mode replace`` into a fresh SQLite workspace (read,
+  check, store, and write the columnar copy and activity index from the same pass);
+- ``first_levels``: the first current + previous levels after the import (a fresh process);
+- ``later_levels``: the same again (what every later CLI call or dashboard start pays);
+- ``segment_count``: a segment (most engaged, or somewhat engaged and clicked in the last
+  30 days) counted in memory and by the SQL engine in the workspace database;
+- ``audience_export``: the send-ready audience of that segment written as CSV.
+
+The data is the seeded 1M-contact benchmark sample (``data.py``), repeated as shards with their
+own contact ids and e-mail addresses for the larger sizes, written once in the canonical CSV layout
+under ``benchmarks/data/scale_<n>/`` and reused. ``make bench`` runs 1M; ``make bench-scale`` runs
+every size. Results: ``benchmarks/results/scale.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+import engagekit as ek  # noqa: E402
+from engagekit.data.io.canonical_writer import write_canonical  # noqa: E402
+from engagekit.data.sample import generate_sample  # noqa: E402
+
+from data import DATA_DIR, END, SEED, dataset_dir, ensure_dataset, load_dataset  # noqa: E402
+
+SHARD = 1_000_000
+STEPS = ("import", "first_levels", "later_levels", "segment_count", "audience_export")
+SEGMENT = {"version": 1, "criteria": {"type": "or", "group": [
+    {"source": "engagement", "field": "current_level", "op": "is", "value": ["most_engaged"]},
+    {"type": "and", "group": [
+        {"source": "engagement", "field": "current_level", "op": "is", "value": ["somewhat_engaged"]},
+        {"source": "email_activity", "field": "last_n_days", "op": "clicked", "value": 30},
+    ]},
+]}}
+TARGETS = {"import_1m_s": "<= 60", "import_1m_peak_mb": "<= 2048", "first_levels_1m_s": "<= 10",
+           "sql_segment_count_1m_s": "<= 0.2", "peak_mb_10m": "<= 12288"}
+
+
+def peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+# -- the data, written once ---------------------------------------------------------------------
+def scale_dir(n_contacts: int) -> Path:
+    return DATA_DIR / f"scale_{n_contacts}"
+
+
+def _shard(base: ek.Dataset, number: int) -> ek.Dataset:
+    """The base sample as shard ``number``: its own contact and order ids and addresses."""
+    if number == 0:
+        return base
+    offset = number * SHARD
+    moved = {name: getattr(base, name).assign(contact_id=getattr(base, name)["contact_id"] + offset)
+             for name in ("contact_tags", "list_memberships", "email_events")}
+    contacts = base.contacts.assign(contact_id=base.contacts["contact_id"] + offset,
+                                    email=base.contacts["email"].str.replace("@", f"+s{number}@",
+                                                                             regex=False))
+    orders = base.orders.assign(contact_id=base.orders["contact_id"] + offset,
+                                order_id=base.orders["order_id"] + offset * 10)
+    return ek.Dataset.trusted(contacts=contacts, orders=orders, lists=base.lists,
+                              campaigns=base.campaigns, custom_fields=base.custom_fields, **moved)
+
+
+def ensure_files(n_contacts: int) -> Path:
+    """The canonical CSV folder of ``n_contacts`` contacts (written once)."""
+    folder = scale_dir(n_contacts)
+    if (folder / "done").exists():
+        return folder
+    print(f"Writing {n_contacts:,} contacts as canonical CSV files (once)…", file=sys.stderr)
+    shutil.rmtree(folder, ignore_errors=True)
+    if n_contacts < SHARD:
+        write_canonical(generate_sample(n_contacts, seed=SEED, end=END), folder)
+    else:
+        base = load_dataset(ensure_dataset(SHARD))
+        for number in range(n_contacts // SHARD):
+            with tempfile.TemporaryDirectory(dir=DATA_DIR) as work:
+                written = write_canonical(_shard(base, number), Path(work) / "shard")
+                _append(written, folder, header=number == 0)
+    (folder / "done").write_text("")
+    return folder
+
+
+def _append(shard: Path, folder: Path, *, header: bool) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in shard.iterdir():
+        if path.name in ("lists.csv", "campaigns.csv") and not header:
+            continue  # shared by every shard
+        with path.open("rb") as source, (folder / path.name).open("ab") as target:
+            if not header:
+                source.readline()
+            shutil.copyfileobj(source, target, 1 << 24)
+
+
+# -- the steps, one per process -----------------------------------------------------------------
+def run_step(step: str, n_contacts: int, url: str) -> dict:
+    started = time.perf_counter()
+    figures: dict = {}
+    if step == "import":
+        dataset, _ = ek.read_any([ensure_files(n_contacts)])
+        result = ek.Workspace.open(url).import_dataset(dataset, mode="replace")
+        figures["events"] = result.counts["email_events"]
+    elif step in ("first_levels", "later_levels"):
+        session = ek.Session.open(url)
+        figures["most_engaged"] = int(session.report.current.counts()["most_engaged"])
+    elif step == "segment_count":
+        session = ek.Session.open(url)
+        definition = ek.SegmentDefinition.from_json(SEGMENT)
+        figures["memory_count"] = session.count(definition)
+        counted = time.perf_counter()
+        figures["memory_count_s"] = round(_timed(lambda: session.count(definition)), 6)
+        session.count(definition, engine="sql")  # first call: level snapshots and countings stored
+        figures["sql_first_s"] = round(time.perf_counter() - counted, 3)
+        figures["sql_count_s"] = round(_timed(lambda: session.count(definition, engine="sql")), 4)
+        figures["sql_count"] = session.count(definition, engine="sql")
+    elif step == "audience_export":
+        session = ek.Session.open(url)
+        with tempfile.TemporaryDirectory() as work:
+            session.audience_csv(ek.SegmentDefinition.from_json(SEGMENT), Path(work) / "audience.csv")
+            figures["rows"] = sum(1 for _ in (Path(work) / "audience.csv").open()) - 1
+    else:
+        raise SystemExit(f"unknown step {step}")
+    return {"seconds": round(time.perf_counter() - started, 2), "peak_rss_mb": peak_rss_mb(), **figures}
+
+
+def _timed(work, runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return sorted(times)[len(times) // 2]
+
+
+def measure(n_contacts: int) -> dict:
+    ensure_files(n_contacts)
+    with tempfile.TemporaryDirectory(dir=DATA_DIR) as work:
+        url = f"sqlite:///{Path(work) / 'workspace.db'}"
+        steps = {}
+        for step in STEPS:
+            print(f"  {n_contacts:,} contacts: {step}…", file=sys.stderr)
+            out = subprocess.run([sys.executable, __file__, "--step", step, "--contacts",
+                                  str(n_contacts), "--url", url],
+                                 check=True, capture_output=True, text=True)
+            steps[step] = json.loads(out.stdout.strip().splitlines()[-1])
+    return steps
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000000",
+                        help="comma-separated contact counts (make bench-scale: 1M,2M,5M,10M)")
+    parser.add_argument("--contacts", type=int, help="one size (what benchmarks/run.py passes)")
+    parser.add_argument("--step", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.step:
+        print(json.dumps(run_step(args.step, args.contacts, args.url)))
+        return 0
+    sizes = [args.contacts] if args.contacts else [int(size) for size in args.sizes.split(",")]
+    results = {str(n): measure(n) for n in sizes}
+    first = results[str(sizes[0])]
+    growth = {
+        str(n): {step: round(results[str(n)][step]["seconds"] / max(first[step]["seconds"], 1e-9)
+                             / (n / sizes[0]), 2) for step in STEPS}
+        for n in sizes[1:]
+    }
+    summary = {"sizes": sizes, "steps": results, "time_per_contact_vs_smallest": growth,
+               "targets": TARGETS, "sample": f"seed {SEED}, {dataset_dir(SHARD).name} repeated as shards"}
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "scale.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print("\nScale benchmark: wall time in seconds / peak RSS in MB, each step in its own process")
+    print(f"{'contacts':>11} " + " ".join(f"{step:>22}" for step in STEPS))
+    for n in sizes:
+        cells = [f"{results[str(n)][s]['seconds']:>9.1f} s {results[str(n)][s]['peak_rss_mb']:>7.0f} MB"
+                 for s in STEPS]
+        print(f"{n:>11,} " + " ".join(f"{cell:>22}" for cell in cells))
+    for n in sizes:
+        count = results[str(n)]["segment_count"]
+        print(f"{n:>11,} segment count: memory {count['memory_count_s'] * 1000:.1f} ms, "
+              f"SQL {count['sql_count_s'] * 1000:.0f} ms ({count['sql_count']:,} contacts, equal to "
+              f"memory: {count['sql_count'] == count['memory_count']})")
+    if growth:
+        print("time per contact against the smallest size (1.00 = linear):", json.dumps(growth))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
