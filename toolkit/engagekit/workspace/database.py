@@ -465,6 +465,12 @@ def _refresh_derived_tables(conn: Connection, tables: WorkspaceTables) -> None:
                 # Names and types come from our own table definition, never from input.
                 kind = column.type.compile(dialect=conn.dialect)
                 conn.exec_driver_sql(f"ALTER TABLE email_events ADD COLUMN {column.name} {kind}")
+    # an index added to a derived table later (for a faster segment count) is made on opening
+    if inspector.has_table("snapshot_levels"):
+        stored = {index["name"] for index in inspector.get_indexes("snapshot_levels")}
+        for index in tables.snapshot_levels.indexes:
+            if index.name not in stored:
+                index.create(conn)
     if not inspector.has_table("level_snapshots"):
         return
     stored = {column["name"] for column in inspector.get_columns("level_snapshots")}

@@ -204,6 +204,10 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         ),
         Column("contact_id", BigInteger, primary_key=True),
         *[Column(name, kind) for name, kind in SNAPSHOT_COLUMNS.items()],
+        # "level is ..." criteria: the members of a level read straight from this index
+        Index("ix_snapshot_levels_level", "snapshot_id", "level", "contact_id"),
+        # SQLite: rows kept in key order, so a criterion on a metric reads no second b-tree
+        sqlite_with_rowid=False,
     )
     deleted_segments = Table(  # the trash: a deleted segment can be restored
         "deleted_segments",
@@ -265,6 +269,7 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         Column("engaged_at", DateTime, nullable=False),
         Column("clicked_at", DateTime),
         Index("ix_counted_deliveries_contact", "counting_id", "contact_id"),
+        sqlite_with_rowid=False,  # a campaign's deliveries, with their times, in one range
     )
     meta = Table(
         "meta",
