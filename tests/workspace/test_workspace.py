@@ -171,3 +171,31 @@ def test_sqlite_bulk_load_builds_its_indexes_after_the_rows(workspace, monkeypat
     with workspace.engine.connect() as conn:
         names = {row[1] for row in conn.exec_driver_sql("PRAGMA index_list('email_events')")}
     assert "ix_email_events_campaign_contact" in names
+
+
+def test_a_merge_appends_new_events_without_rewriting_the_stored_ones(workspace, sample_dataset,
+                                                                     monkeypatch):
+    import engagekit.workspace.importer as importer
+
+    workspace.import_dataset(sample_dataset, mode="replace")
+    written = {}
+
+    def spy(conn, table, frame):
+        written[table.name] = len(frame)
+        insert_frame(conn, table, frame)
+
+    monkeypatch.setattr(importer, "insert_frame", spy)
+    campaign = sample_dataset.campaigns.iloc[[-1]].assign(
+        campaign_id=sample_dataset.campaigns["campaign_id"].max() + 1, name="Week after",
+        sent_at=sample_dataset.campaigns["sent_at"].max() + pd.Timedelta(days=7))
+    first = sample_dataset.contacts.iloc[:2]
+    week = ek.Dataset.from_frames(
+        contacts=first, campaigns=campaign,
+        email_events=pd.DataFrame({"contact_id": first["contact_id"].to_numpy(),
+                                   "campaign_id": campaign["campaign_id"].iloc[0],
+                                   "event_type": "send", "occurred_at": campaign["sent_at"].iloc[0]}),
+        custom_fields=sample_dataset.custom_fields)
+    result = workspace.import_dataset(week, mode="merge")
+    assert written["email_events"] == 2 and written["campaigns"] == 1  # only the new rows
+    assert len(result.stored.email_events) == len(sample_dataset.email_events) + 2
+    _assert_same_data(result.stored, workspace.read_database())

@@ -67,12 +67,13 @@ def import_dataset(
     def work(conn: Connection) -> tuple[int, str, Dataset]:
         # Taking the version row first serialises concurrent imports on PostgreSQL too.
         bump_data_version(conn)
-        merged = dataset
+        merged, existing = dataset, None
         if mode == "merge":
             existing = current(conn)
             if existing.n_contacts or len(existing.campaigns):
                 merged = merge_datasets(existing, dataset)
-        stored = _replace_data(conn, merged, incoming_lists=set(dataset.lists["name"].map(name_key)))
+        stored = _replace_data(conn, merged, incoming_lists=set(dataset.lists["name"].map(name_key)),
+                               previous=existing if mode == "merge" else None)
         return database.data_version(conn), database.data_token(conn), stored
 
     try:
@@ -107,13 +108,23 @@ def read_tables(conn: Connection, custom_fields: dict[str, str]) -> Dataset:
     return Dataset.from_frames(**frames, custom_fields=custom_fields)
 
 
-def _replace_data(conn: Connection, dataset: Dataset, *, incoming_lists: set[str]) -> Dataset:
-    """Make ``dataset`` the workspace data (workspace lists kept); the data as now stored."""
+def _replace_data(
+    conn: Connection, dataset: Dataset, *, incoming_lists: set[str], previous: Dataset | None = None,
+) -> Dataset:
+    """Make ``dataset`` the workspace data (workspace lists kept); the data as now stored.
+
+    ``previous`` is the data stored before (a merge): a table whose stored rows are unchanged
+    and come first in ``dataset`` only gets its new rows appended, so merging a week of activity
+    into millions of events writes that week, not every event again.
+    """
     old = build_tables(_custom_fields(conn))
     dataset = _keep_ids_stable(conn, old, dataset)
     kept_lists, kept_members = _workspace_lists(conn, old, dataset, incoming_lists)
     new = build_tables(dataset.custom_fields)
-    _empty_data_tables(conn, old, new)
+    stored_rows = {name: _stored_prefix(getattr(dataset, name), getattr(previous, name))
+                   for name in APPENDABLE if previous is not None} if _same_layout(old, new) else {}
+    _empty_data_tables(conn, old, new, keep=set(stored_rows) - {
+        name for name, rows in stored_rows.items() if rows is None})
     conn.execute(sa.delete(old.custom_fields))
     conn.execute(sa.delete(old.snapshot_levels))
     conn.execute(sa.delete(old.level_snapshots))
@@ -140,8 +151,28 @@ def _replace_data(conn: Connection, dataset: Dataset, *, incoming_lists: set[str
     frames = {name: getattr(dataset, name) for name in TABLES}
     frames.update(lists=lists, list_memberships=memberships)
     for name in WorkspaceTables.DATA_TABLES:
-        insert_frame(conn, getattr(new, name), frames[name])
+        rows = stored_rows.get(name) or 0
+        insert_frame(conn, getattr(new, name), frames[name].iloc[rows:])
     return _as_read_back(new, frames, dataset)
+
+
+APPENDABLE = ("contacts", "contact_tags", "campaigns", "email_events", "orders")
+"""Tables a merge may append to; lists and memberships (small) carry workspace lists: rewritten."""
+
+
+def _stored_prefix(frame: pd.DataFrame, stored: pd.DataFrame) -> int | None:
+    """How many leading rows of ``frame`` are the stored rows, unchanged; ``None`` when the
+    stored rows are not all there, first and unchanged (the table is then written anew)."""
+    if len(frame) < len(stored) or list(frame.columns) != list(stored.columns):
+        return None
+    head = frame.iloc[: len(stored)].reset_index(drop=True)
+    return len(stored) if head.equals(stored.reset_index(drop=True)) else None
+
+
+def _same_layout(old: WorkspaceTables, new: WorkspaceTables) -> bool:
+    return [c.name for c in old.contacts.columns] == [c.name for c in new.contacts.columns] \
+        and all(str(a.type) == str(b.type) for a, b in zip(old.contacts.columns,
+                                                           new.contacts.columns, strict=True))
 
 
 def _as_read_back(tables: WorkspaceTables, frames: dict[str, pd.DataFrame], dataset: Dataset) -> Dataset:
@@ -170,9 +201,11 @@ def _in_order(frame: pd.DataFrame, keys: list[str]) -> bool:
     return False
 
 
-def _empty_data_tables(conn: Connection, old: WorkspaceTables, new: WorkspaceTables) -> None:
-    """Empty the data tables for new rows; only ``contacts`` is made again, and only when its
-    custom field columns change.
+def _empty_data_tables(
+    conn: Connection, old: WorkspaceTables, new: WorkspaceTables, *, keep: set[str] = frozenset(),
+) -> None:
+    """Empty the data tables for new rows (but those in ``keep``, appended to); only
+    ``contacts`` is made again, and only when its custom field columns change.
 
     Rows are deleted rather than tables dropped: a drop takes an exclusive lock on every table,
     which on PostgreSQL deadlocks with a reader holding some of them (a load reads the tables
@@ -180,16 +213,13 @@ def _empty_data_tables(conn: Connection, old: WorkspaceTables, new: WorkspaceTab
     commits. Contacts come first, so that the one exclusive lock a changed layout needs is taken
     before any other.
     """
-    same_layout = [c.name for c in old.contacts.columns] == [c.name for c in new.contacts.columns] \
-        and all(str(a.type) == str(b.type) for a, b in zip(old.contacts.columns,
-                                                           new.contacts.columns, strict=True))
-    if same_layout:
-        conn.execute(sa.delete(old.contacts))
-    else:
+    if not _same_layout(old, new):
         old.contacts.drop(conn, checkfirst=True)
         new.contacts.create(conn)
+    elif "contacts" not in keep:
+        conn.execute(sa.delete(old.contacts))
     for name in WorkspaceTables.DATA_TABLES:
-        if name != "contacts":
+        if name != "contacts" and name not in keep:
             conn.execute(sa.delete(getattr(old, name)))
 
 

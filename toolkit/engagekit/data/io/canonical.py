@@ -26,11 +26,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from engagekit.data.dataset import Dataset
-from engagekit.data.io.merge import collapse_contacts
+from engagekit.data.io.merge import collapse_contacts, drop_repeated_events
 from engagekit.data.io.reading import (
     PathLike,
     SourceFile,
@@ -183,28 +182,6 @@ def _read_table(source: SourceFile, table: str, frames: dict[str, pd.DataFrame])
     return source.kept(frame)
 
 
-def drop_repeated_events(events: pd.DataFrame) -> pd.DataFrame:
-    """The events without rows that repeat an earlier one in every column (an export listing an
-    open twice). Only rows sharing contact, campaign, type and time are compared in full, so
-    millions of distinct events cost one pass over four columns.
-
-    Examples
-    --------
-    >>> events = pd.DataFrame({"contact_id": [1, 1, 1], "campaign_id": [5, 5, 5],
-    ...     "event_type": ["open"] * 3, "occurred_at": pd.to_datetime(["2026-11-02"] * 2 + ["2026-11-03"]),
-    ...     "link": [None, None, None]})
-    >>> drop_repeated_events(events).index.tolist()
-    [0, 2]
-    """
-    key = ["contact_id", "campaign_id", "event_type", "occurred_at"]
-    candidates = events.duplicated(key, keep=False).to_numpy()
-    if not candidates.any():
-        return events
-    repeated = np.zeros(len(events), dtype=bool)
-    repeated[candidates] = events[candidates].duplicated().to_numpy()
-    return events[~repeated]
-
-
 def _assemble(frames: dict[str, pd.DataFrame], report: ImportReport) -> Dataset:
     """Type custom fields, merge contacts sharing an email, point references at the kept one."""
     contacts = frames.pop("contacts")
@@ -248,4 +225,4 @@ def _assemble(frames: dict[str, pd.DataFrame], report: ImportReport) -> Dataset:
     return dataset
 
 
-__all__ = ["drop_repeated_events", "read_canonical", "read_sources"]
+__all__ = ["read_canonical", "read_sources"]

@@ -27,6 +27,7 @@ A custom field present on both sides with different types becomes a text field.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from engagekit.data.dataset import Dataset
@@ -131,6 +132,28 @@ def _campaign_keys(campaigns: pd.DataFrame) -> pd.Series:
     return keys.set_axis(campaigns["campaign_id"])
 
 
+def drop_repeated_events(events: pd.DataFrame) -> pd.DataFrame:
+    """The events without rows that repeat an earlier one in every column (an export listing an
+    open twice). Only rows sharing contact, campaign, type and time are compared in full, so
+    millions of distinct events cost one pass over four columns.
+
+    Examples
+    --------
+    >>> events = pd.DataFrame({"contact_id": [1, 1, 1], "campaign_id": [5, 5, 5],
+    ...     "event_type": ["open"] * 3, "occurred_at": pd.to_datetime(["2026-11-02"] * 2 + ["2026-11-03"]),
+    ...     "link": [None, None, None]})
+    >>> drop_repeated_events(events).index.tolist()
+    [0, 2]
+    """
+    key = ["contact_id", "campaign_id", "event_type", "occurred_at"]
+    candidates = events.duplicated(key, keep=False).to_numpy()
+    if not candidates.any():
+        return events
+    repeated = np.zeros(len(events), dtype=bool)
+    repeated[candidates] = events[candidates].duplicated().to_numpy()
+    return events[~repeated]
+
+
 def merge_datasets(base: Dataset, incoming: Dataset) -> Dataset:
     """Merge ``incoming`` into ``base`` by email identity (see the module rules).
 
@@ -180,10 +203,10 @@ def merge_datasets(base: Dataset, incoming: Dataset) -> Dataset:
         lists=combined("lists").drop_duplicates("list_id"),
         list_memberships=memberships.drop_duplicates(["list_id", "contact_id"]).sort_index(),
         campaigns=combined("campaigns").drop_duplicates("campaign_id"),
-        email_events=combined("email_events").drop_duplicates(),
+        email_events=drop_repeated_events(combined("email_events")),
         orders=combined("orders").drop_duplicates("order_id", keep="last"),
         custom_fields=kinds,
     )
 
 
-__all__ = ["STATUS_PRECEDENCE", "collapse_contacts", "merge_datasets"]
+__all__ = ["STATUS_PRECEDENCE", "collapse_contacts", "drop_repeated_events", "merge_datasets"]
