@@ -69,3 +69,19 @@ def test_the_simulation_reports_what_the_suppressed_bring(sample_dataset):
 def test_impossible_rules_are_refused(sends):
     with pytest.raises(ek.ConfigError, match="unengaged emails"):
         ek.SunsetRule(unengaged_sends=sends)
+
+
+def test_a_workspace_without_emails_sunsets_nobody():
+    data = dataset([])
+    assert set(status(data).values()) == {"active"}
+
+
+def test_the_rule_in_force_decides_what_engagement_is():
+    # Contact 1 opened long ago and clicked nothing: under "clicks only" it never engaged.
+    events = [*weekly_sends(1, 3, "2026-11-20"), (1, 20261001, "send", "2026-10-01"),
+              (1, 20261001, "open", "2026-10-01 12:00")]
+    data = dataset(events, added="2026-01-01")
+    for engagement, expected in (("all_opens", "at_risk"), ("clicks_only", "sunset")):
+        config = ek.EngagementConfig(engagement=engagement)
+        table = ek.engagement.sunset.sunset_table(data, as_of=AS_OF, rule=RULE, config=config)
+        assert table.set_index("contact_id").loc[1, "sunset_status"] == expected, engagement
