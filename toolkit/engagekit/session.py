@@ -618,13 +618,14 @@ class Session:
         self, segment: Definition | str, *, holdout_share: float = planning.DEFAULT_HOLDOUT_SHARE,
         seed: int = 0, success_event: str = "click", success_days: int = planning.DEFAULT_SUCCESS_DAYS,
     ) -> tuple[np.ndarray, np.ndarray, planning.PlanPower]:
-        """Before saving a plan: its audience (sendable members), holdout mask and power."""
+        """Before saving a plan: its audience (sendable members), holdout mask and power (the
+        baseline's opens and clicks counted by the engagement rule in force)."""
         planning.check_plan_settings(success_event=success_event, success_days=success_days,
                                      holdout_share=holdout_share)
         audience = planning.sendable_members(self.dataset, self.member_ids(segment))
         holdout = planning.draw_groups(audience, holdout_share=holdout_share, seed=seed)
         power = planning.plan_power(self.dataset, audience, holdout, success_event=success_event,
-                                    success_days=success_days, as_of=self.as_of)
+                                    success_days=success_days, as_of=self.as_of, config=self.config)
         return audience, holdout, power
 
     def plan_campaign(
@@ -660,7 +661,8 @@ class Session:
         return planning.plan_power(self.dataset, plan.members["contact_id"].to_numpy(np.int64),
                                    plan.members["holdout"].to_numpy(bool),
                                    success_event=plan.record.success_event,
-                                   success_days=plan.record.success_days, as_of=plan.record.as_of)
+                                   success_days=plan.record.success_days, as_of=plan.record.as_of,
+                                   config=self.config)
 
     def treatment_audience(self, plan: planning.CampaignPlan | str, *,
                            fields: Sequence[str] | None = None) -> operations.Audience:
@@ -672,9 +674,10 @@ class Session:
                                       engine=self.engine("memory"))
 
     def measure_plan(self, plan: planning.CampaignPlan | str, *, save: bool = True) -> planning.PlanResult:
-        """The plan's lift and guardrails as of the session's as-of time (stored unless ``save=False``)."""
+        """The plan's lift and guardrails as of the session's as-of time (stored unless ``save=False``);
+        opens and clicks count as the engagement rule in force counts them."""
         plan = plan if isinstance(plan, planning.CampaignPlan) else self.plan(plan)
-        result = planning.measure(self.dataset, plan, as_of=self.as_of)
+        result = planning.measure(self.dataset, plan, as_of=self.as_of, config=self.config)
         if save:
             self.workspace.plans.update(plan.record.id, measured_at=self.as_of, result=result.to_json())
         return result
