@@ -200,6 +200,15 @@ def count(definition) -> int:
     return session().count(definition)
 
 
+def count_or_reason(definition) -> tuple[int | None, str | None]:
+    """The count of a segment, or ``None`` and the library's sentence saying why it cannot be
+    counted now (slip risk on a history too short to learn from)."""
+    try:
+        return count(definition), None
+    except ek.DataError as error:
+        return None, str(error)
+
+
 def add_to_list(definition, list_name: str) -> ek.AddToListResult:
     """Copy the segment's members (as of the settings in force) into a workspace list."""
     return session().add_to_list(definition, list_name)

@@ -76,7 +76,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Campaigns: plans, lift, slip risk and sunset", ("engagekit.campaigns.planning",
                                                        "engagekit.campaigns.power",
                                                        "engagekit.campaigns.lift",
-                                                       "engagekit.campaigns.slip_risk",
+                                                       "engagekit.engagement.slip_risk",
                                                        "engagekit.engagement.sunset",
                                                        "engagekit.data.sample_winback")),
     ("Errors and import reports", ("engagekit.errors",)),

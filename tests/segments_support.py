@@ -261,13 +261,26 @@ def configs():
     )
 
 
+def outcome(engine, definition) -> list[int] | str:
+    """What an engine makes of a definition: its members, or the sentence of the data error it
+    raised (slip risk on a history too short to learn from), which every engine must agree on."""
+    from engagekit.errors import DataError
+
+    try:
+        return engine.members(definition).tolist()
+    except DataError as error:
+        return str(error)
+
+
 def definitions(dataset: Dataset | None = None):
     """Random definitions: nested and/or groups of criteria from every family.
 
     With a dataset, list and campaign ids are its own (so they validate) and text values are often
-    pieces of its values (so they match something).
+    pieces of its values (so they match something). Slip risk needs more history than these small
+    datasets hold, so its criteria test that every engine refuses them with the same sentence.
     """
     from engagekit.data.schema import LEVELS
+    from engagekit.engagement.sunset import SUNSET_STATUSES
     from engagekit.segments import Group, SegmentDefinition, where
     from engagekit.segments.operators import (
         ACTIVITY_OPERATORS,
@@ -315,6 +328,9 @@ def definitions(dataset: Dataset | None = None):
                   st.lists(st.sampled_from(LEVELS), min_size=1, max_size=3, unique=True)),
         numbers("metrics", ["open_rate", "click_rate", "days_since_last_engagement", "eligible_sends",
                             "opened", "clicked", "sends_since_last_engagement", "bounces", "score"]),
+        numbers("metrics", ["slip_risk"]),
+        st.builds(where, st.just("engagement"), st.just("sunset_status"), st.sampled_from(["is", "is_not"]),
+                  st.lists(st.sampled_from(list(SUNSET_STATUSES)), min_size=1, max_size=2, unique=True)),
         st.builds(where, st.just("tags"), st.just("tags"), st.sampled_from(["has_any", "has_none"]),
                   st.lists(st.sampled_from([*TAG_POOL, "absent"]), min_size=1, max_size=3, unique=True)),
         texts(["email", "first_name", "last_name", "city"]),

@@ -21,7 +21,7 @@ import widgets
 
 TREE = "builder"
 JOIN_LABELS = {"and": "all of them (AND)", "or": "any of them (OR)"}
-MULTI_KINDS = {"levels", "statuses", "list_ids", "tags"}
+MULTI_KINDS = {"levels", "statuses", "sunset_statuses", "list_ids", "tags"}
 WHOLE_KINDS = {"days": "Days", "campaign_count": "Campaigns"}
 PREVIEW_ROWS = 10
 PREVIEW_COLUMNS = ["email", "first_name", "last_name", "email_status", "current_level"]
@@ -118,7 +118,8 @@ def value_input(row: dict, spec) -> object:
     if kind in MULTI_KINDS:
         init(widget_key, [v for v in (row["value"] or []) if v in choices or kind == "tags"])
         return st.multiselect(
-            {"levels": "Levels", "statuses": "Statuses", "list_ids": "Lists", "tags": "Tags"}[kind],
+            {"levels": "Levels", "statuses": "Statuses", "sunset_statuses": "Statuses", "list_ids": "Lists",
+             "tags": "Tags"}[kind],
             list(choices), key=widget_key, format_func=lambda v: str(choices.get(v, v)),
             accept_new_options=kind == "tags", placeholder="Choose one or more",
         )
@@ -226,8 +227,8 @@ def start_new() -> None:
 flash = st.session_state.pop("builder_flash", None)
 if flash:
     saved_name, saved_count = flash
-    st.success(f"Saved **{widgets.md_escape(saved_name)}**: {saved_count:,} contacts today.",
-               icon=":material/check_circle:")
+    today = "." if saved_count is None else f": {saved_count:,} contacts today."
+    st.success(f"Saved **{widgets.md_escape(saved_name)}**{today}", icon=":material/check_circle:")
     st.page_link("app_pages/segments.py", label="See it on the Segments page", icon=":material/group:")
 
 # A segment being edited may have been deleted or renamed elsewhere since it was opened.
@@ -292,13 +293,16 @@ else:
         if unfinished:
             problem = f"{place(error.path)}: {unfinished[0].lower()}{unfinished[1:]}"
 
+matched, unavailable = state.count_or_reason(definition) if definition is not None else (None, None)
 with summary:
     count_col, text_col = st.columns([1, 3], gap="large")
-    if definition is None:
+    if unavailable:  # a valid definition that cannot be counted on this data now
+        text_col.error(widgets.md_escape(unavailable), icon=":material/error:")
+        count_col.metric("Matching contacts", "–")
+    elif definition is None:
         text_col.warning(f"Not ready yet. {problem}", icon=":material/pending:")
         count_col.metric("Matching contacts", "–")
     else:
-        matched = state.count(definition)
         total = data.n_contacts
         count_col.metric("Matching contacts", f"{matched:,}",
                          help=f"As of {as_of:%Y-%m-%d}, out of {total:,} contacts.",
@@ -310,7 +314,7 @@ with summary:
             warning = ek.narrowness_warning(matched, total)
             if warning:
                 st.warning(warning, icon=":material/warning:")
-    if definition is not None and matched:
+    if matched:
         with st.expander(f"Preview the members ({min(matched, PREVIEW_ROWS):,} of {matched:,})",
                          icon=":material/visibility:"):
             widgets.contacts_table(state.members(definition, PREVIEW_COLUMNS).head(PREVIEW_ROWS),

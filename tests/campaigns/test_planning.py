@@ -121,3 +121,42 @@ def test_status_goes_planned_sent_measured(session):
     done = session.with_settings(as_of="2026-11-30").measure_plan(plan)
     assert done.complete and session.plan("test").status(session.as_of) == "measured"
     assert session.plan("test").result.to_json() == done.to_json()  # nan != nan, so as stored
+
+
+# -- success follows the engagement rule in force ------------------------------------------------
+def machine_opened_workspace(tmp_path) -> str:
+    """40 contacts, two campaigns (1 October, and the plan's on 16 October), each opened by a
+    machine (flagged by the source) for everyone within seconds of the send; people opened the
+    first one for contacts 1-2 and the plan's one for contacts 1-4."""
+    from factories import tiny_dataset
+
+    sent = {1: "2026-10-01 10:00", 2: "2026-10-16 10:00"}
+    people = {1: [1, 2], 2: [1, 2, 3, 4]}
+    rows = []
+    for campaign, at in sent.items():
+        for contact in range(1, 41):
+            rows.append((contact, campaign, "send", at, None))
+            rows.append((contact, campaign, "open", str(pd.Timestamp(at) + pd.Timedelta(seconds=3)), True))
+        rows += [(contact, campaign, "open", str(pd.Timestamp(at) + pd.Timedelta(hours=5)), False)
+                 for contact in people[campaign]]
+    data = tiny_dataset(sent, [], n_contacts=40)
+    events = pd.DataFrame(rows, columns=["contact_id", "campaign_id", "event_type", "occurred_at", "machine"])
+    data = ek.Dataset.from_frames(contacts=data.contacts, campaigns=data.campaigns, email_events=events)
+    url = f"sqlite:///{tmp_path / 'ws.db'}"
+    ek.Workspace.open(url).import_dataset(data, mode="replace")
+    return url
+
+
+@pytest.mark.parametrize(("engagement", "baseline", "opened"), [
+    ("confirmed_opens", 2 / 40, 4),  # machine opens left out: only people count
+    ("all_opens", 1.0, 40),
+])
+def test_open_success_counts_opens_as_the_engagement_rule_does(tmp_path, engagement, baseline, opened):
+    url = machine_opened_workspace(tmp_path)
+    everyone = ek.where("contact", "email_status", "is", ["subscribed"])
+    before = ek.Session.open(url, as_of="2026-10-15", changes={"engagement": engagement})
+    plan = before.plan_campaign("Wake up", everyone, send_date="2026-10-16", success_event="open",
+                                success_days=14, holdout_share=0.25, seed=1)
+    assert before.plan_power(plan).baseline_rate == pytest.approx(baseline)
+    lift = before.with_settings(as_of="2026-11-30").measure_plan(plan, save=False).lift
+    assert lift.treatment_successes + lift.holdout_successes == opened

@@ -199,3 +199,17 @@ def test_workspace_defaults_to_the_environment(url, monkeypatch):
     monkeypatch.setenv("ENGAGEKIT_WORKSPACE", url)
     SegmentStore(Workspace.open(url)).copy("Most engaged", "From env")
     assert "From env" in CliRunner().invoke(app, ["list"]).stdout
+
+
+@pytest.mark.parametrize("engine", ["memory", "sql"])
+def test_a_slip_risk_segment_on_a_short_history_is_one_line(run, tmp_path, engine):
+    likely = tmp_path / "likely.json"
+    likely.write_text(json.dumps({"version": SCHEMA_VERSION, "criteria": {"type": "and", "group": [
+        {"source": "metrics", "field": "slip_risk", "op": "gte", "value": 0.6}]}}))
+    run("create", "Likely to slip", "--file", str(likely))
+    assert "Definition: Slip risk is at least 60%" in run("show", "Likely to slip").stdout
+    result = run("count", "Likely to slip", "--as-of", "2026-01-15", "--engine", engine, ok=False)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    # the note of the as-of override, then the model's one sentence
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "Error: The history is too short to learn slip risk: it needs campaigns from ")

@@ -260,3 +260,57 @@ def test_a_segment_deleted_elsewhere_is_saved_as_new(app, library):
     assert not app.exception, app.exception
     assert not app.error
     assert "Lapsed" in SegmentStore(library).names()
+
+
+def test_slip_risk_is_typed_as_a_percentage_and_stored_as_a_share(builder, library):
+    [[cid]] = criterion_ids(builder)
+    choose(builder, cid, "metrics", "slip_risk", "gte")
+    value = builder.number_input(key=key(builder, cid, "value"))
+    assert value.label == "Value (%)"
+    value.set_value(40.0).run()
+    [[row]] = [group["criteria"] for group in tree(builder)["groups"]]
+    assert row["value"] == pytest.approx(0.4)
+    document = {"version": 1, "criteria": {"type": "and", "group": [{"type": "and", "group": [
+        {"source": "metrics", "field": "slip_risk", "op": "gte", "value": 0.4}]}]}}
+    assert summary_count(builder) == f"{library_count(library, document):,}"
+    assert "Slip risk is at least 40%" in builder.text[0].value
+
+
+def test_sunset_status_offers_its_statuses_by_label(builder, library):
+    [[cid]] = criterion_ids(builder)
+    choose(builder, cid, "engagement", "sunset_status", "is")
+    statuses = builder.multiselect(key=key(builder, cid, "value"))
+    assert statuses.options == ["Would be sunset (last chance)", "At risk of sunset", "Not affected",
+                                "Not emailed (unsubscribed or bounced)"]
+    statuses.set_value(["sunset"]).run()
+    document = {"version": 1, "criteria": {"type": "and", "group": [{"type": "and", "group": [
+        {"source": "engagement", "field": "sunset_status", "op": "is", "value": ["sunset"]}]}]}}
+    assert summary_count(builder) == f"{library_count(library, document):,}" != "0"
+    assert "Sunset status is Would be sunset (last chance)" in builder.text[0].value
+
+
+def test_slip_risk_on_a_short_history_says_why_on_the_builder_and_segments_pages(workspace_url):
+    from streamlit.testing.v1 import AppTest
+
+    import engagekit as ek
+
+    from dashboard_support import APP, APP_TIMEOUT_SECONDS
+
+    session = ek.Session.open(workspace_url)
+    session.save_settings(session.config, as_of="2026-02-01")  # a month after the data begins
+    session.store.create("Likely to slip", ek.SegmentDefinition(criteria=ek.all_of(
+        ek.where("metrics", "slip_risk", "gte", 0.5))))
+    at = AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT_SECONDS)
+    at.run()
+    at.switch_page("app_pages/segments.py").run()
+    assert not at.exception, at.exception
+    at.selectbox(key="segments_selected").set_value("Likely to slip").run()
+    assert not at.exception, at.exception
+    shown = " ".join(plain(e.value) for e in at.error)
+    assert "The history is too short to learn slip risk" in shown
+    assert any("too short to learn slip risk" in plain(c.value) for c in at.caption)  # beside the list
+    at.switch_page("app_pages/builder.py").run()
+    [[cid]] = criterion_ids(at)
+    choose(at, cid, "metrics", "slip_risk", "gte")
+    assert "The history is too short to learn slip risk" in " ".join(plain(e.value) for e in at.error)
+    assert summary_count(at) == "–"

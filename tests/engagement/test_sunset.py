@@ -69,3 +69,43 @@ def test_the_simulation_reports_what_the_suppressed_bring(sample_dataset):
 def test_impossible_rules_are_refused(sends):
     with pytest.raises(ek.ConfigError, match="unengaged emails"):
         ek.SunsetRule(unengaged_sends=sends)
+
+
+def test_a_workspace_without_emails_sunsets_nobody():
+    data = dataset([])
+    assert set(status(data).values()) == {"active"}
+
+
+def test_the_rule_in_force_decides_what_engagement_is():
+    # Contact 1 opened long ago and clicked nothing: under "clicks only" it never engaged.
+    events = [*weekly_sends(1, 3, "2026-11-20"), (1, 20261001, "send", "2026-10-01"),
+              (1, 20261001, "open", "2026-10-01 12:00")]
+    data = dataset(events, added="2026-01-01")
+    for engagement, expected in (("all_opens", "at_risk"), ("clicks_only", "sunset")):
+        config = ek.EngagementConfig(engagement=engagement)
+        table = ek.engagement.sunset.sunset_table(data, as_of=AS_OF, rule=RULE, config=config)
+        assert table.set_index("contact_id").loc[1, "sunset_status"] == expected, engagement
+
+
+def test_the_last_chance_segment_is_the_last_chance_list_under_the_sessions_rule(tmp_path, sample_dataset):
+    url = f"sqlite:///{tmp_path / 'ws.db'}"
+    ek.Workspace.open(url).import_dataset(sample_dataset, mode="replace")
+    rule = ek.SunsetRule(unengaged_sends=6, unengaged_days=90)
+    session = ek.Session.open(url, as_of=AS_OF, sunset_rule=rule)
+    last_chance = ek.where("engagement", "sunset_status", "is", ["sunset"])
+    members = session.member_ids(last_chance)
+    assert len(members) > 0
+    assert members.tolist() == sorted(session.sunset().suppressed_ids().tolist())
+    assert session.member_ids(last_chance, engine="sql").tolist() == members.tolist()
+    added = session.add_last_chance_list("Last chance")
+    assert added.added == len(members)
+    listed = session.workspace.load()
+    in_list = listed.lists.loc[listed.lists["name"] == "Last chance", "list_id"].iloc[0]
+    assert sorted(listed.list_memberships.loc[listed.list_memberships["list_id"] == in_list, "contact_id"]) \
+        == members.tolist()
+    # the member column shows each contact's status by its label, under the same rule
+    shown = session.members(last_chance, ["email", "sunset_status"])
+    assert set(shown["sunset_status"]) == {"Would be sunset (last chance)"}
+    # another rule, another session: fewer contacts reach a stricter rule
+    stricter = session.with_settings(sunset_rule=ek.SunsetRule(unengaged_sends=12, unengaged_days=180))
+    assert stricter.count(last_chance) < len(members)

@@ -7,9 +7,13 @@ ids below are worked out from that table (as of 2026-06-30 00:00).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from segments_support import AS_OF, ENGINE_KINDS, engine_over, open_workspace, tiny_dataset
 
+from engagekit.config import EngagementConfig
+from engagekit.engagement.sunset import SunsetRule
+from engagekit.errors import DataError
 from engagekit.segments import (
     MemoryEngine,
     SegmentDefinition,
@@ -21,6 +25,7 @@ from engagekit.segments import (
     segment_members,
     where,
 )
+from engagekit.segments.measures import ContactMeasures
 
 ALL = [1, 2, 3, 4, 5, 6, 7, 8]
 
@@ -34,6 +39,10 @@ def segment(source, field, op, value=None):
 
 
 CASES = [
+    # sunset status under the default rule (12 sends, 180 days): nobody here had that many emails
+    ("sunset not emailed", one("engagement", "sunset_status", "is", ["not_emailed"]), [3, 4, 8]),
+    ("sunset not affected", one("engagement", "sunset_status", "is_not",
+                                ["sunset", "at_risk", "not_emailed"]), [1, 2, 5, 6, 7]),
     # engagement levels
     ("current most", one("engagement", "current_level", "is", ["most_engaged"]), [1]),
     ("current two levels", one("engagement", "current_level", "is",
@@ -263,3 +272,31 @@ def test_empty_dataset_has_no_members():
     ws = open_workspace("sqlite")
     ws.import_dataset(empty)
     assert SqlEngine(ws, as_of=AS_OF).members(definition).tolist() == []
+
+
+# A rule strict enough for the tiny data: 2 unengaged sends and 10 days (warned from 1 send, 5 days).
+# All history counts, as of 2026-06-30: 1 last engaged on 06-20 with one send since (104);
+# 2 on 06-02 with 102 and 103 since; 5 on 06-10 with 103 since; 6 never engaged, first emailed on
+# 06-20, one send; 7 opened 104 the day before.
+STRICT_RULE = SunsetRule(unengaged_sends=2, unengaged_days=10, warning_sends=1, warning_days=5)
+STRICT_STATUSES = {"sunset": [2], "at_risk": [1, 5, 6], "active": [7], "not_emailed": [3, 4, 8]}
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_sunset_status_follows_the_rule_given(kind, dataset, sqlite_workspace):
+    measures = ContactMeasures(lambda: dataset, as_of=pd.Timestamp(AS_OF), config=EngagementConfig(),
+                               sunset_rule=STRICT_RULE)
+    engine = (MemoryEngine(dataset, as_of=AS_OF, measures=measures) if kind == "memory" else
+              SqlEngine(sqlite_workspace, as_of=AS_OF, measures=measures))
+    for status, expected in STRICT_STATUSES.items():
+        assert engine.members(segment("engagement", "sunset_status", "is", [status])).tolist() == expected
+    at_risk_or_worse = segment("engagement", "sunset_status", "is", ["Would be sunset (last chance)", "at_risk"])
+    assert engine.members(at_risk_or_worse).tolist() == [1, 2, 5, 6]  # labels are accepted too
+
+
+def test_slip_risk_on_a_short_history_is_one_sentence_on_every_engine(engine):
+    with pytest.raises(DataError, match=r"^The history is too short to learn slip risk: it needs "
+                                        r"campaigns from \d{4}-\d\d-\d\d on"):
+        engine.count(segment("metrics", "slip_risk", "gte", 0.6))
+    # the rest of the segment language still works on this engine
+    assert engine.count(segment("metrics", "open_rate", "gte", 0)) == 6  # everyone emailed in the window

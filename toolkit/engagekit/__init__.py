@@ -16,7 +16,6 @@ outside a workspace: ``ek.compute_levels(dataset, as_of=...)`` and friends.
 from engagekit.campaigns.lift import Lift, measure_lift
 from engagekit.campaigns.planning import SUCCESS_EVENTS, CampaignPlan, PlanPower, PlanResult
 from engagekit.campaigns.power import minimum_detectable_effect, required_size
-from engagekit.campaigns.slip_risk import Backtest, SlipRisk, slip_risk
 from engagekit.config import (
     ENGAGEMENT_RULE_LABELS,
     ENGAGEMENT_RULES,
@@ -57,6 +56,7 @@ from engagekit.engagement.levels import (
     relevel,
 )
 from engagekit.engagement.report import EngagementReport, engagement_report
+from engagekit.engagement.slip_risk import Backtest, SlipRisk, slip_risk
 from engagekit.engagement.sunset import (
     SUNSET_STATUSES,
     SunsetRule,

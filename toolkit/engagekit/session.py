@@ -43,7 +43,6 @@ import numpy as np
 import pandas as pd
 
 from engagekit.campaigns import planning
-from engagekit.campaigns.slip_risk import SlipRisk, slip_risk
 from engagekit.config import EngagementConfig
 from engagekit.data.dataset import Dataset
 from engagekit.data.io.merge import merge_datasets
@@ -58,12 +57,14 @@ from engagekit.engagement.levels import (
     relevel,
 )
 from engagekit.engagement.report import EngagementReport, engagement_report
+from engagekit.engagement.slip_risk import SlipRisk
 from engagekit.engagement.sunset import SunsetRule, SunsetSimulation, simulate_sunset
-from engagekit.errors import ConfigError, NotFoundError
+from engagekit.errors import ConfigError, DataError, NotFoundError
 from engagekit.segments import operations
 from engagekit.segments.catalog import Catalog
 from engagekit.segments.contact_card import ContactCard, contact_card
 from engagekit.segments.layouts import lay_out
+from engagekit.segments.measures import ContactMeasures
 from engagekit.segments.memory_engine import MemoryEngine
 from engagekit.segments.spark_engine import SparkEngine
 from engagekit.segments.sql_engine import SqlEngine
@@ -113,7 +114,8 @@ SETTING_LABELS: dict[str, str] = {
 }
 
 Definition = operations.Definition
-SLIP_RISK_COLUMN = "slip_risk"
+MEASURE_COLUMNS: tuple[str, ...] = ("slip_risk", "sunset_status")
+"""Member columns the session adds from :attr:`Session.measures` (slip risk trains the model)."""
 
 
 @dataclass(frozen=True)
@@ -238,17 +240,21 @@ class Session:
         From :func:`resolve_settings`.
     dataset : Dataset, optional
         The workspace data, when already loaded.
+    sunset_rule : SunsetRule, optional
+        The sunset rule behind the ``sunset_status`` criterion and column, the suppression export
+        and the last-chance list (default :class:`SunsetRule`).
     """
 
-    def __init__(self, workspace: Workspace, settings: SettingsInForce, *, dataset: Dataset | None = None):
+    def __init__(self, workspace: Workspace, settings: SettingsInForce, *, dataset: Dataset | None = None,
+                 sunset_rule: SunsetRule | None = None):
         self.workspace = workspace
         self.settings = settings
+        self.sunset_rule = sunset_rule or SunsetRule()
         self._dataset = dataset
         self._lock = threading.RLock()
         self._engines: dict[str, MemoryEngine | SqlEngine | SparkEngine] = {}
         self._reports: dict[str, EngagementReport] = {}
         self._sunsets: dict[SunsetRule, SunsetSimulation] = {}
-        self._slip_risk: SlipRisk | None = None
 
     @classmethod
     def open(
@@ -259,11 +265,13 @@ class Session:
         config: EngagementConfig | None = None,
         changes: dict[str, object] | None = None,
         now: AsOf | None = None,
+        sunset_rule: SunsetRule | None = None,
     ) -> Session:
         """Open the workspace at ``url`` (default: ``$ENGAGEKIT_WORKSPACE`` or the embedded one)
         with the settings in force, optionally overridden for this session."""
         workspace = Workspace.open(url)
-        return cls(workspace, resolve_settings(workspace, as_of=as_of, config=config, changes=changes, now=now))
+        return cls(workspace, resolve_settings(workspace, as_of=as_of, config=config, changes=changes, now=now),
+                   sunset_rule=sunset_rule)
 
     # -- what is in force --------------------------------------------------------------------
     @property
@@ -285,21 +293,23 @@ class Session:
 
     def with_settings(
         self, *, as_of: AsOf | None = None, config: EngagementConfig | None = None,
-        changes: dict[str, object] | None = None,
+        changes: dict[str, object] | None = None, sunset_rule: SunsetRule | None = None,
     ) -> Session:
-        """The same workspace and data under other settings, for this session only."""
+        """The same workspace and data under other settings (or another sunset rule), for this
+        session only."""
         settings = resolve_settings(self.workspace, as_of=as_of, config=config or self.config,
                                     changes=changes, now=self.settings.now)
         if as_of is None:  # keep this session's as-of time and where it came from
             settings = replace(settings, as_of=self.as_of, as_of_rule=self.settings.as_of_rule)
-        return Session(self.workspace, settings, dataset=self._dataset)
+        return Session(self.workspace, settings, dataset=self._dataset,
+                       sunset_rule=sunset_rule or self.sunset_rule)
 
     def save_settings(self, config: EngagementConfig, *, as_of: AsOf | None = None) -> Session:
         """Save ``config`` (and a pinned as-of time, or ``None`` to follow the data) in the
         workspace, for everyone who opens it; returns the session under the saved settings."""
         self.workspace.save_settings(config, as_of=None if as_of is None else as_timestamp(as_of))
         return Session(self.workspace, resolve_settings(self.workspace, now=self.settings.now),
-                       dataset=self._dataset)
+                       dataset=self._dataset, sunset_rule=self.sunset_rule)
 
     # -- data --------------------------------------------------------------------------------
     @property
@@ -414,16 +424,29 @@ class Session:
         contact_id = self.contact_id(contact)
         engine = self.engine("memory")
         position = int(np.flatnonzero(self.dataset.contact_ids == contact_id)[0])
+
+        def member_of(segment: Segment) -> bool:
+            try:
+                return bool(engine.mask(segment.definition)[position])
+            except DataError:  # a slip-risk segment on a history too short to learn from: no answer
+                return False
+
         return contact_card(self.dataset, contact_id, as_of=self.as_of, segments=self.segments(),
-                            member_of=lambda segment: bool(engine.mask(segment.definition)[position]))
+                            member_of=member_of)
+
+    @cached_property
+    def measures(self) -> ContactMeasures:
+        """Slip risk and sunset status (under :attr:`sunset_rule`) of every contact, computed once
+        per session on first use and shared by the segment engines and the member columns."""
+        return ContactMeasures(lambda: self.dataset, as_of=self.as_of, config=self.config,
+                               sunset_rule=self.sunset_rule)
 
     def slip_risk(self) -> SlipRisk:
         """Each judged contact's risk of dropping a level next period, with the model's backtest
-        (trained once per session on the workspace's own history)."""
-        with self._lock:
-            if self._slip_risk is None:
-                self._slip_risk = slip_risk(self.dataset, as_of=self.as_of, config=self.config)
-            return self._slip_risk
+        (trained once per session on the workspace's own history).
+
+        Raises :class:`engagekit.DataError` with one sentence when the history is too short."""
+        return self.measures.slip_risk()
 
     @cached_property
     def audit(self) -> Audit:
@@ -466,16 +489,18 @@ class Session:
                     report = self.report
                     self._engines[kind] = MemoryEngine(
                         self.dataset, as_of=self.as_of, config=self.config,
-                        levels=(report.current, report.previous),
+                        levels=(report.current, report.previous), measures=self.measures,
                     )
                 elif kind == "sql":
-                    self._engines[kind] = SqlEngine(self.workspace, as_of=self.as_of, config=self.config)
+                    self._engines[kind] = SqlEngine(self.workspace, as_of=self.as_of, config=self.config,
+                                                    measures=self.measures)
                 else:
                     self._check_in_database(kind)
                     runner = SparkRunner.from_parquet_folder(local_spark(),
                                                              self.workspace.parquet_folder())
                     self._engines[kind] = SparkEngine(runner, as_of=self.as_of, config=self.config,
-                                                      custom_fields=self.dataset.custom_fields)
+                                                      custom_fields=self.dataset.custom_fields,
+                                                      measures=self.measures)
             return self._engines[kind]
 
     def _definition(self, segment: Definition | str) -> Definition:
@@ -497,18 +522,20 @@ class Session:
     ) -> pd.DataFrame:
         """The segment's members with the chosen columns (see :meth:`member_columns`)."""
         chosen = list(operations.DEFAULT_MEMBER_COLUMNS if columns is None else columns)
-        asked_risk = SLIP_RISK_COLUMN in chosen
-        base = [c for c in chosen if c != SLIP_RISK_COLUMN] or ["email"]
+        measured = [c for c in chosen if c in MEASURE_COLUMNS]
+        base = [c for c in chosen if c not in MEASURE_COLUMNS] or ["email"]
         frame = operations.members_frame(self.dataset, self.engine(engine), self._definition(segment), base)
-        if not asked_risk:
+        if not measured:
             return frame
         ids = self.member_ids(segment, engine=engine)
-        frame[SLIP_RISK_COLUMN] = self.slip_risk().risk.reindex(ids).to_numpy()
+        for column in measured:
+            frame[column] = self.measures.column(column, ids)
         return frame[chosen]
 
     def member_columns(self) -> list[str]:
-        """Every column :meth:`members` can show (``slip_risk`` trains the slip-risk model)."""
-        return [*operations.member_columns(self.dataset), SLIP_RISK_COLUMN]
+        """Every column :meth:`members` can show (``slip_risk`` trains the slip-risk model;
+        ``sunset_status`` follows :attr:`sunset_rule`)."""
+        return [*operations.member_columns(self.dataset), *MEASURE_COLUMNS]
 
     def export_frame(
         self, segment: Definition | str, *, fields: Sequence[str] | None = None,
@@ -563,8 +590,9 @@ class Session:
 
     # -- sunset policy -----------------------------------------------------------------------
     def sunset(self, rule: SunsetRule | None = None) -> SunsetSimulation:
-        """What the sunset ``rule`` (default :class:`SunsetRule`) would do as of the session's time."""
-        rule = rule or SunsetRule()
+        """What the sunset ``rule`` (default: the session's :attr:`sunset_rule`) would do as of the
+        session's time."""
+        rule = rule or self.sunset_rule
         with self._lock:
             if rule not in self._sunsets:
                 self._sunsets[rule] = simulate_sunset(self.dataset, as_of=self.as_of, rule=rule,
@@ -590,13 +618,14 @@ class Session:
         self, segment: Definition | str, *, holdout_share: float = planning.DEFAULT_HOLDOUT_SHARE,
         seed: int = 0, success_event: str = "click", success_days: int = planning.DEFAULT_SUCCESS_DAYS,
     ) -> tuple[np.ndarray, np.ndarray, planning.PlanPower]:
-        """Before saving a plan: its audience (sendable members), holdout mask and power."""
+        """Before saving a plan: its audience (sendable members), holdout mask and power (the
+        baseline's opens and clicks counted by the engagement rule in force)."""
         planning.check_plan_settings(success_event=success_event, success_days=success_days,
                                      holdout_share=holdout_share)
         audience = planning.sendable_members(self.dataset, self.member_ids(segment))
         holdout = planning.draw_groups(audience, holdout_share=holdout_share, seed=seed)
         power = planning.plan_power(self.dataset, audience, holdout, success_event=success_event,
-                                    success_days=success_days, as_of=self.as_of)
+                                    success_days=success_days, as_of=self.as_of, config=self.config)
         return audience, holdout, power
 
     def plan_campaign(
@@ -632,7 +661,8 @@ class Session:
         return planning.plan_power(self.dataset, plan.members["contact_id"].to_numpy(np.int64),
                                    plan.members["holdout"].to_numpy(bool),
                                    success_event=plan.record.success_event,
-                                   success_days=plan.record.success_days, as_of=plan.record.as_of)
+                                   success_days=plan.record.success_days, as_of=plan.record.as_of,
+                                   config=self.config)
 
     def treatment_audience(self, plan: planning.CampaignPlan | str, *,
                            fields: Sequence[str] | None = None) -> operations.Audience:
@@ -644,9 +674,10 @@ class Session:
                                       engine=self.engine("memory"))
 
     def measure_plan(self, plan: planning.CampaignPlan | str, *, save: bool = True) -> planning.PlanResult:
-        """The plan's lift and guardrails as of the session's as-of time (stored unless ``save=False``)."""
+        """The plan's lift and guardrails as of the session's as-of time (stored unless ``save=False``);
+        opens and clicks count as the engagement rule in force counts them."""
         plan = plan if isinstance(plan, planning.CampaignPlan) else self.plan(plan)
-        result = planning.measure(self.dataset, plan, as_of=self.as_of)
+        result = planning.measure(self.dataset, plan, as_of=self.as_of, config=self.config)
         if save:
             self.workspace.plans.update(plan.record.id, measured_at=self.as_of, result=result.to_json())
         return result

@@ -1,2 +1,2 @@
-"""Re-engagement campaigns: holdout experiments with power and measured lift, sunset policies,
-and the risk that a contact slips a level."""
+"""Re-engagement campaigns: holdout experiments with power before the send and measured lift
+after it."""

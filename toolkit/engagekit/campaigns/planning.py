@@ -8,7 +8,10 @@ audience          the segment's members that can be emailed when the plan is mad
 holdout           a stable random share of that audience (:mod:`engagekit.data.holdout`); it is
                   recorded with the plan and left out of the treatment's send-ready export
 success           the contact *opened* (an open or a click of any email), *clicked* any email, or
-                  placed an *order*, from the send date for the plan's number of days
+                  placed an *order*, from the send date for the plan's number of days; opens and
+                  clicks count as the engagement rule in force counts them (machine opens left out
+                  under *confirmed opens*, every open under *clicks only*, scanner clicks unless
+                  they count), exactly as the levels and the activity criteria count them
 baseline          for the power estimate: the audience's own success rate over the same number of
                   days before the plan's as-of time
 guardrails        unsubscribes and bounces in the same window, per group
@@ -27,6 +30,8 @@ import pandas as pd
 
 from engagekit.campaigns.lift import Lift, measure_lift
 from engagekit.campaigns.power import minimum_detectable_effect, required_size
+from engagekit.config import EngagementConfig
+from engagekit.data.activity import counted_events
 from engagekit.data.dataset import Dataset
 from engagekit.data.holdout import holdout_mask
 from engagekit.data.schema import EmailStatus, EventType
@@ -200,29 +205,49 @@ def draw_groups(contact_ids: np.ndarray, *, holdout_share: float, seed: int) -> 
 
 
 def successes(dataset: Dataset, contact_ids: np.ndarray, event: str, start: pd.Timestamp,
-              end: pd.Timestamp) -> np.ndarray:
-    """Whether each contact had the success ``event`` in ``[start, end)``."""
+              end: pd.Timestamp, *, config: EngagementConfig) -> np.ndarray:
+    """Whether each contact had the success ``event`` in ``[start, end)``, opens and clicks counted
+    as ``config``'s engagement rule counts them.
+
+    Examples
+    --------
+    An Apple Mail proxy fetched the email seconds after the send: not a person reading it.
+
+    >>> from engagekit.data.sample import generate_sample
+    >>> data = generate_sample(3, seed=1)
+    >>> sent = data.campaigns["sent_at"].max()
+    >>> opened = pd.DataFrame({"contact_id": data.contact_ids[:1], "campaign_id": data.campaigns["campaign_id"].iloc[-1:],
+    ...                        "event_type": "open", "occurred_at": sent, "machine": True})
+    >>> data = data.replace(email_events=opened)
+    >>> window = (sent, sent + pd.Timedelta(days=1))
+    >>> [bool(successes(data, data.contact_ids[:1], "open", *window, config=EngagementConfig(engagement=rule))[0])
+    ...  for rule in ("all_opens", "confirmed_opens")]
+    [True, False]
+    """
     if event == "order":
         orders = dataset.orders
         times = orders["ordered_at"]
         done = orders.loc[(times >= start) & (times < end), "contact_id"]
     else:
         kinds = (EventType.CLICK.value,) if event == "click" else (EventType.OPEN.value, EventType.CLICK.value)
-        done = _events(dataset, kinds, start, end)
+        # An order is not an open of an email: the email-activity rule, as the activity criteria use.
+        counted = counted_events(dataset, config.for_email_activity())
+        done = _events(counted, kinds, start, end)
     return np.isin(np.asarray(contact_ids, dtype=np.int64), done.to_numpy(np.int64))
 
 
-def _events(dataset: Dataset, kinds: tuple[str, ...], start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
-    events = dataset.email_events
+def _events(events: pd.DataFrame, kinds: tuple[str, ...], start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
     times = events["occurred_at"]
     return events.loc[events["event_type"].isin(kinds) & (times >= start) & (times < end), "contact_id"]
 
 
 def plan_power(dataset: Dataset, contact_ids: np.ndarray, holdout: np.ndarray, *, success_event: str,
-               success_days: int, as_of: pd.Timestamp) -> PlanPower:
-    """The power of a plan before it is sent, from the audience's own recent success rate."""
+               success_days: int, as_of: pd.Timestamp, config: EngagementConfig) -> PlanPower:
+    """The power of a plan before it is sent, from the audience's own recent success rate (its
+    opens and clicks counted by ``config``'s engagement rule, as the measurement counts them)."""
     start = as_of - pd.Timedelta(days=success_days)
-    done = successes(dataset, contact_ids, success_event, start, as_of + pd.Timedelta(seconds=1))
+    done = successes(dataset, contact_ids, success_event, start, as_of + pd.Timedelta(seconds=1),
+                     config=config)
     baseline = float(done.mean()) if len(done) else 0.0
     n_holdout = int(np.count_nonzero(holdout))
     n_treatment = len(contact_ids) - n_holdout
@@ -230,8 +255,10 @@ def plan_power(dataset: Dataset, contact_ids: np.ndarray, holdout: np.ndarray, *
                      minimum_detectable_effect(n_treatment, n_holdout, baseline))
 
 
-def measure(dataset: Dataset, plan: CampaignPlan, *, as_of: pd.Timestamp) -> PlanResult:
-    """The plan's lift and guardrails in its success window, counting what happened by ``as_of``."""
+def measure(dataset: Dataset, plan: CampaignPlan, *, as_of: pd.Timestamp,
+            config: EngagementConfig) -> PlanResult:
+    """The plan's lift and guardrails in its success window, counting what happened by ``as_of``
+    (opens and clicks as ``config``'s engagement rule counts them)."""
     record = plan.record
     start = record.send_date
     end = min(plan.window_end, as_of + pd.Timedelta(seconds=1))
@@ -239,12 +266,13 @@ def measure(dataset: Dataset, plan: CampaignPlan, *, as_of: pd.Timestamp) -> Pla
         raise ConfigError(f"'{record.name}' is sent on {start:%Y-%m-%d}: there is nothing to measure "
                           f"as of {as_of:%Y-%m-%d}.")
     groups = {"treatment": plan.treatment_ids, "holdout": plan.holdout_ids}
-    wins = {name: successes(dataset, ids, record.success_event, start, end) for name, ids in groups.items()}
+    wins = {name: successes(dataset, ids, record.success_event, start, end, config=config)
+            for name, ids in groups.items()}
     lift = measure_lift(int(wins["treatment"].sum()), len(groups["treatment"]),
                         int(wins["holdout"].sum()), len(groups["holdout"]))
 
     def rates(kind: str) -> dict[str, float]:
-        hit = _events(dataset, (kind,), start, end).to_numpy(np.int64)
+        hit = _events(dataset.email_events, (kind,), start, end).to_numpy(np.int64)
         return {name: float(np.isin(ids, hit).mean()) if len(ids) else 0.0 for name, ids in groups.items()}
 
     return PlanResult(lift, rates(EventType.UNSUBSCRIBE.value), rates(EventType.BOUNCE.value),

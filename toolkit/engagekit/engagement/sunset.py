@@ -37,11 +37,14 @@ from engagekit.engagement.features import compute_features
 from engagekit.errors import ConfigError
 
 SUNSET_STATUSES: dict[str, str] = {
-    "active": "Active",
-    "at_risk": "At risk",
-    "sunset": "Sunset",
+    "sunset": "Would be sunset (last chance)",
+    "at_risk": "At risk of sunset",
+    "active": "Not affected",
     "not_emailed": "Not emailed (unsubscribed or bounced)",
 }
+"""Each status with how a person reads it. The contacts a rule would sunset are the ones its
+last-chance list holds (:meth:`engagekit.Session.add_last_chance_list`): they get the last-chance
+sequence, then are suppressed."""
 ALL_HISTORY_DAYS = 3650  # the longest window the settings allow: ten years of history
 YEAR = pd.Timedelta(days=365)
 RECENT_DAYS = 90
@@ -88,7 +91,7 @@ def sunset_table(
     """
     # The window features over all history: the same counting rules as the levels use.
     everything = config.with_changes(lookback_days=ALL_HISTORY_DAYS, exclusion_hours=0)
-    features = compute_features(dataset.activity, as_of=as_of, config=everything)
+    features = compute_features(dataset.activity_for(config), as_of=as_of, config=everything)
     contacts = dataset.contacts
     first_send = _first_send(dataset, features, as_of)
     joined = contacts["date_added"].to_numpy(dtype="datetime64[us]")
@@ -115,7 +118,8 @@ def _first_send(dataset: Dataset, features: pd.DataFrame, as_of: pd.Timestamp) -
     events = dataset.email_events
     known = events[events["occurred_at"] <= as_of]
     first = known.groupby("contact_id")["occurred_at"].min()
-    return features["contact_id"].map(first).to_numpy(dtype="datetime64[us]")
+    # reindex, not map: mapping through an empty series of times (no events yet) fails in pandas
+    return first.reindex(features["contact_id"].to_numpy()).to_numpy(dtype="datetime64[us]")
 
 
 @dataclass(frozen=True)
@@ -183,9 +187,9 @@ def simulate_sunset(
 
     # Clicks and engagement counted by the same rules as the levels (machine events left out as
     # the settings say): the features over the last year and over the last 90 days.
-    year = compute_features(dataset.activity, as_of=as_of, config=config.with_changes(
+    year = compute_features(dataset.activity_for(config), as_of=as_of, config=config.with_changes(
         lookback_days=365, exclusion_hours=0))
-    recent = compute_features(dataset.activity, as_of=as_of, config=config.with_changes(
+    recent = compute_features(dataset.activity_for(config), as_of=as_of, config=config.with_changes(
         lookback_days=RECENT_DAYS, exclusion_hours=0))
     clicks = year.set_index("contact_id")["clicked"]
     orders = dataset.orders

@@ -8,9 +8,11 @@ each expects and, where the values are a closed set, the choices.
 source             fields                                          operators
 =================  ==============================================  ===============================
 engagement         current_level, previous_level                   is, is_not (levels)
+engagement         sunset_status                                   is, is_not (sunset statuses)
 metrics            open_rate, click_rate, days_since_last_         eq, ne, gt, gte, lt, lte,
                    engagement, eligible_sends, opened, clicked,    between
-                   sends_since_last_engagement, bounces, score
+                   sends_since_last_engagement, bounces, score,
+                   slip_risk
 list_membership    lists                                           in_any, in_none (list ids)
 tags               tags                                            has_any, has_none (tags)
 contact            email, first_name, last_name, custom text       equals, not_equals, contains,
@@ -34,6 +36,8 @@ ecommerce          purchase                                        has_purchased
 
 Metrics are the current engagement features as of the reference time (see
 :mod:`engagekit.engagement.features`); ``open_rate`` and ``click_rate`` are shares between 0 and 1.
+``slip_risk`` (a share too) and ``sunset_status`` come from the slip-risk model and the sunset rule
+in force (see :mod:`engagekit.segments.measures`).
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ import sqlalchemy as sa
 
 from engagekit.data.dataset import Dataset
 from engagekit.data.schema import EMAIL_STATUSES, LEVEL_LABELS, LEVELS
+from engagekit.engagement.sunset import SUNSET_STATUSES
 from engagekit.segments.operators import (
     ACTIVITY_OPERATORS,
     DATE_OPERATORS,
@@ -70,6 +75,7 @@ VALUE_LABELS: dict[str, str] = {
     "none": "no value",
     "levels": "a list of engagement levels",
     "statuses": "a list of email statuses",
+    "sunset_statuses": "a list of sunset statuses",
     "number": "a number",
     "number_range": "two numbers [low, high] with low <= high",
     "text": "a non-empty text",
@@ -90,6 +96,7 @@ def _numbers() -> dict[str, str]:
 KIND_OPERATORS: dict[str, dict[str, str]] = {
     "level": {"is": "levels", "is_not": "levels"},
     "status": {"is": "statuses", "is_not": "statuses"},
+    "sunset": {"is": "sunset_statuses", "is_not": "sunset_statuses"},
     "number": _numbers(),
     "share": _numbers(),
     "text": {op: "none" if "blank" in op else "text" for op in TEXT_OPERATORS},
@@ -165,6 +172,7 @@ class FieldSpec:
 STANDARD_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("engagement", "current_level", "Current engagement level", "level"),
     FieldSpec("engagement", "previous_level", "Previous engagement level", "level"),
+    FieldSpec("engagement", "sunset_status", "Sunset status", "sunset"),
     FieldSpec("metrics", "open_rate", "Open rate", "share"),
     FieldSpec("metrics", "click_rate", "Click rate", "share"),
     FieldSpec("metrics", "days_since_last_engagement", "Days since last engagement", "number"),
@@ -174,6 +182,7 @@ STANDARD_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("metrics", "sends_since_last_engagement", "Sends since last engagement", "number"),
     FieldSpec("metrics", "bounces", "Bounces", "number"),
     FieldSpec("metrics", "score", "Engagement score", "number"),
+    FieldSpec("metrics", "slip_risk", "Slip risk", "share"),
     FieldSpec("list_membership", "lists", "Lists", "lists"),
     FieldSpec("tags", "tags", "Tags", "tags"),
     FieldSpec("contact", "email", "Email", "text"),
@@ -297,6 +306,8 @@ class Catalog:
             return tuple((level, LEVEL_LABELS[level]) for level in LEVELS)
         if kind == "statuses":
             return tuple((status, status) for status in EMAIL_STATUSES)
+        if kind == "sunset_statuses":
+            return tuple(SUNSET_STATUSES.items())
         if kind == "list_ids" and self.lists is not None:
             return tuple(sorted(self.lists.items(), key=lambda item: str(item[1]).casefold()))
         if kind == "campaign_id" and self.campaigns is not None:
@@ -378,7 +389,7 @@ def field_catalog(dataset: Dataset | None = None) -> list[FieldSpec]:
     --------
     >>> specs = field_catalog()
     >>> [s.field for s in specs if s.source == "engagement"]
-    ['current_level', 'previous_level']
+    ['current_level', 'previous_level', 'sunset_status']
     """
     return (Catalog.from_dataset(dataset) if dataset is not None else Catalog()).fields()
 

@@ -24,6 +24,7 @@ from engagekit.data.dataset import Dataset
 from engagekit.engagement.levels import LevelResult, current_and_previous
 from engagekit.segments.catalog import Catalog
 from engagekit.segments.definition import Criterion, Group, SegmentDefinition
+from engagekit.segments.measures import ContactMeasures, is_measure
 from engagekit.segments.operators import OPERATORS, Coded, argument
 from engagekit.segments.timing import Interval, campaign_scope, order_window
 from engagekit.segments.validation import check_definition, resolve_field
@@ -43,6 +44,11 @@ class MemoryEngine:
         The reference time of every criterion (levels, metrics, activity, orders, "last N days").
     config : EngagementConfig, optional
         How levels and metrics are computed (defaults otherwise).
+    levels : tuple of LevelResult, optional
+        The current and previous levels, when already computed at ``as_of`` under ``config``.
+    measures : ContactMeasures, optional
+        Where slip risk and sunset status come from (see :mod:`engagekit.segments.measures`);
+        by default computed from ``dataset`` on first use, under the default sunset rule.
 
     Examples
     --------
@@ -61,6 +67,7 @@ class MemoryEngine:
         as_of: AsOf,
         config: EngagementConfig | None = None,
         levels: tuple[LevelResult, LevelResult] | None = None,
+        measures: ContactMeasures | None = None,
     ):
         self.dataset = dataset
         self.as_of = as_timestamp(as_of)
@@ -75,6 +82,9 @@ class MemoryEngine:
         if levels is not None and (levels[0].as_of != self.as_of or levels[0].config != self.config):
             raise ValueError("levels given to MemoryEngine must be computed at its as_of and config")
         self._given_levels = levels
+        if measures is not None and (measures.as_of != self.as_of or measures.config != self.config):
+            raise ValueError("measures given to MemoryEngine must be computed at its as_of and config")
+        self.measures = measures or ContactMeasures(lambda: dataset, as_of=self.as_of, config=self.config)
 
     # -- public ------------------------------------------------------------------------------
     @cached_property
@@ -125,7 +135,8 @@ class MemoryEngine:
         key = criterion.key()
         mask = self._masks.get(key)
         if mask is None:
-            operand = _OPERANDS[criterion.source](self, criterion)
+            read = MemoryEngine._measure if is_measure(criterion) else _OPERANDS[criterion.source]
+            operand = read(self, criterion)
             argument_ = argument(criterion.op, criterion.value, self.as_of)
             mask = OPERATORS[criterion.op].mask(operand, argument_)
         return _remember(self._masks, key, mask)
@@ -146,6 +157,13 @@ class MemoryEngine:
         return self._kept(
             ("metric", criterion.field), lambda: table[criterion.field].to_numpy(dtype=np.float64)
         )
+
+    def _measure(self, criterion: Criterion) -> Any:
+        def build() -> Any:
+            values = self.measures.values(criterion.field, self.dataset.contact_ids)
+            return Coded.of(values) if values.dtype == object else values  # a status is a choice
+
+        return self._kept(("measure", criterion.field), build)
 
     def _contact(self, criterion: Criterion) -> Any:
         kind = resolve_field(criterion, self.catalog).kind

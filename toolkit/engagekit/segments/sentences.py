@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from engagekit.data.schema import LEVEL_LABELS
+from engagekit.engagement.sunset import SUNSET_STATUSES
 from engagekit.segments.catalog import Catalog, as_catalog
 from engagekit.segments.operators import OPERATORS
 from engagekit.segments.tree import Criterion, Group
@@ -48,6 +49,8 @@ def describe_criterion(criterion: Criterion, catalog: object = None) -> str:
     >>> from engagekit.segments.definition import where
     >>> describe_criterion(where("email_activity", "last_n_campaigns", "not_opened", 5))
     'received but did not open any of the last 5 campaigns'
+    >>> describe_criterion(where("metrics", "slip_risk", "gte", 0.6))
+    'slip risk is at least 60%'
     """
     catalog = as_catalog(catalog)
     spec = resolve_field(criterion, catalog)
@@ -84,11 +87,12 @@ def _share_text(value: float) -> str:
     return f"{round(value * 100, 2):g}%"
 
 
-def _compare(criterion: Criterion, label: str, _catalog: Catalog) -> str:
+def _compare(criterion: Criterion, label: str, catalog: Catalog) -> str:
     op = OPERATORS[criterion.op]
     value = criterion.value
     if op.family == "number":
-        show = _share_text if _is_share(criterion) else number_text
+        share = resolve_field(criterion, catalog).kind == "share"
+        show = _share_text if share else number_text
         if criterion.op == "between":
             return f"{label} is between {show(value[0])} and {show(value[1])}"
         return f"{label} {op.label} {show(value)}"
@@ -103,16 +107,21 @@ def _compare(criterion: Criterion, label: str, _catalog: Catalog) -> str:
     return f'{label} {op.label} "{value}"'
 
 
-def _is_share(criterion: Criterion) -> bool:
-    return criterion.source == "metrics" and criterion.field in ("open_rate", "click_rate")
-
-
 def _days(n: int) -> str:
     return "1 day" if n == 1 else f"{n} days"
 
 
 def _choice(criterion: Criterion, label: str, _catalog: Catalog) -> str:
-    names = [LEVEL_LABELS.get(v, v) for v in criterion.value]
+    """``is`` / ``is not`` one of a closed set of values (levels, statuses), each by its label.
+
+    Examples
+    --------
+    >>> from engagekit.segments.definition import where
+    >>> describe_criterion(where("engagement", "sunset_status", "is", ["sunset", "at_risk"]))
+    'sunset status is Would be sunset (last chance) or At risk of sunset'
+    """
+    labels = SUNSET_STATUSES if criterion.field == "sunset_status" else LEVEL_LABELS
+    names = [labels.get(v, v) for v in criterion.value]
     if criterion.op == "is":
         return f"{label} is {_either(names)}"
     return _one_or_many(names, f"{label} is not", f"{label} is none of")
@@ -156,6 +165,7 @@ def _purchase(criterion: Criterion, _label: str, _catalog: Catalog) -> str:
 _RENDER: dict[str, Any] = {
     "level": _choice,
     "status": _choice,
+    "sunset": _choice,
     "lists": _lists,
     "tags": _tags,
     "campaign": _activity,

@@ -7,6 +7,8 @@ by ``spark.sql`` with named parameters. Two things differ from the workspace dat
 - levels and metrics come from the levels job inlined as common table expressions
   (:func:`~engagekit.workspace.levels_sql.levels_query`, current and previous), since a lakehouse
   has no snapshot table to store them in;
+- slip risk and sunset status, computed once in Python (:mod:`engagekit.segments.measures`), are
+  registered as a temporary view and joined by ``contact_id`` as the level columns are;
 - "has a row in" tests are correlated ``EXISTS`` (Spark plans them as semi- and anti-joins), and
   text is lower-cased with Spark's ``lower()``, which follows Java's Unicode rules as Python's
   ``str.lower`` does.
@@ -14,6 +16,7 @@ by ``spark.sql`` with named parameters. Two things differ from the workspace dat
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
@@ -26,6 +29,7 @@ from engagekit.config import EngagementConfig
 from engagekit.engagement.levels import previous_as_of
 from engagekit.segments.catalog import Catalog
 from engagekit.segments.definition import Criterion, SegmentDefinition
+from engagekit.segments.measures import ContactMeasures, column_of
 from engagekit.segments.operators import time_literal
 from engagekit.segments.sql_engine import SqlEngine
 from engagekit.segments.timing import events_end
@@ -46,6 +50,9 @@ class SparkEngine(SqlEngine):
     config : EngagementConfig, optional
     custom_fields : dict of str to {"text", "number", "date"}, optional
         The custom contact fields (columns of ``contacts``) criteria may use.
+    measures : ContactMeasures, optional
+        Where slip risk and sunset status come from (by default computed from the tables, read
+        back from Spark on first use, under the default sunset rule).
 
     Examples
     --------
@@ -60,14 +67,17 @@ class SparkEngine(SqlEngine):
 
     def __init__(
         self, runner: SparkRunner, *, as_of: AsOf, config: EngagementConfig | None = None,
-        custom_fields: dict[str, str] | None = None,
+        custom_fields: dict[str, str] | None = None, measures: ContactMeasures | None = None,
     ):
         self.runner = runner
         self.as_of = as_timestamp(as_of)
         self.config = config or EngagementConfig()
         self.custom_fields = dict(custom_fields or {})
         self.tables = build_tables(self.custom_fields)
+        self.measures = measures or ContactMeasures(
+            lambda: runner.dataset(self.custom_fields), as_of=self.as_of, config=self.config)
         self._lower = sa.func.lower
+        self._measure_views: dict[str, sa.TableClause] = {}
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -113,6 +123,22 @@ class SparkEngine(SqlEngine):
         column = levels.c.level if criterion.source == "engagement" else levels.c[criterion.field]
         matching = sa.select(levels.c.contact_id).where(test(column))
         return self.tables.contacts.c.contact_id.in_(matching)
+
+    def _measure_condition(self, criterion: Criterion, test: Any) -> ColumnElement[bool]:
+        view = self._measure_view(criterion.field, column_of(criterion))
+        matching = sa.select(view.c.contact_id).where(test(view.c[column_of(criterion)]))
+        return self.tables.contacts.c.contact_id.in_(matching)
+
+    def _measure_view(self, field: str, column: str) -> sa.TableClause:
+        """The temporary view of one measure, registered on first use. Its name is ours and new
+        for each engine, so engines of other data or settings on the same Spark session never
+        read each other's values."""
+        if field not in self._measure_views:
+            name = f"engagekit_{field}_{uuid.uuid4().hex}"
+            self.runner.register_frame(name, self.measures.frame(field))
+            kind = sa.Float() if column == "number" else sa.String()
+            self._measure_views[field] = sa.table(name, sa.column("contact_id"), sa.column(column, kind))
+        return self._measure_views[field]
 
     def _exists(self, table: sa.Table, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
         contact_id = self.tables.contacts.c.contact_id

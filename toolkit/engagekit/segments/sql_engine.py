@@ -4,7 +4,9 @@ The query selects ``contacts.contact_id`` with one boolean condition per criteri
 ``contacts`` directly, levels and metrics through ``IN`` subqueries on the level snapshots
 (``snapshot_levels``) that the levels job computes and stores inside the database, memberships,
 tags, email activity and purchases through correlated ``EXISTS``, order aggregates through
-correlated scalar subqueries. "Opened" and "clicked" read the workspace's counted deliveries of the
+correlated scalar subqueries; slip risk and sunset status through ``IN`` subqueries on the
+workspace's stored contact measures (``contact_measures``, computed once in Python, see
+:mod:`engagekit.segments.measures`). "Opened" and "clicked" read the workspace's counted deliveries of the
 engagement rule in force (``counted_deliveries``, stored on first use: machine opens and scanner
 clicks left out as the rule says, exactly as the in-memory engine leaves them out); "was sent"
 reads the events. Every value is a bound
@@ -28,6 +30,7 @@ from engagekit.engagement.levels import previous_as_of
 from engagekit.segments.catalog import Catalog
 from engagekit.segments.definition import Criterion, Group, SegmentDefinition
 from engagekit.segments.dialects import text_lowerer
+from engagekit.segments.measures import ContactMeasures, column_of, is_measure
 from engagekit.segments.operators import (
     OPERATORS,
     SqlText,
@@ -55,6 +58,9 @@ class SqlEngine:
     workspace : Workspace
     as_of : date, time or ISO string
     config : EngagementConfig, optional
+    measures : ContactMeasures, optional
+        Where slip risk and sunset status come from before they are stored (by default
+        computed from the workspace data on first use, under the default sunset rule).
 
     Examples
     --------
@@ -70,13 +76,16 @@ class SqlEngine:
     """
 
     def __init__(
-        self, workspace: Workspace, *, as_of: AsOf, config: EngagementConfig | None = None
+        self, workspace: Workspace, *, as_of: AsOf, config: EngagementConfig | None = None,
+        measures: ContactMeasures | None = None,
     ):
         self.workspace = workspace
         self.as_of = as_timestamp(as_of)
         self.config = config or EngagementConfig()
         self.tables = workspace.tables
+        self.measures = measures or ContactMeasures(workspace.load, as_of=self.as_of, config=self.config)
         self._lower = text_lowerer(workspace.engine)
+        self._measure_sets: dict[str, int] = {}
 
     # -- public ------------------------------------------------------------------------------
     @cached_property
@@ -152,6 +161,8 @@ class SqlEngine:
     def _criterion(self, criterion: Criterion) -> ColumnElement[bool]:
         op = OPERATORS[criterion.op]
         arg = argument(criterion.op, criterion.value, self.as_of)
+        if is_measure(criterion):
+            return self._measure_condition(criterion, lambda column: op.sql(column, arg))
         if criterion.source in ("engagement", "metrics"):
             return self._snapshot_condition(criterion, lambda column: op.sql(column, arg))
         operand = getattr(self, _OPERANDS[criterion.source])(criterion)
@@ -163,6 +174,17 @@ class SqlEngine:
         snapshot = self.snapshot_ids[1 if criterion.field == "previous_level" else 0]
         column = rows.c.level if criterion.source == "engagement" else rows.c[criterion.field]
         matching = sa.select(rows.c.contact_id).where(rows.c.snapshot_id == snapshot, test(column))
+        return self.tables.contacts.c.contact_id.in_(matching)
+
+    def _measure_condition(self, criterion: Criterion, test: Any) -> ColumnElement[bool]:
+        rows = self.tables.contact_measures
+        field = criterion.field
+        if field not in self._measure_sets:
+            self._measure_sets[field] = self.workspace.measures.ensure(
+                field, as_of=self.as_of, settings=self.measures.settings_key(field),
+                compute=lambda: self.measures.frame(field))
+        matching = sa.select(rows.c.contact_id).where(
+            rows.c.measure_set_id == self._measure_sets[field], test(rows.c[column_of(criterion)]))
         return self.tables.contacts.c.contact_id.in_(matching)
 
     def _contact(self, criterion: Criterion) -> Any:

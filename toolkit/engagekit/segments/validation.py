@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from engagekit.data.schema import EMAIL_STATUSES, LEVEL_LABELS, LEVELS
+from engagekit.engagement.sunset import SUNSET_STATUSES
 from engagekit.segments.catalog import (
     CUSTOM_KINDS,
     KIND_OPERATORS,
@@ -283,6 +284,7 @@ _NORMALISE: dict[str, Callable[[Any], Any]] = {
     "none": _none,
     "levels": _items(_choice(LEVELS, LEVEL_LABELS)),
     "statuses": _items(_choice(EMAIL_STATUSES, {})),
+    "sunset_statuses": _items(_choice(tuple(SUNSET_STATUSES), SUNSET_STATUSES)),
     "number": _number,
     "number_range": _number_range,
     "text": _text,

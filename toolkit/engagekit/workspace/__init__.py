@@ -12,6 +12,7 @@ from engagekit.workspace.database import (
 )
 from engagekit.workspace.importer import ImportResult
 from engagekit.workspace.lists import AddToListResult, ListStore
+from engagekit.workspace.measures import MeasureStore
 from engagekit.workspace.snapshots import SnapshotStore
 from engagekit.workspace.tables import WorkspaceTables, build_tables
 from engagekit.workspace.workspace import Workspace
@@ -21,6 +22,7 @@ __all__ = [
     "Database",
     "ImportResult",
     "ListStore",
+    "MeasureStore",
     "SnapshotStore",
     "Workspace",
     "WorkspaceTables",

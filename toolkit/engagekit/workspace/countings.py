@@ -12,12 +12,10 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from engagekit.config import EngagementConfig
 from engagekit.data.activity import NEVER, ActivityIndex
-from engagekit.workspace.database import Database, insert_frame, utc_now
+from engagekit.workspace.database import Database, find_or_store
 from engagekit.workspace.tables import build_tables
 
 
@@ -33,32 +31,9 @@ class CountingStore:
     def ensure(self, config: EngagementConfig) -> int:
         """The id of the stored counted deliveries of ``config``'s rule for email activity."""
         config = config.for_email_activity()
-        key = {"counting": config.counting_key()}
-        with self.database.engine.connect() as conn:
-            found = self._find(conn, {**key, "data_version": self.database.data_version(conn)})
-        if found is not None:
-            return found
-        frame = counted_deliveries(self._load_data().activity_for(config))
-
-        def work(conn: Connection) -> int:
-            full_key = {**key, "data_version": self.database.data_version(conn)}
-            found = self._find(conn, full_key)
-            if found is not None:
-                return found
-            counting_id = conn.execute(
-                sa.insert(self._countings).values(**full_key, created_at=utc_now())
-                .returning(self._countings.c.counting_id)
-            ).scalar_one()
-            insert_frame(conn, self._rows, frame.assign(counting_id=counting_id))
-            return int(counting_id)
-
-        # Locked for the check-then-insert, so a racing writer finds this one instead of clashing.
-        return self.database.run(work, lock=self._countings)
-
-    def _find(self, conn: Connection, key: dict) -> int | None:
-        found = conn.execute(sa.select(self._countings.c.counting_id).where(
-            *[self._countings.c[k] == v for k, v in key.items()])).scalar()
-        return None if found is None else int(found)
+        key = {"counting": config.counting_key(), "data_version": self.database.data_version()}
+        return find_or_store(self.database, self._countings, key, self._rows,
+                             lambda: counted_deliveries(self._load_data().activity_for(config)))
 
 
 def counted_deliveries(index: ActivityIndex) -> pd.DataFrame:

@@ -324,6 +324,40 @@ def _is_lock(error: SQLAlchemyError) -> bool:
     return "locked" in text or "busy" in text
 
 
+def find_or_store(database: Database, heads: sa.Table, key: dict, rows: sa.Table,
+                  frame: Callable[[], pd.DataFrame]) -> int:
+    """The id of the row of ``heads`` (a table of derived sets: countings, measures) matching
+    ``key``, else a new one stored with ``frame()``'s rows in ``rows`` under that id.
+
+    The first column of ``heads`` is the id, and ``rows`` has a column of the same name. The
+    frame is built outside the write transaction (it may take seconds), once.
+    """
+    id_column = heads.primary_key.columns.values()[0]
+
+    def find(conn: Connection) -> int | None:
+        found = conn.execute(sa.select(id_column).where(
+            *[heads.c[k] == v for k, v in key.items()])).scalar()
+        return None if found is None else int(found)
+
+    with database.engine.connect() as conn:
+        found = find(conn)
+    if found is not None:
+        return found
+    values = frame()
+
+    def work(conn: Connection) -> int:
+        found = find(conn)
+        if found is not None:
+            return found
+        new_id = int(conn.execute(
+            sa.insert(heads).values(**key, created_at=utc_now()).returning(id_column)).scalar_one())
+        insert_frame(conn, rows, values.assign(**{id_column.name: new_id}))
+        return new_id
+
+    # Locked for the check-then-insert, so a racing writer finds this set instead of clashing.
+    return database.run(work, lock=heads)
+
+
 def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None:
     """Insert a frame's rows in chunks, as bound parameters; blanks become NULL.
 
@@ -486,6 +520,7 @@ __all__ = [
     "default_url",
     "display_url",
     "driver_values",
+    "find_or_store",
     "friendly_error",
     "insert_frame",
     "make_engine",

@@ -130,6 +130,8 @@ def _replace_data(
     conn.execute(sa.delete(old.level_snapshots))
     conn.execute(sa.delete(old.counted_deliveries))
     conn.execute(sa.delete(old.engagement_countings))
+    conn.execute(sa.delete(old.contact_measures))
+    conn.execute(sa.delete(old.measure_sets))
     if dataset.custom_fields:
         conn.execute(
             sa.insert(new.custom_fields),

@@ -34,6 +34,7 @@ from sqlalchemy.engine import default
 from sqlalchemy.sql import compiler
 from sqlalchemy.sql.selectable import Select
 
+from engagekit.data.dataset import Dataset
 from engagekit.errors import ConfigError
 
 TABLE_NAMES: tuple[str, ...] = (
@@ -217,6 +218,24 @@ class SparkRunner:
             frame.createOrReplaceTempView(name)
         self._registered = True
 
+    def register_frame(self, name: str, frame: pd.DataFrame) -> None:
+        """Register a pandas frame (values the library computed, such as slip risk) as the
+        temporary view ``name``; blank numbers become ``NULL``, as in a database."""
+        if not self._registered:
+            self.register()
+        # NaN is a value in Spark (equal to itself, above every number), not a blank: send None.
+        rows = frame.astype(object).where(frame.notna(), None)
+        self.spark.createDataFrame(rows, schema=_spark_schema(frame)).createOrReplaceTempView(name)
+
+    def dataset(self, custom_fields: dict[str, str] | None = None) -> Any:
+        """The canonical tables read back as a :class:`~engagekit.data.dataset.Dataset`, for what
+        only the library computes (slip risk, sunset status)."""
+        if not self._registered:
+            self.register()
+        frames = {name: self.frame(sa.select(sa.literal_column("*")).select_from(sa.table(name)))
+                  for name in self.sources}
+        return Dataset.from_frames(**frames, custom_fields=custom_fields)
+
     def dataframe(self, statement: Select) -> Any:
         """The statement as a Spark DataFrame (lazy: nothing runs until it is collected)."""
         if not self._registered:
@@ -235,6 +254,16 @@ class SparkRunner:
             return self.dataframe(statement).toPandas()
         finally:
             conf.set("spark.sql.session.timeZone", zone)
+
+
+def _spark_schema(frame: pd.DataFrame) -> str:
+    """A Spark DDL schema for a frame of ids, numbers and text."""
+    def kind(dtype: Any) -> str:
+        if pd.api.types.is_integer_dtype(dtype):
+            return "BIGINT"
+        return "DOUBLE" if pd.api.types.is_float_dtype(dtype) else "STRING"
+
+    return ", ".join(f"`{column}` {kind(dtype)}" for column, dtype in frame.dtypes.items())
 
 
 __all__ = ["TABLE_NAMES", "SparkDialect", "SparkRunner", "compile_for_spark", "local_spark",

@@ -10,6 +10,10 @@ clicks count: ``EngagementConfig.counting_key``) and data version, the first cou
 and click of every delivery, as the classifier (:mod:`engagekit.data.machine`) and the rule decide
 them: the SQL segment engine reads "opened" and "clicked" there, so both engines count the same
 events.
+
+``measure_sets`` and ``contact_measures`` hold per-contact values that only the library computes
+(slip risk from its model, sunset status from a sunset rule), one set per measure, as-of time,
+settings and data token, so the SQL segment engine joins them as it joins level snapshots.
 """
 
 from __future__ import annotations
@@ -71,6 +75,8 @@ class WorkspaceTables:
     plan_members: Table
     engagement_countings: Table
     counted_deliveries: Table
+    measure_sets: Table
+    contact_measures: Table
     meta: Table
 
     DATA_TABLES = (
@@ -271,6 +277,31 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         Index("ix_counted_deliveries_contact", "counting_id", "contact_id"),
         sqlite_with_rowid=False,  # a campaign's deliveries, with their times, in one range
     )
+    measure_sets = Table(
+        "measure_sets",
+        md,
+        Column("measure_set_id", Integer, primary_key=True, autoincrement=True),
+        Column("measure", String(40), nullable=False),
+        Column("as_of", DateTime, nullable=False),
+        Column("settings", Text, nullable=False),
+        Column("data_token", String(64), nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        UniqueConstraint("measure", "as_of", "settings", "data_token", name="uq_measure_set"),
+    )
+    contact_measures = Table(
+        "contact_measures",
+        md,
+        Column(
+            "measure_set_id",
+            Integer,
+            ForeignKey("measure_sets.measure_set_id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        Column("contact_id", BigInteger, primary_key=True),
+        # one of the two holds the value, as the measure is a number or a label
+        Column("number", Float),
+        Column("label", String(20)),
+    )
     meta = Table(
         "meta",
         md,
@@ -295,5 +326,7 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         plan_members=plan_members,
         engagement_countings=engagement_countings,
         counted_deliveries=counted_deliveries,
+        measure_sets=measure_sets,
+        contact_measures=contact_measures,
         meta=meta,
     )

@@ -2,8 +2,9 @@
 
 :class:`Workspace` ties together the pieces that each do one job: the :class:`Database` (engine,
 transactions, bookkeeping), the import (:mod:`engagekit.workspace.importer`), the
-:class:`ColumnarCache` beside the database, the :class:`SnapshotStore`, the :class:`ListStore` and
-the saved settings. It holds no process-wide state: each object keeps its own last loaded dataset.
+:class:`ColumnarCache` beside the database, the :class:`SnapshotStore`, the :class:`MeasureStore`
+(slip risk and sunset status for SQL segments), the :class:`ListStore` and the saved settings.
+It holds no process-wide state: each object keeps its own last loaded dataset.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from engagekit.workspace.countings import CountingStore
 from engagekit.workspace.database import Database, default_url, make_engine, set_meta
 from engagekit.workspace.importer import ImportResult
 from engagekit.workspace.lists import ListStore
+from engagekit.workspace.measures import MeasureStore
 from engagekit.workspace.plans import PlanStore
 from engagekit.workspace.snapshots import SnapshotStore
 from engagekit.workspace.tables import WorkspaceTables, build_tables
@@ -51,6 +53,7 @@ class Workspace:
         self.cache = cache
         self.snapshots = SnapshotStore(database, self.load)
         self.countings = CountingStore(database, self.load)
+        self.measures = MeasureStore(database)
         self.lists = ListStore(database)
         self.plans = PlanStore(database)
         self._lock = threading.Lock()
