@@ -169,10 +169,7 @@ class ActivityIndex:
         config = config or EngagementConfig()
         contact_ids = dataset.contacts["contact_id"].to_numpy(np.int64)
         arrays = EventArrays.group(dataset.email_events, dataset.campaigns, contact_ids)
-        reasons = machine_reasons(dataset, config.machine_rules, arrays)[arrays.row]
-        verdicts = Verdicts.from_codes(reasons, arrays.kind)
-        kind = np.where(left_out_by_rule(arrays.kind, verdicts, config), SEND, arrays.kind)
-        del verdicts, reasons
+        kind = np.where(_left_out(dataset, arrays, config)[arrays.row], SEND, arrays.kind)
         time = arrays.time_us // 1_000_000  # the index keeps seconds
         is_click = kind == CLICK
         is_engaged = is_click | (kind == OPEN)
@@ -251,6 +248,48 @@ class ActivityIndex:
         arrays = {item.name: np.asarray(np.load(folder / f"{item.name}.npy", mmap_mode="r"))
                   for item in fields(cls) if item.name != "counting"}
         return cls(**arrays, counting=(folder / _COUNTING_FILE).read_text())
+
+
+def counted_events(dataset: EventTables, config: EngagementConfig) -> pd.DataFrame:
+    """``contact_id, campaign_id, event_type, occurred_at`` of the email events as ``config``
+    counts them: an open or click left out becomes a ``send`` (its delivery still happened), and
+    with ``count_orders`` each credited order is one more ``open`` (see the module rules).
+
+    Examples
+    --------
+    >>> from engagekit.data.sample import generate_sample
+    >>> data = generate_sample(100, seed=1)
+    >>> counted = counted_events(data, EngagementConfig(engagement="clicks_only"))
+    >>> "open" in set(counted["event_type"]), len(counted) == len(data.email_events)
+    (False, True)
+    """
+    events = dataset.email_events[["contact_id", "campaign_id", "event_type", "occurred_at"]]
+    arrays = EventArrays.group(dataset.email_events, dataset.campaigns,
+                               dataset.contacts["contact_id"].to_numpy(np.int64))
+    left_out = _left_out(dataset, arrays, config)
+    if left_out.any():
+        events = events.assign(event_type=events["event_type"].where(~left_out, EventType.SEND.value))
+    delivery, time = _order_engagements(dataset, arrays, config)
+    if len(delivery):
+        events = pd.concat([events, pd.DataFrame({
+            "contact_id": dataset.contacts["contact_id"].to_numpy(np.int64)[
+                arrays.delivery_contact[delivery]],
+            "campaign_id": dataset.campaigns["campaign_id"].to_numpy(np.int64)[
+                arrays.delivery_campaign[delivery]],
+            "event_type": EventType.OPEN.value,
+            "occurred_at": (time * 1_000_000).astype("datetime64[us]"),
+        })], ignore_index=True)
+    return events
+
+
+def _left_out(dataset: EventTables, arrays: EventArrays, config: EngagementConfig) -> np.ndarray:
+    """Which events (file order) ``config`` leaves out of engagement. The classifier runs only
+    when the rule needs its verdicts: counting every open and click needs none."""
+    kind = arrays.in_file_order(arrays.kind)
+    if config.count_scanner_clicks and config.engagement != "confirmed_opens":
+        return (kind == OPEN) if config.engagement == "clicks_only" else np.zeros(len(kind), bool)
+    verdicts = Verdicts.from_codes(machine_reasons(dataset, config.machine_rules, arrays), kind)
+    return left_out_by_rule(kind, verdicts, config)
 
 
 def left_out_by_rule(kind: np.ndarray, verdicts: Verdicts, config: EngagementConfig) -> np.ndarray:
