@@ -8,6 +8,7 @@ to the tolerant reader. Both must give the same cells and row numbers for every 
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -88,3 +89,41 @@ def test_large_text_columns_held_in_several_chunks_read_like_one():
     assert event_codes(chunked(["send"], ["click"])).tolist() == [0, 2]
     assert parse_times(chunked(["2026-11-24 10:15:00"], ["2026-11-25"])).tolist() == [
         pd.Timestamp("2026-11-24 10:15"), pd.Timestamp("2026-11-25")]
+
+
+def _read_with(folder, monkeypatch, *, part_rows=None, tolerant=False):
+    import engagekit.data.io.reading as reading
+    from engagekit.data.io.canonical import read_canonical
+
+    with monkeypatch.context() as patch:
+        if part_rows:
+            patch.setattr(reading, "PART_ROWS", part_rows)
+        if tolerant:
+            def refuse(*args):
+                raise reading.NeedsTolerantReader
+                yield  # a generator, as the real one
+            patch.setattr(reading, "_plain_parts", refuse)
+        return read_canonical(folder)
+
+
+@pytest.mark.parametrize("part_rows", [1, 2, 5])
+def test_a_large_events_file_read_in_parts_gives_the_whole_files_data_and_report(
+    tmp_path, monkeypatch, part_rows
+):
+    import shutil
+
+    import pandas as pd
+
+    from engagekit.data.schema import TABLES
+
+    folder = shutil.copytree(Path(__file__).parents[1] / "fixtures" / "canonical", tmp_path / "in")
+    events = folder / "email_events.csv"
+    events.write_text(events.read_text() + "1,1,peek,2026-11-02 10:00:00\n99,1,open,2026-11-02\n"
+                      "1,1,open,2026-11-02 11:00:00\n")
+    whole, whole_report = _read_with(folder, monkeypatch, tolerant=True)
+    parted, parted_report = _read_with(folder, monkeypatch, part_rows=part_rows)
+    for table in TABLES:
+        pd.testing.assert_frame_equal(getattr(parted, table), getattr(whole, table), obj=table)
+    assert [str(issue) for issue in parted_report.issues] == [str(issue) for issue in whole_report.issues]
+    assert parted_report.notes == whole_report.notes and parted_report.rows == whole_report.rows
+    assert parted_report.files == whole_report.files

@@ -31,6 +31,7 @@ import pandas as pd
 from engagekit.data.dataset import Dataset
 from engagekit.data.io.merge import collapse_contacts, drop_repeated_events
 from engagekit.data.io.reading import (
+    NeedsTolerantReader,
     PathLike,
     SourceFile,
     infer_field,
@@ -150,7 +151,30 @@ def read_canonical(folder: PathLike) -> tuple[Dataset, ImportReport]:
     report = ImportReport()
     sources = {table: (lambda path=path: SourceFile(path, report))
                for table, path in paths.items() if path is not None}
+    if paths["email_events"] is not None:  # the large one: checked a part at a time
+        sources["email_events"] = lambda path=paths["email_events"]: _InParts(path, report)
     return read_sources(sources, report), report
+
+
+class _InParts:
+    """A large file read and checked a part at a time (:meth:`SourceFile.parts`), so memory
+    holds one part's text; the tolerant reader reads it whole when it needs it."""
+
+    def __init__(self, path: Path, report: ImportReport):
+        self.path, self.report = path, report
+
+    def read(self, check: Callable[[SourceFile], pd.DataFrame]) -> pd.DataFrame:
+        attempt = ImportReport(files=list(self.report.files))
+        try:
+            pieces = [check(part) for part in SourceFile.parts(self.path, attempt)]
+        except NeedsTolerantReader:
+            return check(SourceFile(self.path, self.report, tolerant=True))
+        known = len(self.report.files)
+        self.report.issues.extend(attempt.issues)
+        self.report.files.extend(attempt.files[known:])
+        self.report.notes.extend(attempt.notes)
+        self.report.rows.update(attempt.rows)
+        return pieces[0] if len(pieces) == 1 else pd.concat(pieces)
 
 
 def read_sources(sources: dict[str, Callable[[], SourceFile]], report: ImportReport) -> Dataset:
@@ -162,8 +186,10 @@ def read_sources(sources: dict[str, Callable[[], SourceFile]], report: ImportRep
     return _assemble(frames, report)
 
 
-def _read_table(source: SourceFile, table: str, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def _read_table(source: SourceFile | _InParts, table: str, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The good rows of one table, checked against its key and the tables read before it."""
+    if isinstance(source, _InParts):
+        return source.read(lambda part: _read_table(part, table, frames))
     source.require(*REQUIRED[table])
     spec = TABLES[table]
     frame = pd.DataFrame(

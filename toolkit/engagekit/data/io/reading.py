@@ -39,7 +39,7 @@ import gzip
 import io
 import re
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -359,6 +359,17 @@ class _Watched(io.RawIOBase):
             raise _NeedsTolerantReader
 
 
+_SKIPPED_NOTE = "rows skipped (see the problems)"
+PART_ROWS = 2_000_000
+"""Rows of a large file checked at a time (:meth:`SourceFile.parts`): memory stays that of a part."""
+
+
+class NeedsTolerantReader(Exception):
+    """The file holds something only the tolerant reader reads as the rules say (raised by
+    :meth:`SourceFile.parts`, possibly after some parts: read the file again with
+    ``SourceFile(path, report)``)."""
+
+
 def _plain_table(path: Path, name: str) -> pd.DataFrame | None:
     """What :func:`parse_csv` makes of the file, read by Arrow's CSV reader (many times faster,
     a fraction of the memory), or ``None`` when the file needs the tolerant reader: not UTF-8,
@@ -367,15 +378,25 @@ def _plain_table(path: Path, name: str) -> pd.DataFrame | None:
     Every row the fast reader returns is checked to be one physical line, so rows keep their
     spreadsheet numbers.
     """
+    try:
+        parts = list(_plain_parts(path, name, None))
+    except NeedsTolerantReader:
+        return None
+    return parts[0] if len(parts) == 1 else pd.concat(parts)
+
+
+def _plain_parts(path: Path, name: str, rows: int | None) -> Iterator[pd.DataFrame]:
+    """The file's cells as :func:`parse_csv` gives them, ``rows`` rows at a time (all at once
+    with ``None``), read by Arrow; raises :class:`NeedsTolerantReader` (see :func:`_plain_table`)."""
     head = _read_bytes(path, 64 * 1024)
     if not head.strip() or head.startswith((b"\xff\xfe", b"\xfe\xff", b"PK\x03\x04")):
-        return None  # the tolerant reader gives the right message, or reads UTF-16
+        raise NeedsTolerantReader  # the tolerant reader gives the right message, or reads UTF-16
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError:  # not UTF-8, or a character cut at the end of the sample
-        return None
+        raise NeedsTolerantReader from None
     if "\n" not in text and len(head) == 64 * 1024:
-        return None  # the separator is chosen on the text up to the first LF: not in the sample
+        raise NeedsTolerantReader  # the separator is chosen on the text up to the first LF
     separator = _separator(text)
     width = len(next(csv.reader([re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]],
                                 delimiter=separator), []))
@@ -384,7 +405,7 @@ def _plain_table(path: Path, name: str) -> pd.DataFrame | None:
         with (gzip.open(path, "rb") if gz else path.open("rb")) as handle:
             watched = _Watched(handle, separator,
                                max_unpacked_bytes(path.stat().st_size) if gz else None, name)
-            table = pa_csv.read_csv(
+            reader = pa_csv.open_csv(
                 io.BufferedReader(watched, buffer_size=1 << 22),
                 read_options=pa_csv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24),
                 parse_options=pa_csv.ParseOptions(delimiter=separator, newlines_in_values=True,
@@ -393,20 +414,36 @@ def _plain_table(path: Path, name: str) -> pd.DataFrame | None:
                     column_types={f"f{i}": pa.string() for i in range(width)},
                     strings_can_be_null=False, quoted_strings_can_be_null=False),
             )
-    except (_NeedsTolerantReader, pa.ArrowInvalid):
-        return None
+            first_row, batches, held = 1, [], 0
+            for batch in reader:
+                batches.append(batch)
+                held += batch.num_rows
+                if rows is not None and held >= rows:
+                    yield _cells(batches, width, first_row)
+                    first_row, batches, held = first_row + held, [], 0
+            # Every line holding a quote closed its quotes on that line, so no cell holds a line
+            # end; every row must then be one line.
+            if first_row - 1 + held != watched.lines:
+                raise NeedsTolerantReader
+            if batches or first_row == 1:
+                yield _cells(batches, width, first_row)
+    except (pa.ArrowInvalid, _NeedsTolerantReader):
+        raise NeedsTolerantReader from None
     except (OSError, EOFError, zlib.error) as error:
         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
         raise DataError(f"{name}: cannot read the file ({reason})") from None
-    # Every line holding a quote closed its quotes on that line, so no cell holds a line end.
-    if table.num_columns != width or table.num_rows != watched.lines or any(
+
+
+def _cells(batches: list[pa.RecordBatch], width: int, first_row: int) -> pd.DataFrame:
+    table = pa.Table.from_batches(batches) if batches else None
+    if table is None or table.num_columns != width or any(
         len(column) and pc.max(pc.binary_length(column)).as_py() > csv.field_size_limit()
         for column in table.columns
     ):
-        return None
+        raise NeedsTolerantReader
     frame = table.rename_columns([str(i) for i in range(width)]).to_pandas()
     return frame.set_axis(list(range(width)), axis="columns").set_axis(
-        pd.RangeIndex(1, len(frame) + 1)).astype("str")
+        pd.RangeIndex(first_row, first_row + len(frame))).astype("str")
 
 
 def _too_big(name: str, cap: int) -> str:
@@ -715,11 +752,12 @@ class SourceFile:
         When the file cannot be read, is empty, or is not a CSV text file.
     """
 
-    def __init__(self, path: PathLike, report: ImportReport, *, label: str | None = None):
+    def __init__(self, path: PathLike, report: ImportReport, *, label: str | None = None,
+                 tolerant: bool = False):
         self.path = Path(path)
         self.name = label or self.path.name
         self.report = report
-        table = _plain_table(self.path, self.name)
+        table = None if tolerant else _plain_table(self.path, self.name)
         self._take(table if table is not None else parse_csv(load_text(self.path), self.name))
 
     @classmethod
@@ -737,9 +775,30 @@ class SourceFile:
         source._take(table.set_axis(pd.RangeIndex(1, len(table) + 1)))
         return source
 
-    def _take(self, table: pd.DataFrame) -> None:
+    @classmethod
+    def parts(cls, path: PathLike, report: ImportReport, *, label: str | None = None,
+              rows: int | None = None) -> Iterator[SourceFile]:
+        """The file as consecutive sources of about ``rows`` rows each (:data:`PART_ROWS`), read
+        by Arrow, each checked like a whole file; rows keep their spreadsheet numbers.
+
+        Raises :class:`NeedsTolerantReader` (maybe after some parts) when the file needs the
+        tolerant reader: read it whole then, with a fresh report.
+        """
+        path = Path(path)
+        header = None
+        for cells in _plain_parts(path, label or path.name, rows or PART_ROWS):
+            part = cls.__new__(cls)
+            part.path, part.name, part.report = path, label or path.name, report
+            if header is None:
+                header = cells.iloc[:1]
+                part._take(cells)
+            else:
+                part._take(pd.concat([header, cells]), first=False)
+            yield part
+
+    def _take(self, table: pd.DataFrame, *, first: bool = True) -> None:
         """Keep the header and the rows of a table of text cells (header first, rows indexed by
-        their spreadsheet row)."""
+        their spreadsheet row); ``first`` is false for a later part of a file."""
         report = self.report
         header = [cell.strip() for cell in table.iloc[0].tolist()]
         if not any(header):
@@ -751,9 +810,10 @@ class SourceFile:
         for position, text in enumerate(header):
             key = header_key(text)
             if key in self.headers:
-                report.notes.append(
-                    f"{self.name}: column '{text}' appears more than once; the first one is used"
-                )
+                if first:
+                    report.notes.append(
+                        f"{self.name}: column '{text}' appears more than once; the first one is used"
+                    )
             elif key:
                 self.headers[key] = text
                 positions.append(position)
@@ -762,7 +822,9 @@ class SourceFile:
         blank = (rows == "").all(axis="columns")
         self.rows = rows[~blank & ~broken]
         self.ok = pd.Series(True, index=self.rows.index)
-        report.files.append(self.name)
+        self.continued = not first
+        if first:
+            report.files.append(self.name)
         for row, marker in body[0][broken].items():
             report.add(self.name, int(row), None, marker.removeprefix(_BAD_ROW))
         self.skipped = int(broken.sum())
@@ -817,11 +879,17 @@ class SourceFile:
         # Columns are parsed one after another; list the problems in file and row order instead.
         order = {name: position for position, name in enumerate(self.report.files)}
         self.report.issues.sort(key=lambda issue: (order.get(issue.file, -1), issue.row or 0))
-        skipped = self.skipped + int((~self.ok).sum())
-        self.report.rows[self.name] = {"read": len(self.ok) + self.skipped, "kept": int(self.ok.sum())}
+        counts = {"read": len(self.ok) + self.skipped, "kept": int(self.ok.sum())}
+        if self.continued:  # a later part of a file: the file's totals
+            earlier = self.report.rows.get(self.name, {"read": 0, "kept": 0})
+            counts = {key: counts[key] + earlier[key] for key in counts}
+            note = f"{self.name}: "
+            self.report.notes[:] = [n for n in self.report.notes
+                                    if not (n.startswith(note) and n.endswith(_SKIPPED_NOTE))]
+        self.report.rows[self.name] = counts
+        skipped = counts["read"] - counts["kept"]
         if skipped:
-            self.report.notes.append(f"{self.name}: {skipped:,} of {len(self.ok) + self.skipped:,} "
-                                     "rows skipped (see the problems)")
+            self.report.notes.append(f"{self.name}: {skipped:,} of {counts['read']:,} {_SKIPPED_NOTE}")
         return frame[self.ok]
 
     # -- typed cells
