@@ -414,19 +414,20 @@ def _plain_parts(path: Path, name: str, rows: int | None) -> Iterator[pd.DataFra
                     column_types={f"f{i}": pa.string() for i in range(width)},
                     strings_can_be_null=False, quoted_strings_can_be_null=False),
             )
-            first_row, batches, held = 1, [], 0
+            first_row, pending = 1, None
             for batch in reader:
-                batches.append(batch)
-                held += batch.num_rows
-                if rows is not None and held >= rows:
-                    yield _cells(batches, width, first_row)
-                    first_row, batches, held = first_row + held, [], 0
+                batch = pa.Table.from_batches([batch])
+                pending = batch if pending is None else pa.concat_tables([pending, batch])
+                while rows is not None and pending.num_rows >= rows:
+                    yield _cells(pending.slice(0, rows), width, first_row)
+                    first_row, pending = first_row + rows, pending.slice(rows)
+            held = 0 if pending is None else pending.num_rows
             # Every line holding a quote closed its quotes on that line, so no cell holds a line
             # end; every row must then be one line.
             if first_row - 1 + held != watched.lines:
                 raise NeedsTolerantReader
-            if batches or first_row == 1:
-                yield _cells(batches, width, first_row)
+            if held or first_row == 1:
+                yield _cells(pending, width, first_row)
     except (pa.ArrowInvalid, _NeedsTolerantReader):
         raise NeedsTolerantReader from None
     except (OSError, EOFError, zlib.error) as error:
@@ -434,8 +435,7 @@ def _plain_parts(path: Path, name: str, rows: int | None) -> Iterator[pd.DataFra
         raise DataError(f"{name}: cannot read the file ({reason})") from None
 
 
-def _cells(batches: list[pa.RecordBatch], width: int, first_row: int) -> pd.DataFrame:
-    table = pa.Table.from_batches(batches) if batches else None
+def _cells(table: pa.Table | None, width: int, first_row: int) -> pd.DataFrame:
     if table is None or table.num_columns != width or any(
         len(column) and pc.max(pc.binary_length(column)).as_py() > csv.field_size_limit()
         for column in table.columns
