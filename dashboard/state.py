@@ -16,6 +16,7 @@ import streamlit as st
 import engagekit as ek
 
 WORKSPACE_KEY = "ek_workspace_url"
+RUN_KEY = "ek_this_run"  # what one script run has already asked the database
 HISTORY_MONTHS = 12
 
 
@@ -50,8 +51,23 @@ def display_url(url: str) -> str:
     return ek.display_url(url)
 
 
+def start_run() -> None:
+    """Forget what the last script run read: the router calls this first on every run."""
+    st.session_state[RUN_KEY] = {}
+
+
+def _this_run(name: str, read):
+    """``read()`` once per script run and workspace: a page asks for the data token and the
+    settings many times per run, and each answer is a database query."""
+    memo = st.session_state.setdefault(RUN_KEY, {})
+    key = (name, workspace_url())
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
+
+
 def data_token() -> str:
-    return workspace().database.data_token()
+    return _this_run("data_token", lambda: workspace().database.data_token())
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the workspace…")
@@ -80,15 +96,17 @@ def require_data() -> ek.Dataset:
 
 
 def data_changed() -> None:
-    """Nothing to forget: every cache is keyed by the data token, which an import changes."""
+    """The data or the settings changed in this run: read them again. Every cache is keyed by
+    the data token and the settings, so nothing else needs forgetting."""
+    start_run()
 
 
 # --- the session: settings in force and everything computed under them ----------------------------
 
 
 def settings() -> ek.SettingsInForce:
-    """The settings in force for this workspace, as the library resolves them."""
-    return ek.resolve_settings(workspace())
+    """The settings in force for this workspace, as the library resolves them (once per run)."""
+    return _this_run("settings", lambda: ek.resolve_settings(workspace()))
 
 
 @st.cache_resource(max_entries=6, show_spinner="Computing engagement levels…")
@@ -109,6 +127,7 @@ def apply_settings(as_of: pd.Timestamp | None, config: ek.EngagementConfig) -> N
     ``as_of=None`` pins no date: the as-of time then follows the data (after an import too).
     """
     session().save_settings(config, as_of=as_of)
+    data_changed()
 
 
 def default_as_of() -> pd.Timestamp:
@@ -182,6 +201,15 @@ def catalog() -> ek.Catalog:
 
 def segment_store() -> ek.SegmentStore:
     return session().store
+
+
+def segment_overview(search: str, sort: str) -> pd.DataFrame:
+    """The segments whose name contains ``search``, in the order ``sort``, with live counts.
+
+    Not cached here: a save, rename or delete in the store does not change the data token; the
+    counts come from the engine's own cache of criterion masks.
+    """
+    return session().segment_overview(search=search, sort=sort)
 
 
 @st.cache_data(max_entries=16, show_spinner="Finding the members…")

@@ -27,12 +27,7 @@ if flash:
 
 st.caption("Email a segment but hold a random share back: after the campaign, the difference between "
            "the two groups is what the email did.")
-# A keyed control, not st.tabs, so the view chosen stays chosen after a rerun (a save, a measure).
-if "campaigns_view_next" in st.session_state:  # chosen by an action of the last run
-    st.session_state[VIEW] = st.session_state.pop("campaigns_view_next")
-st.session_state.setdefault(VIEW, PLAN_VIEW)
-view = st.segmented_control("View", [PLAN_VIEW, RESULTS_VIEW, SUNSET_VIEW, RISK_VIEW], key=VIEW,
-                            label_visibility="collapsed") or PLAN_VIEW
+view = widgets.view_picker(VIEW, [PLAN_VIEW, RESULTS_VIEW, SUNSET_VIEW, RISK_VIEW])
 
 
 def plan_form() -> None:
@@ -187,20 +182,10 @@ def results(plan) -> None:
 
 
 def delete_plan(plan) -> None:
-    if st.session_state.get("plan_confirm_delete") != plan.name:
-        if st.button("Delete plan", key="plan_delete", icon=":material/delete:"):
-            st.session_state["plan_confirm_delete"] = plan.name
-            st.rerun()
-        return
-    st.warning("Delete this plan, its recorded groups and its result?", icon=":material/warning:")
-    answer = st.container(horizontal=True)
-    if answer.button("Yes, delete it", key="plan_delete_yes", type="primary"):
+    if widgets.confirm_delete("plan_delete", plan.name, "Delete this plan, its recorded groups and its "
+                              "result?", label="Delete plan"):
         state.workspace().plans.delete(plan.record.id)
-        st.session_state.pop("plan_confirm_delete", None)
         st.session_state["campaigns_flash"] = f"Deleted '{plan.name}'."
-        st.rerun()
-    if answer.button("Cancel", key="plan_delete_no"):
-        st.session_state.pop("plan_confirm_delete", None)
         st.rerun()
 
 

@@ -8,7 +8,7 @@ from engagekit.segments.definition import SegmentDefinition
 from engagekit.segments.memory_engine import MemoryEngine
 from engagekit.segments.store import SegmentStore
 
-from dashboard_support import AS_OF
+from dashboard_support import AS_OF, show
 from factories import AND_OR_SEGMENT
 
 
@@ -196,6 +196,7 @@ def test_edit_a_saved_segment(app, library):
         {"source": "engagement", "field": "current_level", "op": "is", "value": ["least_engaged"]}]}})
     app.switch_page("app_pages/segments.py").run()
     app.selectbox(key="segments_selected").set_value("Lapsed").run()
+    show(app, "segments_view", "Copy, edit or delete")
     app.button(key="segments_edit").click().run()
     app.switch_page("app_pages/builder.py").run()  # AppTest does not follow st.switch_page on rerun
     [[cid]] = criterion_ids(app)
@@ -214,6 +215,7 @@ def open_in_builder(app, library, name: str = "Lapsed"):
         {"source": "engagement", "field": "current_level", "op": "is", "value": ["least_engaged"]}]}})
     app.switch_page("app_pages/segments.py").run()
     app.selectbox(key="segments_selected").set_value(name).run()
+    show(app, "segments_view", "Copy, edit or delete")
     app.button(key="segments_edit").click().run()
     app.switch_page("app_pages/builder.py").run()
     assert not app.exception, app.exception

@@ -12,10 +12,15 @@ import engagekit as ek
 from engagekit.segments.memory_engine import MemoryEngine
 from engagekit.segments.store import SegmentStore
 
-from dashboard_support import APP, APP_TIMEOUT_SECONDS, AS_OF
+from dashboard_support import APP, APP_TIMEOUT_SECONDS, AS_OF, show
 
 LABELS = list(ek.LEVEL_LABELS.values())
-PAGES = ["overview", "transitions", "segments", "builder", "settings"]
+PAGES = ["overview", "transitions", "segments", "builder", "lists", "settings"]
+MANAGE = "Copy, edit or delete"
+
+
+def data_source(at):
+    return show(at, "settings_view", "Data source")
 
 
 def plain(markdown: str) -> str:
@@ -132,8 +137,9 @@ def test_segments_list_prebuilt_with_live_counts(app, library):
     go(app, "segments")
     table = app.dataframe[0].value
     counts = library_report(library).current.counts()
-    assert table["Segment"].tolist()[:4] == LABELS
-    assert table["Contacts"].tolist()[:4] == counts.tolist()
+    assert table["name"].tolist()[:4] == LABELS
+    assert table["contacts"].tolist()[:4] == counts.tolist()
+    show(app, "segments_view", MANAGE)
     # A pre-built segment can be copied, not edited, renamed or deleted.
     assert app.button(key="segments_edit").disabled
     assert app.button(key="segments_delete").disabled
@@ -143,6 +149,7 @@ def test_segments_list_prebuilt_with_live_counts(app, library):
 def test_segments_copy_rename_and_delete(app, library):
     go(app, "segments")
     app.selectbox(key="segments_selected").set_value("Least engaged").run()
+    show(app, "segments_view", MANAGE)
     app.button(key="segments_copy").click().run()
     assert not app.exception
     assert app.selectbox(key="segments_selected").value == "Least engaged (copy)"
@@ -177,6 +184,7 @@ def test_segments_members_choose_columns_and_narrow_warning(app, library):
 def test_segments_add_to_a_new_list_twice(app, library):
     go(app, "segments")
     app.selectbox(key="segments_selected").set_value("Most engaged").run()
+    show(app, "segments_view", "Add to list")
     app.text_input(key="segments_new_list").input("Fans").run()
     app.button(key="segments_add_to_list").click().run()
     expected = library_report(library).current.counts()["most_engaged"]
@@ -192,6 +200,7 @@ def test_segments_edit_opens_the_builder(app, library):
         {"source": "engagement", "field": "current_level", "op": "is", "value": ["least_engaged"]}]}})
     go(app, "segments")
     app.selectbox(key="segments_selected").set_value("Lapsed").run()
+    show(app, "segments_view", MANAGE)
     app.button(key="segments_edit").click().run()
     assert not app.exception
     tree = app.session_state["builder"]
@@ -236,7 +245,7 @@ def test_settings_choose_what_counts_as_engagement(app, library):
 
 
 def test_data_page_shows_the_readiness_audit(app, library):
-    go(app, "settings")
+    data_source(go(app, "settings"))
     audit = ek.audit_data(library.load(), as_of=AS_OF)
     shown = metrics(app)
     assert shown["Judged contacts"] == f"{audit.judged:,}"
@@ -259,9 +268,9 @@ def test_settings_show_the_library_error_for_impossible_shares(app):
 def test_settings_change_the_as_of_date(app, library):
     go(app, "settings")
     assert app.checkbox(key="set_follow").value  # nothing pinned: the as-of follows the data
-    assert app.date_input(key="set_as_of").disabled
+    assert app.text_input(key="set_as_of").disabled
     app.checkbox(key="set_follow").uncheck().run()
-    app.date_input(key="set_as_of").set_value(ek.as_timestamp("2026-10-31").date()).run()
+    app.text_input(key="set_as_of").input("2026-10-31").run()
     app.button(key="apply_settings").click().run()
     go(app, "overview")
     expected = ek.engagement_report(library.load(), as_of="2026-10-31").current.counts()
@@ -303,7 +312,7 @@ def test_applied_settings_are_saved_in_the_workspace(app, library):
 def test_reset_then_apply_saves_the_defaults_and_follows_the_data(app, library):
     go(app, "settings")
     app.checkbox(key="set_follow").uncheck().run()
-    app.date_input(key="set_as_of").set_value(ek.as_timestamp("2026-10-31").date()).run()
+    app.text_input(key="set_as_of").input("2026-10-31").run()
     app.slider(key="set_least").set_value(30).run()
     app.button(key="apply_settings").click().run()
     assert library.load_settings() == (ek.EngagementConfig(least_engaged_share=0.3),
@@ -312,7 +321,7 @@ def test_reset_then_apply_saves_the_defaults_and_follows_the_data(app, library):
     app.button(key="reset_settings").click().run()
     assert app.slider(key="set_least").value == 40
     assert app.checkbox(key="set_follow").value
-    assert app.date_input(key="set_as_of").value.isoformat() == AS_OF
+    assert app.text_input(key="set_as_of").value == AS_OF
     assert library.load_settings()[0].least_engaged_share == 0.3  # nothing saved before Apply
     app.button(key="apply_settings").click().run()
     assert library.load_settings() == (ek.EngagementConfig(), None)
@@ -330,7 +339,7 @@ def test_empty_workspace_points_to_settings_and_loads_the_sample(empty_workspace
     at.run()
     assert not at.exception
     assert "no contacts yet" in at.info[0].value
-    go(at, "settings")
+    data_source(go(at, "settings"))
     at.number_input(key="sample_contacts").set_value(300).run()
     at.button(key="load_sample").click().run()
     assert not at.exception, at.exception
@@ -383,7 +392,7 @@ def test_import_from_another_database_with_a_mapping(app, library, tmp_path):
     source = make_source_database(tmp_path / "crm.db")
     expected_dataset, expected_report = ek.read_database(source, MAPPING)
     before = library.load().n_contacts
-    go(app, "settings")
+    data_source(go(app, "settings"))
     assert "crm_people" in app.text_area(key="db_mapping").placeholder  # an example to follow
     read_from_database(app, source, json.dumps(MAPPING))
     shown = " ".join(block.value for block in app.markdown)
@@ -405,7 +414,7 @@ def test_import_from_another_database_with_a_mapping(app, library, tmp_path):
 
 def test_database_import_errors_show_next_to_the_form(app, library, tmp_path):
     source = make_source_database(tmp_path / "crm.db")
-    go(app, "settings")
+    data_source(go(app, "settings"))
     read_from_database(app, source, "{not json")
     assert "invalid database mapping" in plain(app.error[0].value)
     wrong = {"contacts": {"table": "people", "columns": {"contact_id": "id", "email": "mail"}}}
@@ -419,7 +428,7 @@ def test_database_import_errors_show_next_to_the_form(app, library, tmp_path):
 
 def test_open_another_workspace_by_url(app, tmp_path, monkeypatch):
     monkeypatch.setenv("ENGAGEKIT_DASHBOARD_WORKSPACES", f"sqlite:///{tmp_path}/*.db")
-    go(app, "settings")
+    data_source(go(app, "settings"))
     other = f"sqlite:///{tmp_path / 'other.db'}"
     app.text_input(key="workspace_url_input").input(other).run()
     app.button(key="open_workspace").click().run()
@@ -436,7 +445,7 @@ def test_open_another_workspace_by_url(app, tmp_path, monkeypatch):
     "postgresql+psycopg://postgres@10.0.0.1:5432/postgres",
 ])
 def test_workspace_box_opens_only_what_the_deployment_allows(app, tmp_path, wanted):
-    go(app, "settings")
+    data_source(go(app, "settings"))
     url = wanted.format(tmp=tmp_path)
     app.text_input(key="workspace_url_input").input(url).run()
     app.button(key="open_workspace").click().run()
@@ -449,7 +458,7 @@ def test_workspace_box_opens_only_what_the_deployment_allows(app, tmp_path, want
 def test_replace_import_waits_for_a_confirmation(app, library, tmp_path):
     source = make_source_database(tmp_path / "crm.db")
     before = library.load().n_contacts
-    go(app, "settings")
+    data_source(go(app, "settings"))
     read_from_database(app, source, json.dumps(MAPPING))
     assert app.radio(key="import_mode_database").value == "merge"  # merge is the default
     app.radio(key="import_mode_database").set_value("replace").run()
@@ -500,6 +509,7 @@ def test_a_deleted_segment_can_be_undone(app, library):
         {"source": "engagement", "field": "current_level", "op": "is", "value": ["least_engaged"]}]}})
     go(app, "segments")
     app.selectbox(key="segments_selected").set_value("Lapsed").run()
+    show(app, "segments_view", MANAGE)
     app.button(key="segments_delete").click().run()
     app.button(key="segments_delete_yes").click().run()
     assert "Lapsed" not in store.names()
@@ -516,3 +526,79 @@ def test_nobody_judged_says_so_instead_of_an_empty_chart(app, library):
     assert not app.exception, app.exception
     assert any("Nobody is judged yet" in info.value for info in app.info)
     assert len(app.get("plotly_chart")) == 2  # level bars and shares over time, no empty histogram
+
+
+def test_a_typed_as_of_date_refreshes_the_preview(app, library):
+    go(app, "settings")
+    app.checkbox(key="set_follow").uncheck().run()
+    app.text_input(key="set_as_of").input("2026-10-31").run()  # Enter or Tab sends it
+    expected = ek.engagement_report(library.load(), as_of="2026-10-31").current.counts()
+    assert app.dataframe[0].value["preview"].tolist() == expected.tolist()
+
+
+def test_apply_saves_only_the_date_the_preview_shows(app, library):
+    go(app, "settings")
+    app.checkbox(key="set_follow").uncheck().run()
+    app.text_input(key="set_as_of").input("2026-10-31").run()
+    # A date typed and sent with the click itself (the box left by clicking Apply) is shown first.
+    app.text_input(key="set_as_of").input("2026-09-30")
+    app.button(key="apply_settings").click().run()
+    assert library.load_settings()[1] is None
+    assert "press Apply again" in app.info[0].value
+    expected = ek.engagement_report(library.load(), as_of="2026-09-30").current.counts()
+    assert app.dataframe[0].value["preview"].tolist() == expected.tolist()
+    app.button(key="apply_settings").click().run()
+    assert library.load_settings()[1] == ek.as_timestamp("2026-09-30")
+
+
+def test_a_date_that_is_not_one_says_so(app):
+    go(app, "settings")
+    app.checkbox(key="set_follow").uncheck().run()
+    app.text_input(key="set_as_of").input("end of October").run()
+    assert "As-of date 'end of October' is not a date" in plain(app.error[0].value)
+    assert app.button(key="apply_settings").disabled
+
+
+def test_a_replace_can_be_undone(app, library, tmp_path):
+    before = library.load()
+    library.lists.create("Made here")
+    data_source(go(app, "settings"))
+    read_from_database(app, make_source_database(tmp_path / "crm.db"), json.dumps(MAPPING))
+    app.radio(key="import_mode_database").set_value("replace").run()
+    app.checkbox(key="confirm_replace_database").check().run()
+    app.button(key="confirm_import_database").click().run()
+    assert not app.exception, app.exception
+    assert "Replaced the workspace data with the database" in plain(app.success[0].value)
+    assert library.load().n_contacts == 2
+
+    app.button(key="settings_undo_replace").click().run()
+    assert not app.exception, app.exception
+    assert f"{before.n_contacts:,} contacts" in plain(app.success[0].value)
+    after = library.load()
+    assert after.contacts["email"].tolist() == before.contacts["email"].tolist()
+    assert after.contacts["contact_id"].tolist() == before.contacts["contact_id"].tolist()
+    assert len(after.email_events) == len(before.email_events)
+    assert "Made here" in library.lists.workspace_lists()
+    assert "settings_undo_replace" not in [button.key for button in app.button]  # undone once
+
+
+def test_segments_search_by_name_and_sort(app, library):
+    store = SegmentStore(library)
+    level = {"source": "engagement", "field": "current_level", "op": "is"}
+    store.create("Winter fans", {"version": 1, "criteria": {"type": "and", "group": [
+        {**level, "value": ["most_engaged", "somewhat_engaged"]}]}})
+    store.create("Autumn lapsed", {"version": 1, "criteria": {"type": "and", "group": [
+        {**level, "value": ["least_engaged"]}]}})
+    go(app, "segments")
+    app.text_input(key="segments_search").input("  ENGAGED ").run()
+    assert app.dataframe[0].value["name"].tolist() == ["Most engaged", "Somewhat engaged", "Least engaged"]
+    app.text_input(key="segments_search").input("").run()
+    app.selectbox(key="segments_sort").set_value("name").run()
+    assert app.dataframe[0].value["name"].tolist()[:2] == ["Autumn lapsed", "Everyone else"]
+    app.selectbox(key="segments_sort").set_value("contacts").run()
+    sizes = app.dataframe[0].value["contacts"].tolist()
+    assert sizes == sorted(sizes, reverse=True)
+    app.selectbox(key="segments_sort").set_value("updated").run()
+    assert app.dataframe[0].value["name"].tolist()[:2] == ["Autumn lapsed", "Winter fans"]  # newest first
+    app.text_input(key="segments_search").input("nothing like it").run()
+    assert "No segment's name contains 'nothing like it'" in plain(app.info[0].value)

@@ -43,8 +43,9 @@ from engagekit.data.schema import LEVEL_LABELS, EmailStatus
 from engagekit.engagement.features import FEATURE_COLUMNS
 from engagekit.engagement.levels import current_and_previous
 from engagekit.errors import NotFoundError
+from engagekit.segments.catalog import Catalog
 from engagekit.segments.memory_engine import MemoryEngine
-from engagekit.segments.store import DefinitionLike, Segment, as_definition
+from engagekit.segments.store import DefinitionLike, Segment, as_definition, sort_key
 from engagekit.workspace.lists import AddToListResult
 from engagekit.workspace.tables import build_tables
 from engagekit.workspace.workspace import Workspace
@@ -147,6 +148,58 @@ def total_contacts(source: Dataset | Workspace) -> int:
     contacts = build_tables().contacts
     with source.engine.connect() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(contacts)).scalar())
+
+
+# -- the list of segments --------------------------------------------------------------------
+SEGMENT_SORTS: dict[str, str] = {
+    "kind": "Pre-built first",
+    "name": "Name",
+    "contacts": "Size (largest first)",
+    "updated": "Last changed (newest first)",
+}
+"""How a list of segments can be ordered, and how a surface names each order."""
+
+
+def segment_overview(
+    segments: Sequence[Segment], engine: SegmentEngine, *, total: int, catalog: Catalog | None = None,
+    search: str = "", sort: str = "kind",
+) -> pd.DataFrame:
+    """One row per segment whose name contains ``search`` (any case), in the order ``sort``
+    (a key of :data:`SEGMENT_SORTS`): ``name``, ``kind``, ``contacts``, ``share`` of all
+    contacts, ``description`` and ``updated_at`` (blank for pre-built segments).
+
+    Ties of size or date keep the names in order; pre-built segments have no date and come last
+    when sorted by it.
+
+    Examples
+    --------
+    >>> from engagekit.data.sample import generate_sample
+    >>> from engagekit.segments.store import PREBUILT
+    >>> engine = MemoryEngine(generate_sample(300, seed=1), as_of="2026-11-30")
+    >>> table = segment_overview(PREBUILT, engine, total=300, search="ENGAGED", sort="name")
+    >>> table["name"].tolist()
+    ['Least engaged', 'Most engaged', 'Somewhat engaged']
+    """
+    if sort not in SEGMENT_SORTS:
+        raise NotFoundError(f"Segments can be sorted by {', '.join(SEGMENT_SORTS.values())}.")
+    wanted = search.strip().casefold()
+    chosen = [segment for segment in segments if wanted in segment.name.casefold()]
+    if sort != "kind":
+        chosen.sort(key=lambda segment: sort_key(segment.name))
+    counts = [count(engine, segment) for segment in chosen]
+    table = pd.DataFrame({
+        "name": [segment.name for segment in chosen],
+        "kind": [segment.kind for segment in chosen],
+        "contacts": pd.array(counts, dtype="int64"),
+        "share": [n / total if total else 0.0 for n in counts],
+        "description": [segment.describe(catalog) for segment in chosen],
+        "updated_at": pd.to_datetime([segment.updated_at for segment in chosen]),
+    })
+    if sort == "contacts":
+        table = table.sort_values("contacts", ascending=False, kind="stable")
+    elif sort == "updated":
+        table = table.sort_values("updated_at", ascending=False, kind="stable", na_position="last")
+    return table.reset_index(drop=True)
 
 
 # -- members ---------------------------------------------------------------------------------
@@ -454,6 +507,7 @@ __all__ = [
     "DEFAULT_MEMBER_COLUMNS",
     "NARROW_MIN_CONTACTS",
     "NARROW_SHARE",
+    "SEGMENT_SORTS",
     "AddToListResult",
     "Audience",
     "add_to_list",
@@ -468,5 +522,6 @@ __all__ = [
     "members_frame",
     "narrow_limit",
     "narrowness_warning",
+    "segment_overview",
     "total_contacts",
 ]

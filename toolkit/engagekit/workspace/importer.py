@@ -9,7 +9,7 @@ lists made in the workspace survive a re-import (and a merge) as workspace lists
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,12 +43,16 @@ def import_dataset(
     mode: str,
     current: Callable[[Connection], Dataset],
     allow_empty: bool = False,
+    keep_free_ids: bool = False,
+    workspace_lists: Collection[str] = (),
 ) -> ImportResult:
     """Store ``dataset`` in one transaction: ``replace`` the data, or ``merge`` it by email.
 
     ``current(conn)`` reads the workspace data inside the transaction (for a merge). A replace with
     a dataset without contacts is refused unless ``allow_empty``: a header-only file must never
-    empty a workspace by accident.
+    empty a workspace by accident. ``keep_free_ids``: see :func:`_id_map`. ``workspace_lists``
+    names lists of ``dataset`` that were made in the workspace (data it held before, put back):
+    they stay workspace lists instead of becoming imported ones.
     """
     if mode not in IMPORT_MODES:
         raise WorkspaceError(f"Import mode must be 'replace' or 'merge', not {mode!r}.")
@@ -66,7 +70,9 @@ def import_dataset(
             existing = current(conn)
             if existing.n_contacts or len(existing.campaigns):
                 merged = merge_datasets(existing, dataset)
-        return _replace_data(conn, merged, incoming_lists=set(dataset.lists["name"].map(name_key)))
+        made_here = {name_key(name) for name in workspace_lists}
+        incoming = set(dataset.lists["name"].map(name_key)) - made_here
+        return _replace_data(conn, merged, incoming_lists=incoming, keep_free_ids=keep_free_ids)
 
     try:
         version = database.run(work, lock=build_tables().meta)
@@ -99,9 +105,10 @@ def read_tables(conn: Connection, custom_fields: dict[str, str]) -> Dataset:
     return Dataset.from_frames(**frames, custom_fields=custom_fields)
 
 
-def _replace_data(conn: Connection, dataset: Dataset, *, incoming_lists: set[str]) -> int:
+def _replace_data(conn: Connection, dataset: Dataset, *, incoming_lists: set[str],
+                  keep_free_ids: bool = False) -> int:
     old = build_tables(_custom_fields(conn))
-    dataset = _keep_ids_stable(conn, old, dataset)
+    dataset = _keep_ids_stable(conn, old, dataset, keep_free_ids=keep_free_ids)
     kept_lists, kept_members = _workspace_lists(conn, old, dataset, incoming_lists)
     new = build_tables(dataset.custom_fields)
     _empty_data_tables(conn, old, new)
@@ -164,16 +171,18 @@ def _custom_fields(conn: Connection) -> dict[str, str]:
     return dict(conn.execute(sa.select(table.c.name, table.c.kind).order_by(table.c.position)).all())
 
 
-def _keep_ids_stable(conn: Connection, old: WorkspaceTables, dataset: Dataset) -> Dataset:
+def _keep_ids_stable(conn: Connection, old: WorkspaceTables, dataset: Dataset, *,
+                     keep_free_ids: bool = False) -> Dataset:
     """Give incoming contacts and lists the ids they already have here (same email / list name)."""
     existing_contacts = dict(conn.execute(sa.select(old.contacts.c.email, old.contacts.c.contact_id)).all())
     existing_lists = dict(conn.execute(sa.select(old.lists.c.name_key, old.lists.c.list_id)).all())
     if not existing_contacts and not existing_lists:
         return dataset
     contact_map = _id_map(
-        dataset.contacts["contact_id"], dataset.contacts["email"], existing_contacts
+        dataset.contacts["contact_id"], dataset.contacts["email"], existing_contacts, keep_free_ids
     )
-    list_map = _id_map(dataset.lists["list_id"], dataset.lists["name"].map(name_key), existing_lists)
+    list_map = _id_map(dataset.lists["list_id"], dataset.lists["name"].map(name_key), existing_lists,
+                       keep_free_ids)
     changes = {
         "contacts": dataset.contacts.assign(contact_id=dataset.contacts["contact_id"].map(contact_map)),
         "lists": dataset.lists.assign(list_id=dataset.lists["list_id"].map(list_map)),
@@ -187,11 +196,21 @@ def _keep_ids_stable(conn: Connection, old: WorkspaceTables, dataset: Dataset) -
     return dataset.replace(**changes)
 
 
-def _id_map(ids: pd.Series, keys: pd.Series, existing: dict) -> dict[int, int]:
-    """Incoming id -> stored id for known keys, fresh ids (above every stored one) for new keys."""
+def _id_map(ids: pd.Series, keys: pd.Series, existing: dict, keep_free_ids: bool = False) -> dict[int, int]:
+    """Incoming id -> stored id for known keys, fresh ids (above every stored one) for new keys.
+
+    With ``keep_free_ids`` a new key keeps its own id when no stored or incoming known key has it:
+    data put back after a replace gets the ids it had, so plans and lists name the same contacts.
+    """
     known = keys.map(existing)
-    next_id = max([0, *existing.values()]) + 1
     missing = known.isna().to_numpy()
+    if keep_free_ids:
+        own = ids.to_numpy(np.int64)
+        taken = set(existing.values()) | set(known[~missing].astype("int64"))
+        free = missing & ~np.isin(own, list(taken))
+        known = known.where(~free, pd.Series(own, index=known.index))
+        missing = missing & ~free
+    next_id = max([0, *existing.values(), *known[~missing].astype("int64")]) + 1
     # int64 throughout: ids above 2**53 must not pass through floating point
     assigned = np.zeros(len(known), dtype=np.int64)
     assigned[~missing] = known[~missing].astype("int64").to_numpy()
