@@ -162,18 +162,7 @@ def criterion_error(row: dict) -> str | None:
 
 
 def unfinished_text(row: dict) -> str:
-    return f"Choose {operators(row)[row['op']].value.label}."
-
-
-def todo_at(path: str) -> str | None:
-    """The "choose a value" hint of the criterion at ``path`` when its value is still unset."""
-    numbers = [int(part.split("]")[0]) for part in path.split("[")[1:]]
-    if len(numbers) != 2 or numbers[0] >= len(tree["groups"]):
-        return None
-    criteria = tree["groups"][numbers[0]]["criteria"]
-    if numbers[1] >= len(criteria) or criteria[numbers[1]]["value"] not in (None, [], ""):
-        return None
-    return unfinished_text(criteria[numbers[1]])
+    return operators(row)[row["op"]].value.prompt
 
 
 def criterion_editor(group: dict, row: dict) -> None:
@@ -280,7 +269,7 @@ st.button("Add group", key="builder_add_group", icon=":material/library_add:",
 
 definition, problem = None, None
 if not tree["groups"]:
-    problem = "add a group with at least one criterion."
+    problem = "Add a group with at least one criterion."
 else:
     try:
         definition = ek.SegmentDefinition.from_json(model.document(tree))
@@ -288,9 +277,6 @@ else:
     except ek.SegmentDefinitionError as error:
         definition = None
         problem = f"{place(error.path)}: {error.reason}" if error.path else error.reason
-        unfinished = todo_at(error.path)
-        if unfinished:
-            problem = f"{place(error.path)}: {unfinished[0].lower()}{unfinished[1:]}"
 
 with summary:
     count_col, text_col = st.columns([1, 3], gap="large")

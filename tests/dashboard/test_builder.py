@@ -59,8 +59,8 @@ def test_a_new_segment_starts_with_one_level_criterion(builder):
     assert builder.selectbox(key=key(builder, cid, "source")).value == "engagement"
     levels = builder.multiselect(key=key(builder, cid, "value"))
     assert levels.options == ["Most engaged", "Somewhat engaged", "Least engaged", "Everyone else"]
-    assert "Choose a list of engagement levels" in builder.caption.values[-1] or any(
-        "Choose a list of engagement levels" in c.value for c in builder.caption)
+    assert "Choose one or more engagement levels." in builder.caption.values[-1] or any(
+        "Choose one or more engagement levels." in c.value for c in builder.caption)
     assert summary_count(builder) == "–"
     assert builder.button(key="FormSubmitter:builder_save-Save segment").disabled
 
@@ -140,7 +140,7 @@ def test_an_invalid_value_is_shown_next_to_its_criterion(builder):
     choose(builder, cid, "metrics", "eligible_sends", "between")
     builder.number_input(key=key(builder, cid, "value_low")).set_value(10).run()
     builder.number_input(key=key(builder, cid, "value_high")).set_value(2).run()
-    assert "low <= high" in plain(builder.error[0].value)
+    assert "the lower bound 10 is above the upper bound 2; swap them" in plain(builder.error[0].value)
     assert "Group 1, criterion 1" in builder.warning[0].value
 
 
@@ -262,3 +262,12 @@ def test_a_segment_deleted_elsewhere_is_saved_as_new(app, library):
     assert not app.exception, app.exception
     assert not app.error
     assert "Lapsed" in SegmentStore(library).names()
+
+
+def test_a_share_range_upside_down_is_said_in_percentages(builder):
+    [[cid]] = criterion_ids(builder)
+    choose(builder, cid, "metrics", "open_rate", "between")
+    builder.number_input(key=key(builder, cid, "value_low")).set_value(80).run()
+    builder.number_input(key=key(builder, cid, "value_high")).set_value(20).run()
+    assert plain(builder.error[0].value) == \
+        "Open rate: the lower bound 80% is above the upper bound 20%; swap them."

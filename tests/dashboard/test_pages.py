@@ -261,7 +261,7 @@ def test_settings_show_the_library_error_for_impossible_shares(app):
     go(app, "settings")
     app.slider(key="set_most").set_value(70).run()
     app.slider(key="set_least").set_value(50).run()
-    assert "at most 1" in plain(app.error[0].value)
+    assert "add up to more than 100%" in plain(app.error[0].value)
     assert app.button(key="apply_settings").disabled
 
 

@@ -44,7 +44,7 @@ import pandas as pd
 
 from engagekit.campaigns import planning
 from engagekit.campaigns.slip_risk import SlipRisk, slip_risk
-from engagekit.config import EngagementConfig
+from engagekit.config import SETTING_LABELS, EngagementConfig
 from engagekit.data.dataset import Dataset
 from engagekit.data.io.merge import merge_datasets
 from engagekit.data.safe_csv import to_safe_csv
@@ -93,23 +93,6 @@ AS_OF_RULES: dict[str, str] = {
     "given": "chosen for this session",
     "pinned": "fixed in the workspace settings",
     "data": "follows the data",
-}
-
-# What a person reads for each setting (used to say what an override changed).
-SETTING_LABELS: dict[str, str] = {
-    "lookback_days": "window (days)",
-    "exclusion_hours": "left-out hours before the as-of time",
-    "min_sends": "minimum sends to be judged",
-    "most_engaged_share": "most engaged share",
-    "least_engaged_share": "least engaged share",
-    "previous_period_days": "previous period (days)",
-    "open_weight": "open weight",
-    "click_weight": "click weight",
-    "engagement": "what counts as engagement",
-    "count_scanner_clicks": "scanner clicks count",
-    "count_orders": "orders count as engagement",
-    "order_attribution_days": "days an order is credited to a send",
-    "machine_rules": "machine-event rules",
 }
 
 Definition = operations.Definition

@@ -69,7 +69,7 @@ def explain_contact(levels: LevelResult, contact_id: int, *, data: Dataset | Non
     """
     rows = levels.table[levels.table["contact_id"] == contact_id]
     if rows.empty:
-        raise NotFoundError(f"no contact with id {contact_id}")
+        raise NotFoundError(f"There is no contact with id {contact_id}.")
     row = rows.iloc[0].to_dict()
     config, cuts = levels.config, levels.thresholds
     start, end = window_bounds(levels.as_of, config)

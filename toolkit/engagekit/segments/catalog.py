@@ -68,18 +68,27 @@ SOURCE_LABELS: dict[str, str] = {
 
 VALUE_LABELS: dict[str, str] = {
     "none": "no value",
-    "levels": "a list of engagement levels",
-    "statuses": "a list of email statuses",
+    "levels": "one or more engagement levels",
+    "statuses": "one or more email statuses",
     "number": "a number",
-    "number_range": "two numbers [low, high] with low <= high",
-    "text": "a non-empty text",
+    "number_range": "a lower and an upper bound",
+    "text": "a text",
     "date": "a date (YYYY-MM-DD)",
     "days": "a whole number of days (1 or more)",
     "campaign_count": "a whole number of campaigns (1 or more)",
-    "list_ids": "a list of list ids",
-    "tags": "a list of tags",
-    "campaign_id": "a campaign id",
+    "list_ids": "one or more lists",
+    "tags": "one or more tags",
+    "campaign_id": "a campaign",
 }
+"""What each kind of value is, as a form and an error message say it."""
+
+VALUE_PROMPTS: dict[str, str] = {
+    kind: ("Nothing to choose." if kind == "none" else
+           f"{'Enter' if kind in ('number', 'number_range', 'text', 'days', 'campaign_count') else 'Choose'} "
+           f"{label}.")
+    for kind, label in VALUE_LABELS.items()
+}
+"""What a form says while a criterion's value is still missing ("Choose a campaign.")."""
 
 
 def _numbers() -> dict[str, str]:
@@ -117,6 +126,11 @@ class ValueSpec:
     kind: str
     label: str
     choices: tuple[tuple[object, str], ...] | None = None
+
+    @property
+    def prompt(self) -> str:
+        """What to say while the value is missing ("Choose one or more lists.")."""
+        return VALUE_PROMPTS[self.kind]
 
 
 @dataclass(frozen=True)

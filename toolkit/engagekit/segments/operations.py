@@ -254,11 +254,11 @@ def _check_columns(dataset: Dataset, columns: list[str]) -> None:
     unknown = [column for column in columns if column not in known]
     if unknown:
         raise NotFoundError(
-            f"unknown column(s) {', '.join(repr(c) for c in unknown)}; "
-            f"choose from: {', '.join(known)}"
+            f"Unknown column(s) {', '.join(repr(c) for c in unknown)}; "
+            f"choose from: {', '.join(known)}."
         )
     if not columns:
-        raise NotFoundError("choose at least one column")
+        raise NotFoundError("Choose at least one column.")
 
 
 def _member_table(
