@@ -20,6 +20,7 @@ SHARE_COLUMNS = {"open_rate", "click_rate", "slip_risk"}
 NUMBER_FORMATS = {
     "score": "%.2f",
     "days_since_last_engagement": "%d",  # whole days gone by (the fraction is dropped)
+    "days_since_last_engagement_ever": "%d",
 }
 
 
@@ -32,7 +33,7 @@ def share_bar(label: str, **options) -> dict:
     """A share between 0 and 1 drawn as a bar, with the same percentage beside it."""
     return st.column_config.ProgressColumn(label, format="percent", step=SHARE_STEP, min_value=0.0,
                                            max_value=1.0, **options)
-DATETIME_WITH_TIME = {"last_open_at", "last_click_at"}  # other dates show the day only
+DATETIME_WITH_TIME = {"last_open_at", "last_click_at", "last_engagement_ever_at"}  # other dates show the day only
 
 
 def view_picker(key: str, views: list[str]) -> str:

@@ -110,5 +110,6 @@ with picked:
 
 # Both levels are the pair picked above, the same on every row: the table shows what differs.
 members = state.members(definition, ["email", "first_name", "last_name", "score", "open_rate",
-                                     "days_since_last_engagement", "last_open_at"])
+                                     "last_open_at", "days_since_last_engagement",
+                                     "last_engagement_ever_at"])
 widgets.paged_table(members, key="pair_members")

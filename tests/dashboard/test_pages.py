@@ -102,7 +102,9 @@ def test_contact_tables_read_well(app):
     table = app.dataframe[0]
     shown = json.loads(table.proto.columns)
     assert shown["days_since_last_engagement"] == {
-        "label": "Days since last engagement", "type_config": {"type": "number", "format": "%d"}}
+        "label": "Days since last engagement (in window)", "type_config": {"type": "number", "format": "%d"}}
+    assert shown["last_open_at"]["label"] == "Last engagement (in window)"
+    assert shown["last_engagement_ever_at"]["label"] == "Last engagement (ever)"
     assert shown["score"]["type_config"]["format"] == "%.2f"
     assert shown["open_rate"]["type_config"]["format"] == "percent"
     assert table.proto.HasField("placeholder") and table.proto.placeholder == ""  # blanks stay blank

@@ -440,7 +440,8 @@ class Session:
         engine = self.engine("memory")
         position = int(np.flatnonzero(self.dataset.contact_ids == contact_id)[0])
         return contact_card(self.dataset, contact_id, as_of=self.as_of, segments=self.segments(),
-                            member_of=lambda segment: bool(engine.mask(segment.definition)[position]))
+                            member_of=lambda segment: bool(engine.mask(segment.definition)[position]),
+                            config=self.config)
 
     def slip_risk(self) -> SlipRisk:
         """Each judged contact's risk of dropping a level next period, with the model's backtest

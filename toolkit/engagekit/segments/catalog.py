@@ -181,7 +181,7 @@ STANDARD_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("engagement", "previous_level", "Previous engagement level", "level"),
     FieldSpec("metrics", "open_rate", "Open rate", "share"),
     FieldSpec("metrics", "click_rate", "Click rate", "share"),
-    FieldSpec("metrics", "days_since_last_engagement", "Days since last engagement", "number"),
+    FieldSpec("metrics", "days_since_last_engagement", "Days since last engagement (in window)", "number"),
     FieldSpec("metrics", "eligible_sends", "Eligible sends", "number"),
     FieldSpec("metrics", "opened", "Campaigns opened", "number"),
     FieldSpec("metrics", "clicked", "Campaigns clicked", "number"),
@@ -368,7 +368,16 @@ def custom_label(name: str) -> str:
     return name.replace("_", " ").strip() or name
 
 
-_LABELS_BY_NAME: dict[str, str] = {spec.field: spec.label for spec in STANDARD_FIELDS}
+# Member columns that are no criterion, named so that the window's figures and the ones of all
+# time are told apart (the window's "last open" counts clicks too).
+COLUMN_LABELS: dict[str, str] = {
+    "last_open_at": "Last engagement (in window)",
+    "last_click_at": "Last click (in window)",
+    "last_engagement_ever_at": "Last engagement (ever)",
+    "days_since_last_engagement_ever": "Days since last engagement (ever)",
+}
+
+_LABELS_BY_NAME: dict[str, str] = {**{spec.field: spec.label for spec in STANDARD_FIELDS}, **COLUMN_LABELS}
 
 
 def field_label(name: str) -> str:
@@ -377,7 +386,7 @@ def field_label(name: str) -> str:
     Examples
     --------
     >>> field_label("opened"), field_label("loyalty_points"), field_label("last_open_at")
-    ('Campaigns opened', 'Loyalty points', 'Last open at')
+    ('Campaigns opened', 'Loyalty points', 'Last engagement (in window)')
     """
     if name in _LABELS_BY_NAME:
         return _LABELS_BY_NAME[name]

@@ -15,7 +15,9 @@ Member columns
 - ``current_level`` and ``previous_level``: engagement levels (as labels such as "Least engaged")
   as of the engine's time and one previous period before it;
 - every engagement metric of :data:`engagekit.engagement.features.FEATURE_COLUMNS` (``open_rate``,
-  ``days_since_last_engagement``, ``score``...), as of the engine's time.
+  ``days_since_last_engagement``, ``score``...), as of the engine's time, over its window;
+- ``last_engagement_ever_at`` and ``days_since_last_engagement_ever``: the last open or click of
+  any email up to the engine's time, whatever the window.
 
 Narrow segments
 ---------------
@@ -40,7 +42,7 @@ from engagekit.config import EngagementConfig
 from engagekit.data.dataset import Dataset
 from engagekit.data.safe_csv import to_safe_csv
 from engagekit.data.schema import LEVEL_LABELS, EmailStatus
-from engagekit.engagement.features import FEATURE_COLUMNS
+from engagekit.engagement.features import EVER_COLUMNS, FEATURE_COLUMNS, last_engagement_ever
 from engagekit.engagement.levels import current_and_previous
 from engagekit.errors import NotFoundError
 from engagekit.segments.catalog import Catalog
@@ -212,7 +214,7 @@ def member_columns(dataset: Dataset) -> list[str]:
     >>> "loyalty_points" in member_columns(generate_sample(50, seed=1))
     True
     """
-    return [*dataset.contacts.columns, *JOINED_COLUMNS, *LEVEL_COLUMNS, *FEATURE_COLUMNS]
+    return [*dataset.contacts.columns, *JOINED_COLUMNS, *LEVEL_COLUMNS, *FEATURE_COLUMNS, *EVER_COLUMNS]
 
 
 def members_frame(
@@ -279,6 +281,12 @@ def _member_table(
         for column in columns:
             if column in engagement.columns:
                 frame[column] = engagement[column].reindex(ids).to_numpy()
+    if any(c in EVER_COLUMNS for c in columns):
+        ever = last_engagement_ever(dataset.activity_for(engine.config), as_of=engine.as_of,
+                                    config=engine.config).set_index("contact_id")
+        for column in EVER_COLUMNS:
+            if column in columns:
+                frame[column] = ever[column].reindex(ids).to_numpy()
     return frame[columns].reset_index(drop=True)
 
 
