@@ -276,7 +276,7 @@ def sidebar() -> None:
             f"**Counts** {ek.ENGAGEMENT_RULE_LABELS[config.engagement].split(' (')[0].lower()}"
             f"{'' if config.count_scanner_clicks else ', no scanner clicks'}"
             f"{', orders' if config.count_orders else ''}  \n"
-            f"**Most engaged** top {config.most_engaged_share:.0%}  \n"
-            f"**Least engaged** bottom {config.least_engaged_share:.0%}  \n"
+            f"**Most engaged** top {ek.format_share(config.most_engaged_share, decimals=None)}  \n"
+            f"**Least engaged** bottom {ek.format_share(config.least_engaged_share, decimals=None)}  \n"
             f"**Previous** {config.previous_period_days} days earlier"
         )

@@ -166,8 +166,9 @@ def unfinished_text(row: dict) -> str:
 
 
 def criterion_editor(group: dict, row: dict) -> None:
+    # Wide enough for the longest source ("Engagement metrics") and two level chips side by side.
     source_col, field_col, op_col, value_col, copy_col, remove_col = st.columns(
-        [2.2, 3, 2.4, 4.2, 0.5, 0.5], vertical_alignment="bottom"
+        [2.8, 3.2, 2.4, 5.2, 0.45, 0.45], vertical_alignment="bottom"
     )
     with source_col:
         init(key(row, "source"), row["source"])
@@ -288,7 +289,7 @@ with summary:
         total = data.n_contacts
         count_col.metric("Matching contacts", f"{matched:,}",
                          help=f"As of {as_of:%Y-%m-%d}, out of {total:,} contacts.",
-                         delta=f"{matched / total:.1%} of contacts" if total else None,
+                         delta=f"{ek.format_share(matched / total)} of contacts" if total else None,
                          delta_color="off", delta_arrow="off")
         with text_col:
             st.markdown("**Who is in it**")

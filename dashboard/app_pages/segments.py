@@ -72,7 +72,7 @@ def segment_table() -> str | None:
     st.caption(f"Members are found when a segment is used: the counts are live, as of {as_of:%Y-%m-%d}. "
                "Click a row to open a segment.")
     picked_rows = st.dataframe(
-        overview, hide_index=True,
+        overview, hide_index=True, placeholder="",  # pre-built segments were never changed
         # A new key after a pick in the selectbox clears the table's tick, so a click on the row
         # picked before is a new click again.
         key=f"segments_table_{st.session_state.get('segments_table_version', 0)}", on_select="rerun",
@@ -84,7 +84,7 @@ def segment_table() -> str | None:
             "contacts": st.column_config.NumberColumn("Contacts", format="localized", width="small"),
             "share": widgets.share_bar("Share", width="small"),
             "updated_at": st.column_config.DatetimeColumn("Last changed", format="YYYY-MM-DD HH:mm",
-                                                          width="small"),
+                                                          width="medium"),
             "description": st.column_config.TextColumn("Who is in it", width="large"),
         },
     )

@@ -226,9 +226,9 @@ def data_readiness() -> None:
     cols = st.columns(4)
     cols[0].metric("Judged contacts", f"{result.judged:,}",
                    help="Contacts with enough emails in the window to be placed in a level.")
-    cols[1].metric("Machine opens", f"{result.machine_opens / max(result.opens, 1):.0%}",
+    cols[1].metric("Machine opens", f"{ek.format_share(result.machine_opens / max(result.opens, 1))}",
                    help="Share of the window's opens fetched by a machine (privacy proxy, prefetch).")
-    cols[2].metric("Scanner clicks", f"{result.scanner_clicks / max(result.clicks, 1):.0%}",
+    cols[2].metric("Scanner clicks", f"{ek.format_share(result.scanner_clicks / max(result.clicks, 1))}",
                    help="Share of the window's clicks made by a link scanner.")
     cols[3].metric("Contacts changing level", f"{result.changed:,}",
                    help="When the settings' rule replaces counting every open and click.")

@@ -252,7 +252,7 @@ def test_data_page_shows_the_readiness_audit(app, library):
     shown = metrics(app)
     assert shown["Judged contacts"] == f"{audit.judged:,}"
     assert shown["Contacts changing level"] == f"{audit.changed:,}"
-    assert shown["Machine opens"] == f"{audit.machine_opens / audit.opens:.0%}"
+    assert shown["Machine opens"] == ek.format_share(audit.machine_opens / audit.opens)
     text = plain(" ".join(block.value for block in app.markdown))
     assert "bulk-sender threshold" in text and "one-click unsubscribe" in text
     matrix = app.dataframe[-1].value  # the audit's previous-rule -> new-rule matrix
@@ -604,3 +604,21 @@ def test_segments_search_by_name_and_sort(app, library):
     assert app.dataframe[0].value["name"].tolist()[:2] == ["Autumn lapsed", "Winter fans"]  # newest first
     app.text_input(key="segments_search").input("nothing like it").run()
     assert "No segment's name contains 'nothing like it'" in plain(app.info[0].value)
+
+
+def test_shares_read_alike_on_every_page(app, library):
+    """One percentage format: a metric's caption and a table's column show 12.3%, one decimal."""
+    report = library_report(library)
+    go(app, "overview")
+    captions = [caption.value for caption in app.caption]
+    for row in report.level_changes().itertuples():
+        assert any(caption.startswith(f"{ek.format_share(row.current_share)} of contacts")
+                   for caption in captions)
+    go(app, "segments")
+    shown = json.loads(app.dataframe[0].proto.columns)["share"]["type_config"]
+    assert shown["format"] == "percent" and shown["step"] == 0.001  # one decimal, as format_share
+    go(app, "settings")
+    preview = json.loads(app.dataframe[0].proto.columns)
+    assert preview["share"]["type_config"]["step"] == 0.001
+    assert preview["now"]["type_config"]["format"] == "localized"  # thousands separators
+    assert set(app.dataframe[0].value["change"]) == {"0"}  # no change: no sign

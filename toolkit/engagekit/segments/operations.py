@@ -45,6 +45,7 @@ from engagekit.data.schema import LEVEL_LABELS, EmailStatus
 from engagekit.engagement.features import EVER_COLUMNS, FEATURE_COLUMNS, last_engagement_ever
 from engagekit.engagement.levels import current_and_previous
 from engagekit.errors import NotFoundError
+from engagekit.formats import format_share
 from engagekit.segments.catalog import Catalog
 from engagekit.segments.memory_engine import MemoryEngine
 from engagekit.segments.store import DefinitionLike, Segment, as_definition, sort_key
@@ -119,7 +120,7 @@ def narrowness_warning(count: int, total_contacts: int) -> str | None:
     >>> narrowness_warning(0, 1000)
     'This segment matches no contacts; its criteria may be too narrow.'
     >>> narrowness_warning(12, 10_000)
-    'This segment matches only 12 of 10,000 contacts (0.12 %); its criteria may be too narrow.'
+    'This segment matches only 12 of 10,000 contacts (0.12%); its criteria may be too narrow.'
     >>> narrowness_warning(60, 10_000) is None
     True
     """
@@ -129,9 +130,9 @@ def narrowness_warning(count: int, total_contacts: int) -> str | None:
         return "This segment matches no contacts; its criteria may be too narrow."
     if count >= total_contacts or count >= narrow_limit(total_contacts):
         return None
-    share = 100 * count / total_contacts
+    share = format_share(count / total_contacts, decimals=None)
     return (
-        f"This segment matches only {count:,} of {total_contacts:,} contacts ({share:.2g} %); "
+        f"This segment matches only {count:,} of {total_contacts:,} contacts ({share}); "
         "its criteria may be too narrow."
     )
 
