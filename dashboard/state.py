@@ -80,7 +80,7 @@ def dataset() -> ek.Dataset:
 
 
 def has_data() -> bool:
-    return workspace().data_version() > 0 and dataset().n_contacts > 0
+    return _this_run("has_data", lambda: workspace().data_version() > 0 and dataset().n_contacts > 0)
 
 
 def require_data() -> ek.Dataset:
@@ -212,7 +212,9 @@ def segment_overview(search: str, sort: str) -> pd.DataFrame:
     return session().segment_overview(search=search, sort=sort)
 
 
-@st.cache_data(max_entries=16, show_spinner="Finding the members…")
+# cache_resource, not cache_data: a hit must not unpickle a copy of a large members table; the
+# pages only read these frames (slices and assign make new ones).
+@st.cache_resource(max_entries=8, show_spinner="Finding the members…")
 def _members(url: str, token: str, as_of: str, config_json: str, definition_json: str,
              columns: tuple[str, ...]) -> pd.DataFrame:
     return session().members(definition_json, list(columns))
