@@ -31,7 +31,7 @@ def _layout(fig: go.Figure, *, height: int = 340, **extra) -> go.Figure:
 
 def level_bars(changes: pd.DataFrame) -> go.Figure:
     """Contacts per level, previous beside current (``EngagementReport.level_changes()``)."""
-    labels = changes["label"].tolist()
+    labels = [label.replace(" ", "<br>", 1) for label in changes["label"]]  # horizontal, in two lines
     colors = [LEVEL_COLORS[level] for level in changes["level"]]
     fig = go.Figure(
         [
@@ -48,7 +48,7 @@ def level_bars(changes: pd.DataFrame) -> go.Figure:
             ),
         ]
     )
-    return _layout(fig, barmode="group", yaxis_title="contacts", showlegend=False,
+    return _layout(fig, barmode="group", yaxis_title="contacts", showlegend=False, xaxis_tickangle=0,
                    yaxis_range=[0, max(changes["current"].max(), changes["previous"].max()) * 1.15])
 
 

@@ -33,6 +33,7 @@ def share_bar(label: str, **options) -> dict:
     """A share between 0 and 1 drawn as a bar, with the same percentage beside it."""
     return st.column_config.ProgressColumn(label, format="percent", step=SHARE_STEP, min_value=0.0,
                                            max_value=1.0, **options)
+EMAIL_WIDTH = 270  # pixels: a long address (firstname.lastname84@northwindtraders.com) shows whole
 DATETIME_WITH_TIME = {"last_open_at", "last_click_at", "last_engagement_ever_at"}  # other dates show the day only
 
 
@@ -126,6 +127,8 @@ def column_config(frame: pd.DataFrame) -> dict:
         elif pd.api.types.is_datetime64_any_dtype(frame[column]):
             shown = "YYYY-MM-DD HH:mm" if column in DATETIME_WITH_TIME else "YYYY-MM-DD"
             config[column] = st.column_config.DatetimeColumn(label, format=shown)
+        elif column == "email":  # the contact's identity: never cut off
+            config[column] = st.column_config.TextColumn(label, width=EMAIL_WIDTH)
         else:
             config[column] = label
     return config

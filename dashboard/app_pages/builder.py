@@ -166,9 +166,10 @@ def unfinished_text(row: dict) -> str:
 
 
 def criterion_editor(group: dict, row: dict) -> None:
-    # Wide enough for the longest source ("Engagement metrics") and two level chips side by side.
-    source_col, field_col, op_col, value_col, copy_col, remove_col = st.columns(
-        [2.8, 3.2, 2.4, 5.2, 0.45, 0.45], vertical_alignment="bottom"
+    # Two rows: what is tested, then the value under it at full width, so that no label is cut
+    # ("Current engagement level", "Engagement metrics") and chips of several levels fit.
+    source_col, field_col, op_col, copy_col, remove_col = st.columns(
+        [3, 4, 3, 0.5, 0.5], vertical_alignment="bottom"
     )
     with source_col:
         init(key(row, "source"), row["source"])
@@ -185,13 +186,14 @@ def criterion_editor(group: dict, row: dict) -> None:
         init(key(row, "op"), row["op"])
         st.selectbox("Condition", list(ops), key=key(row, "op"), format_func=lambda o: ops[o].label,
                      on_change=operator_changed, args=(row,))
-    with value_col:
-        row["value"] = value_input(row, ops[row["op"]].value)
     copy_col.button("", key=key(row, "duplicate"), icon=":material/content_copy:",
                     help="Duplicate this criterion", on_click=model.duplicate_criterion,
                     args=(tree, group["id"], row["id"]))
     remove_col.button("", key=key(row, "remove"), icon=":material/close:", help="Remove this criterion",
                       on_click=model.remove_criterion, args=(tree, group["id"], row["id"]))
+    value_col, _ = st.columns([10, 1])
+    with value_col:
+        row["value"] = value_input(row, ops[row["op"]].value)
     error = criterion_error(row)
     if error and row["value"] in (None, [], ""):  # not wrong, only unfinished
         st.caption(f":material/info: {unfinished_text(row)}")
@@ -260,7 +262,8 @@ for index, group in enumerate(tree["groups"]):
         remove_col.button("Remove group", key=key(group, "remove_group"), icon=":material/delete:",
                           on_click=model.remove_group, args=(tree, group["id"]))
         for row in group["criteria"]:
-            criterion_editor(group, row)
+            with st.container(border=True):
+                criterion_editor(group, row)
         if not group["criteria"]:
             st.warning("This group is empty: add a criterion or remove the group.")
         st.button("Add criterion", key=key(group, "add"), icon=":material/add:",
@@ -304,13 +307,14 @@ with summary:
                                    key="builder_preview")
 
 with st.form("builder_save", border=True):
-    name_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
+    name_col, button_col = st.columns([3, 2], vertical_alignment="bottom")
     name = name_col.text_input("Segment name", value=tree["name"], key=f"b{tree['serial']}_name",
                                placeholder="e.g. Lapsed VIP customers")
     label = "Save changes" if tree["editing"] else "Save segment"
-    saved = button_col.form_submit_button(label, type="primary", icon=":material/save:",
-                                          disabled=definition is None)
-    save_as_new = tree["editing"] is not None and button_col.form_submit_button(
+    buttons = button_col.container(horizontal=True)  # side by side, level with the name
+    saved = buttons.form_submit_button(label, type="primary", icon=":material/save:",
+                                       disabled=definition is None)
+    save_as_new = tree["editing"] is not None and buttons.form_submit_button(
         "Save as new", icon=":material/add_circle:", disabled=definition is None,
         help="Keep the saved segment as it is and save these criteria under the name above.")
 if (saved or save_as_new) and definition is not None:

@@ -26,17 +26,18 @@ st.caption(
 
 total, judged, before_judged = len(current.table), current.n_judged, previous.n_judged
 top = st.columns(3)
-top[0].metric("Contacts", f"{total:,}", border=True)
+top[0].metric("Contacts", f"{total:,}", border=True, height="stretch")  # as tall as its neighbours
 top[1].metric(
     "Judged contacts", f"{judged:,}", delta=f"{ek.format_change(judged - before_judged)} vs previous",
     delta_color="off", delta_arrow="auto" if judged != before_judged else "off", border=True,
-    help=f"Contacts with at least {config.min_sends} eligible sends in the window; "
+    height="stretch", help=f"Contacts with at least {config.min_sends} eligible sends in the window; "
     "the others are in Everyone else.",
 )
 movements = report.transitions.movement_counts()
 top[2].metric(
     "Slipping / rising", f"{int(movements['slipping']):,} / {int(movements['rising']):,}",
-    delta_color="off", border=True, help="Contacts that moved down / up a level since the previous date. "
+    delta_color="off", border=True, height="stretch",
+    help="Contacts that moved down / up a level since the previous date. "
     "See Transitions for the details.",
 )
 
@@ -49,7 +50,7 @@ for card, row in zip(cards, changes.itertuples(), strict=True):
     card.metric(
         row.label, f"{row.current:,}", delta=f"{ek.format_change(row.change)} vs previous",
         delta_color=DELTA_COLORS[row.level] if row.change else "off",
-        delta_arrow="auto" if row.change else "off", border=True,
+        delta_arrow="auto" if row.change else "off", border=True, height="stretch",
         help=f"{ek.format_share(row.current_share)} of contacts now, "
         f"{ek.format_share(row.previous_share)} before ({points:+.1f} points).",
     )

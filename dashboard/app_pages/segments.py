@@ -79,13 +79,15 @@ def segment_table() -> str | None:
         selection_mode="single-row",
         column_order=["name", "kind", "contacts", "share", "updated_at", "description"],
         column_config={
-            "name": st.column_config.TextColumn("Segment", width="medium"),
-            "kind": st.column_config.TextColumn("Kind", width="small"),
-            "contacts": st.column_config.NumberColumn("Contacts", format="localized", width="small"),
-            "share": widgets.share_bar("Share", width="small"),
+            # Pixel widths that leave the sentence the most room; the box below shows it whole.
+            "name": st.column_config.TextColumn("Segment", width=230),
+            "kind": st.column_config.TextColumn("Kind", width=75),
+            "contacts": st.column_config.NumberColumn("Contacts", format="localized", width=75),
+            "share": widgets.share_bar("Share", width=100),
             "updated_at": st.column_config.DatetimeColumn("Last changed", format="YYYY-MM-DD HH:mm",
-                                                          width="medium"),
-            "description": st.column_config.TextColumn("Who is in it", width="large"),
+                                                          width=130),
+            "description": st.column_config.TextColumn(
+                "Who is in it", width="large", help="Open a segment to read its whole description."),
         },
     )
     rows = picked_rows.selection.rows if picked_rows else []

@@ -166,7 +166,7 @@ def engagement_settings() -> None:
                     "label": "Level",
                     "now": st.column_config.NumberColumn("In force", format="localized"),
                     "preview": st.column_config.NumberColumn("Preview", format="localized"),
-                    "change": st.column_config.TextColumn("Change"),
+                    "change": st.column_config.TextColumn("Change", alignment="right"),
                     "share": widgets.share_column("Share"),
                 },
             )

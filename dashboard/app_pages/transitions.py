@@ -109,7 +109,6 @@ with picked:
         )
 
 # Both levels are the pair picked above, the same on every row: the table shows what differs.
-members = state.members(definition, ["email", "first_name", "last_name", "score", "open_rate",
-                                     "last_open_at", "days_since_last_engagement",
+members = state.members(definition, ["email", "first_name", "last_name", "open_rate", "last_open_at",
                                      "last_engagement_ever_at"])
 widgets.paged_table(members, key="pair_members")

@@ -101,19 +101,22 @@ def test_contact_tables_read_well(app):
     go(app, "transitions")
     table = app.dataframe[0]
     shown = json.loads(table.proto.columns)
-    assert shown["days_since_last_engagement"] == {
-        "label": "Days since last engagement (in window)", "type_config": {"type": "number", "format": "%d"}}
     assert shown["last_open_at"]["label"] == "Last engagement (in window)"
     assert shown["last_engagement_ever_at"]["label"] == "Last engagement (ever)"
-    assert shown["score"]["type_config"]["format"] == "%.2f"
     assert shown["open_rate"]["type_config"]["format"] == "percent"
+    assert shown["email"]["width"] == 270  # an address is never cut off
     assert table.proto.HasField("placeholder") and table.proto.placeholder == ""  # blanks stay blank
-    assert table.value["days_since_last_engagement"].dtype == "float64"  # the data is untouched
 
     go(app, "segments")
     app.multiselect(key="segments_columns").set_value(
-        ["email", "loyalty_points", "open_rate", "date_added", "last_open_at"]).run()
-    shown = json.loads(app.dataframe[1].proto.columns)
+        ["email", "loyalty_points", "open_rate", "date_added", "last_open_at",
+         "days_since_last_engagement", "score"]).run()
+    table = app.dataframe[1]
+    shown = json.loads(table.proto.columns)
+    assert shown["days_since_last_engagement"] == {
+        "label": "Days since last engagement (in window)", "type_config": {"type": "number", "format": "%d"}}
+    assert table.value["days_since_last_engagement"].dtype == "float64"  # the data is untouched
+    assert shown["score"]["type_config"]["format"] == "%.2f"
     assert shown["loyalty_points"]["label"] == "Loyalty points"
     assert shown["open_rate"]["type_config"]["format"] == "percent"
     assert shown["date_added"]["type_config"]["format"] == "YYYY-MM-DD"
