@@ -212,7 +212,7 @@ def test_sentence_of_the_issue_example():
      "current engagement level is none of Most engaged, Everyone else"),
     (where("metrics", "open_rate", "gte", 0.25), "open rate is at least 25%"),
     (where("metrics", "click_rate", "between", [0.1, 1 / 3]), "click rate is between 10% and 33.33%"),
-    (where("metrics", "days_since_last_engagement", "lt", 30), "days since last engagement is less than 30"),
+    (where("metrics", "days_since_last_engagement", "lt", 30), "days since last engagement (in window) is less than 30"),
     (where("metrics", "score", "ne", 1.5), "engagement score is not 1.5"),
     (where("metrics", "eligible_sends", "eq", 3), "eligible sends is 3"),
     (where("metrics", "bounces", "lte", 0), "bounces is at most 0"),
