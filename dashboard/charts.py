@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from engagekit import LEVEL_LABELS, LEVELS
+from engagekit import LEVEL_LABELS, LEVELS, format_share
 
 # One colour per level on every chart: green (most) to red (least), grey for not judged.
 LEVEL_COLORS: dict[str, str] = {
@@ -31,23 +31,24 @@ def _layout(fig: go.Figure, *, height: int = 340, **extra) -> go.Figure:
 
 def level_bars(changes: pd.DataFrame) -> go.Figure:
     """Contacts per level, previous beside current (``EngagementReport.level_changes()``)."""
-    labels = changes["label"].tolist()
+    labels = [label.replace(" ", "<br>", 1) for label in changes["label"]]  # horizontal, in two lines
     colors = [LEVEL_COLORS[level] for level in changes["level"]]
     fig = go.Figure(
         [
             go.Bar(
                 name="Previous", x=labels, y=changes["previous"], marker_color=colors,
-                marker_opacity=PREVIOUS_OPACITY, text=changes["previous"], textposition="outside",
+                marker_opacity=PREVIOUS_OPACITY, text=changes["previous"], texttemplate="%{text:,}",
+                textposition="outside",
                 hovertemplate="%{x}<br>previous: %{y:,}<extra></extra>",
             ),
             go.Bar(
                 name="Current", x=labels, y=changes["current"], marker_color=colors,
-                text=changes["current"], textposition="outside",
+                text=changes["current"], texttemplate="%{text:,}", textposition="outside",
                 hovertemplate="%{x}<br>current: %{y:,}<extra></extra>",
             ),
         ]
     )
-    return _layout(fig, barmode="group", yaxis_title="contacts", showlegend=False,
+    return _layout(fig, barmode="group", yaxis_title="contacts", showlegend=False, xaxis_tickangle=0,
                    yaxis_range=[0, max(changes["current"].max(), changes["previous"].max()) * 1.15])
 
 
@@ -96,9 +97,10 @@ def preview_bars(frame: pd.DataFrame) -> go.Figure:
     fig = go.Figure(
         [
             go.Bar(name="In force", x=frame["label"], y=frame["now"], marker_color=colors,
-                   marker_opacity=PREVIOUS_OPACITY, text=frame["now"], textposition="outside"),
+                   marker_opacity=PREVIOUS_OPACITY, text=frame["now"], texttemplate="%{text:,}",
+                   textposition="outside"),
             go.Bar(name="Preview", x=frame["label"], y=frame["preview"], marker_color=colors,
-                   text=frame["preview"], textposition="outside"),
+                   text=frame["preview"], texttemplate="%{text:,}", textposition="outside"),
         ]
     )
     top = max(frame["now"].max(), frame["preview"].max()) * 1.15
@@ -169,7 +171,8 @@ def transition_heatmap(counts: pd.DataFrame, row_shares: pd.DataFrame,
     previous_labels = [LEVEL_LABELS[level] for level in LEVELS]
     current_labels = [LEVEL_LABELS[level].replace(" ", "<br>", 1) for level in LEVELS]
     text = [
-        [f"{int(counts.loc[p, c]):,}<br>{row_shares.loc[p, c]:.0%}" for c in LEVELS] for p in LEVELS
+        [f"{int(counts.loc[p, c]):,}<br>{format_share(row_shares.loc[p, c])}" for c in LEVELS]
+        for p in LEVELS
     ]
     fig = go.Figure(
         go.Heatmap(
@@ -230,7 +233,7 @@ def success_rates(lift) -> go.Figure:
     rates = [lift.treatment_rate, lift.holdout_rate]
     fig = go.Figure(go.Bar(
         x=groups, y=rates, marker_color=["#2563eb", "#9ca3af"],
-        text=[f"{rate:.1%}" for rate in rates], textposition="outside",
+        text=[format_share(rate) for rate in rates], textposition="outside",
         hovertemplate="%{x}: %{y:.1%}<extra></extra>",
     ))
     return _layout(fig, height=260, showlegend=False, yaxis_tickformat=".0%",

@@ -16,6 +16,7 @@ import streamlit as st
 import engagekit as ek
 
 WORKSPACE_KEY = "ek_workspace_url"
+RUN_KEY = "ek_this_run"  # what one script run has already asked the database
 HISTORY_MONTHS = 12
 
 
@@ -50,8 +51,23 @@ def display_url(url: str) -> str:
     return ek.display_url(url)
 
 
+def start_run() -> None:
+    """Forget what the last script run read: the router calls this first on every run."""
+    st.session_state[RUN_KEY] = {}
+
+
+def _this_run(name: str, read):
+    """``read()`` once per script run and workspace: a page asks for the data token and the
+    settings many times per run, and each answer is a database query."""
+    memo = st.session_state.setdefault(RUN_KEY, {})
+    key = (name, workspace_url())
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
+
+
 def data_token() -> str:
-    return workspace().database.data_token()
+    return _this_run("data_token", lambda: workspace().database.data_token())
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the workspace…")
@@ -64,7 +80,7 @@ def dataset() -> ek.Dataset:
 
 
 def has_data() -> bool:
-    return workspace().data_version() > 0 and dataset().n_contacts > 0
+    return _this_run("has_data", lambda: workspace().data_version() > 0 and dataset().n_contacts > 0)
 
 
 def require_data() -> ek.Dataset:
@@ -80,15 +96,17 @@ def require_data() -> ek.Dataset:
 
 
 def data_changed() -> None:
-    """Nothing to forget: every cache is keyed by the data token, which an import changes."""
+    """The data or the settings changed in this run: read them again. Every cache is keyed by
+    the data token and the settings, so nothing else needs forgetting."""
+    start_run()
 
 
 # --- the session: settings in force and everything computed under them ----------------------------
 
 
 def settings() -> ek.SettingsInForce:
-    """The settings in force for this workspace, as the library resolves them."""
-    return ek.resolve_settings(workspace())
+    """The settings in force for this workspace, as the library resolves them (once per run)."""
+    return _this_run("settings", lambda: ek.resolve_settings(workspace()))
 
 
 @st.cache_resource(max_entries=6, show_spinner="Computing engagement levels…")
@@ -109,6 +127,7 @@ def apply_settings(as_of: pd.Timestamp | None, config: ek.EngagementConfig) -> N
     ``as_of=None`` pins no date: the as-of time then follows the data (after an import too).
     """
     session().save_settings(config, as_of=as_of)
+    data_changed()
 
 
 def default_as_of() -> pd.Timestamp:
@@ -184,7 +203,18 @@ def segment_store() -> ek.SegmentStore:
     return session().store
 
 
-@st.cache_data(max_entries=16, show_spinner="Finding the members…")
+def segment_overview(search: str, sort: str) -> pd.DataFrame:
+    """The segments whose name contains ``search``, in the order ``sort``, with live counts.
+
+    Not cached here: a save, rename or delete in the store does not change the data token; the
+    counts come from the engine's own cache of criterion masks.
+    """
+    return session().segment_overview(search=search, sort=sort)
+
+
+# cache_resource, not cache_data: a hit must not unpickle a copy of a large members table; the
+# pages only read these frames (slices and assign make new ones).
+@st.cache_resource(max_entries=8, show_spinner="Finding the members…")
 def _members(url: str, token: str, as_of: str, config_json: str, definition_json: str,
              columns: tuple[str, ...]) -> pd.DataFrame:
     return session().members(definition_json, list(columns))
@@ -257,7 +287,7 @@ def sidebar() -> None:
             f"**Counts** {ek.ENGAGEMENT_RULE_LABELS[config.engagement].split(' (')[0].lower()}"
             f"{'' if config.count_scanner_clicks else ', no scanner clicks'}"
             f"{', orders' if config.count_orders else ''}  \n"
-            f"**Most engaged** top {config.most_engaged_share:.0%}  \n"
-            f"**Least engaged** bottom {config.least_engaged_share:.0%}  \n"
+            f"**Most engaged** top {ek.format_share(config.most_engaged_share, decimals=None)}  \n"
+            f"**Least engaged** bottom {ek.format_share(config.least_engaged_share, decimals=None)}  \n"
             f"**Previous** {config.previous_period_days} days earlier"
         )

@@ -43,11 +43,13 @@ pages = [
     st.Page("app_pages/transitions.py", title="Transitions", icon=":material/swap_vert:"),
     st.Page("app_pages/segments.py", title="Segments", icon=":material/group:"),
     st.Page("app_pages/builder.py", title="Segment builder", icon=":material/tune:"),
+    st.Page("app_pages/lists.py", title="Lists", icon=":material/list_alt:"),
     st.Page("app_pages/campaigns.py", title="Campaigns", icon=":material/campaign:"),
     st.Page("app_pages/contact.py", title="Contact", icon=":material/person_search:", url_path="contact"),
     st.Page("app_pages/settings.py", title="Data and settings", icon=":material/settings:"),
 ]
 navigation = st.navigation(pages)
+state.start_run()
 try:
     state.workspace()
 except ek.EngagekitError as error:  # a workspace that cannot be opened: say so, on every page

@@ -12,15 +12,69 @@ import engagekit as ek
 
 PAGE_SIZE = 25
 ROW_HEIGHT = 35  # st.dataframe's default row height in pixels
-# How member columns read; any column not named here shows as the library stores it.
+# The table's "percent" format shows two decimals fewer than its step has: a step of 0.001 gives
+# the library's one decimal (ek.format_share), so a table reads "12.3%" like a metric does.
+SHARE_STEP = 10.0 ** -(ek.SHARE_DECIMALS + 2)
+SHARE_COLUMNS = {"open_rate", "click_rate", "slip_risk"}
+# How other member columns read; any column not named here shows as the library stores it.
 NUMBER_FORMATS = {
-    "open_rate": "percent",
-    "click_rate": "percent",
     "score": "%.2f",
-    "slip_risk": "percent",
     "days_since_last_engagement": "%d",  # whole days gone by (the fraction is dropped)
+    "days_since_last_engagement_ever": "%d",
 }
-DATETIME_WITH_TIME = {"last_open_at", "last_click_at"}  # other dates show the day only
+
+
+def share_column(label: str, **options) -> dict:
+    """A table column of shares between 0 and 1, in the one percentage format."""
+    return st.column_config.NumberColumn(label, format="percent", step=SHARE_STEP, **options)
+
+
+def share_bar(label: str, **options) -> dict:
+    """A share between 0 and 1 drawn as a bar, with the same percentage beside it."""
+    return st.column_config.ProgressColumn(label, format="percent", step=SHARE_STEP, min_value=0.0,
+                                           max_value=1.0, **options)
+EMAIL_WIDTH = 270  # pixels: a long address (firstname.lastname84@northwindtraders.com) shows whole
+DATETIME_WITH_TIME = {"last_open_at", "last_click_at", "last_engagement_ever_at"}  # other dates show the day only
+
+
+def view_picker(key: str, views: list[str]) -> str:
+    """A row of buttons choosing which part of a page shows, returning the chosen one.
+
+    Not ``st.tabs``: a tab is not a widget, so any rerun (a success message after a copy, a
+    rename, an import) would show the first tab again. A keyed control keeps its choice; an
+    action can set ``<key>_next`` to open another view on the next run.
+    """
+    if f"{key}_next" in st.session_state:
+        st.session_state[key] = st.session_state.pop(f"{key}_next")
+    if st.session_state.get(key) not in views:
+        st.session_state[key] = st.session_state.get(f"{key}_last", views[0])
+    st.session_state[f"{key}_last"] = st.session_state[key]
+    # A click on the chosen button would unselect it: the page keeps showing that view.
+    return st.segmented_control("View", views, key=key, label_visibility="collapsed")
+
+
+def confirm_delete(key: str, item: str, question: str, *, label: str = "Delete",
+                   disabled: bool = False, help: str | None = None) -> bool:
+    """A delete button that asks first; True in the run where the user confirms deleting ``item``.
+
+    Buttons: ``key`` asks, ``<key>_yes`` confirms, ``<key>_no`` cancels. The question is kept for
+    ``item`` only, so choosing another item forgets it.
+    """
+    asked = f"{key}_asked"
+    if st.session_state.get(asked) != item:
+        if st.button(label, key=key, icon=":material/delete:", disabled=disabled, help=help):
+            st.session_state[asked] = item
+            st.rerun()
+        return False
+    st.warning(question, icon=":material/warning:")
+    answer = st.container(horizontal=True)
+    if answer.button("Yes, delete it", key=f"{key}_yes", type="primary"):
+        st.session_state.pop(asked, None)
+        return True
+    if answer.button("Cancel", key=f"{key}_no"):
+        st.session_state.pop(asked, None)
+        st.rerun()
+    return False
 
 
 def paged_table(frame: pd.DataFrame, *, key: str, page_size: int = PAGE_SIZE) -> None:
@@ -66,11 +120,15 @@ def column_config(frame: pd.DataFrame) -> dict:
     config = {}
     for column in frame.columns:
         label = ek.field_label(column)  # the library's label: loyalty_points -> Loyalty points
-        if column in NUMBER_FORMATS:
+        if column in SHARE_COLUMNS:
+            config[column] = share_column(label)
+        elif column in NUMBER_FORMATS:
             config[column] = st.column_config.NumberColumn(label, format=NUMBER_FORMATS[column])
         elif pd.api.types.is_datetime64_any_dtype(frame[column]):
             shown = "YYYY-MM-DD HH:mm" if column in DATETIME_WITH_TIME else "YYYY-MM-DD"
             config[column] = st.column_config.DatetimeColumn(label, format=shown)
+        elif column == "email":  # the contact's identity: never cut off
+            config[column] = st.column_config.TextColumn(label, width=EMAIL_WIDTH)
         else:
             config[column] = label
     return config

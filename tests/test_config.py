@@ -25,12 +25,13 @@ def test_json_round_trip_and_frozen():
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"most_engaged_share": 0.7, "least_engaged_share": 0.4}, "at most 1"),
-        ({"lookback_days": 0}, "lookback_days"),
-        ({"min_sends": -1}, "min_sends"),
-        ({"open_weight": 0, "click_weight": 0}, "both be 0"),
-        ({"exclusion_hours": 24 * 30, "lookback_days": 10}, "shorter than the lookback"),
-        ({"unknown": 1}, "unknown"),
+        ({"most_engaged_share": 0.7, "least_engaged_share": 0.4},
+         r"The most engaged share \(70%\) and the least engaged share \(40%\) add up to more than 100%"),
+        ({"lookback_days": 0}, r"^Window \(days\) must be at least 1, not 0\.$"),
+        ({"min_sends": -1}, "^Minimum sends to be judged must be at least 1, not -1"),
+        ({"open_weight": 0, "click_weight": 0}, "cannot both be 0: give at least one of them a weight"),
+        ({"exclusion_hours": 24 * 30, "lookback_days": 10}, "leaves nothing of a 10-day window"),
+        ({"unknown": 1}, "There is no setting 'unknown'"),
     ],
 )
 def test_invalid_settings_name_the_field(changes, message):

@@ -106,3 +106,36 @@ def test_an_empty_workspace_opens_with_no_data(tmp_path):
     assert not session.has_data
     assert session.settings.as_of == pd.Timestamp(NOW)
     assert int(session.levels.counts().sum()) == 0
+
+
+def test_a_replace_is_undone_with_the_same_ids_lists_and_members(url):
+    session = ek.Session.open(url)
+    before = session.dataset
+    session.add_to_list("Least engaged", "Win-back")
+    members_before = session.workspace.lists.list().set_index("name").loc["Win-back", "members"]
+    session = ek.Session.open(url)
+    replacement = session.replace_data(ek.generate_sample(40, seed=99), what="a small sample")
+    assert replacement.summary().startswith("Replaced the workspace data with a small sample: it now has 40")
+    assert replacement.workspace_lists == ("Win-back",)
+
+    ek.Session.open(url).undo_replace(replacement)
+    after = ek.Session.open(url).dataset
+    pd.testing.assert_frame_equal(after.contacts, before.contacts)
+    assert len(after.email_events) == len(before.email_events)
+    lists = session.workspace.lists.list().set_index("name")
+    assert lists.loc["Win-back", "origin"] == "workspace"
+    assert lists.loc["Win-back", "members"] == members_before
+
+
+def test_lists_are_made_renamed_and_deleted_through_the_session(url):
+    session = ek.Session.open(url)
+    assert session.list_names(editable=True) == []
+    session.create_list("Fans")
+    session.rename_list("fans", "Big fans")
+    assert session.list_names(editable=True) == ["Big fans"]
+    assert set(session.list_names()) > {"Big fans"}  # the imported lists too
+    imported = session.lists().loc[lambda frame: ~frame["editable"], "name"].iloc[0]
+    with pytest.raises(ek.ReadOnlyListError):
+        session.rename_list(imported, "Mine now")
+    assert session.delete_list("Big fans") == "Big fans"
+    assert session.list_names(editable=True) == []

@@ -163,23 +163,14 @@ def criterion_error(row: dict) -> str | None:
 
 
 def unfinished_text(row: dict) -> str:
-    return f"Choose {operators(row)[row['op']].value.label}."
-
-
-def todo_at(path: str) -> str | None:
-    """The "choose a value" hint of the criterion at ``path`` when its value is still unset."""
-    numbers = [int(part.split("]")[0]) for part in path.split("[")[1:]]
-    if len(numbers) != 2 or numbers[0] >= len(tree["groups"]):
-        return None
-    criteria = tree["groups"][numbers[0]]["criteria"]
-    if numbers[1] >= len(criteria) or criteria[numbers[1]]["value"] not in (None, [], ""):
-        return None
-    return unfinished_text(criteria[numbers[1]])
+    return operators(row)[row["op"]].value.prompt
 
 
 def criterion_editor(group: dict, row: dict) -> None:
-    source_col, field_col, op_col, value_col, copy_col, remove_col = st.columns(
-        [2.2, 3, 2.4, 4.2, 0.5, 0.5], vertical_alignment="bottom"
+    # Two rows: what is tested, then the value under it at full width, so that no label is cut
+    # ("Current engagement level", "Engagement metrics") and chips of several levels fit.
+    source_col, field_col, op_col, copy_col, remove_col = st.columns(
+        [3, 4, 3, 0.5, 0.5], vertical_alignment="bottom"
     )
     with source_col:
         init(key(row, "source"), row["source"])
@@ -196,13 +187,14 @@ def criterion_editor(group: dict, row: dict) -> None:
         init(key(row, "op"), row["op"])
         st.selectbox("Condition", list(ops), key=key(row, "op"), format_func=lambda o: ops[o].label,
                      on_change=operator_changed, args=(row,))
-    with value_col:
-        row["value"] = value_input(row, ops[row["op"]].value)
     copy_col.button("", key=key(row, "duplicate"), icon=":material/content_copy:",
                     help="Duplicate this criterion", on_click=model.duplicate_criterion,
                     args=(tree, group["id"], row["id"]))
     remove_col.button("", key=key(row, "remove"), icon=":material/close:", help="Remove this criterion",
                       on_click=model.remove_criterion, args=(tree, group["id"], row["id"]))
+    value_col, _ = st.columns([10, 1])
+    with value_col:
+        row["value"] = value_input(row, ops[row["op"]].value)
     error = criterion_error(row)
     if error and row["value"] in (None, [], ""):  # not wrong, only unfinished
         st.caption(f":material/info: {unfinished_text(row)}")
@@ -271,7 +263,8 @@ for index, group in enumerate(tree["groups"]):
         remove_col.button("Remove group", key=key(group, "remove_group"), icon=":material/delete:",
                           on_click=model.remove_group, args=(tree, group["id"]))
         for row in group["criteria"]:
-            criterion_editor(group, row)
+            with st.container(border=True):
+                criterion_editor(group, row)
         if not group["criteria"]:
             st.warning("This group is empty: add a criterion or remove the group.")
         st.button("Add criterion", key=key(group, "add"), icon=":material/add:",
@@ -281,7 +274,7 @@ st.button("Add group", key="builder_add_group", icon=":material/library_add:",
 
 definition, problem = None, None
 if not tree["groups"]:
-    problem = "add a group with at least one criterion."
+    problem = "Add a group with at least one criterion."
 else:
     try:
         definition = ek.SegmentDefinition.from_json(model.document(tree))
@@ -289,9 +282,6 @@ else:
     except ek.SegmentDefinitionError as error:
         definition = None
         problem = f"{place(error.path)}: {error.reason}" if error.path else error.reason
-        unfinished = todo_at(error.path)
-        if unfinished:
-            problem = f"{place(error.path)}: {unfinished[0].lower()}{unfinished[1:]}"
 
 matched, unavailable = state.count_or_reason(definition) if definition is not None else (None, None)
 with summary:
@@ -306,7 +296,7 @@ with summary:
         total = data.n_contacts
         count_col.metric("Matching contacts", f"{matched:,}",
                          help=f"As of {as_of:%Y-%m-%d}, out of {total:,} contacts.",
-                         delta=f"{matched / total:.1%} of contacts" if total else None,
+                         delta=f"{ek.format_share(matched / total)} of contacts" if total else None,
                          delta_color="off", delta_arrow="off")
         with text_col:
             st.markdown("**Who is in it**")
@@ -321,13 +311,14 @@ with summary:
                                    key="builder_preview")
 
 with st.form("builder_save", border=True):
-    name_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
+    name_col, button_col = st.columns([3, 2], vertical_alignment="bottom")
     name = name_col.text_input("Segment name", value=tree["name"], key=f"b{tree['serial']}_name",
                                placeholder="e.g. Lapsed VIP customers")
     label = "Save changes" if tree["editing"] else "Save segment"
-    saved = button_col.form_submit_button(label, type="primary", icon=":material/save:",
-                                          disabled=definition is None)
-    save_as_new = tree["editing"] is not None and button_col.form_submit_button(
+    buttons = button_col.container(horizontal=True)  # side by side, level with the name
+    saved = buttons.form_submit_button(label, type="primary", icon=":material/save:",
+                                       disabled=definition is None)
+    save_as_new = tree["editing"] is not None and buttons.form_submit_button(
         "Save as new", icon=":material/add_circle:", disabled=definition is None,
         help="Keep the saved segment as it is and save these criteria under the name above.")
 if (saved or save_as_new) and definition is not None:

@@ -27,12 +27,7 @@ if flash:
 
 st.caption("Email a segment but hold a random share back: after the campaign, the difference between "
            "the two groups is what the email did.")
-# A keyed control, not st.tabs, so the view chosen stays chosen after a rerun (a save, a measure).
-if "campaigns_view_next" in st.session_state:  # chosen by an action of the last run
-    st.session_state[VIEW] = st.session_state.pop("campaigns_view_next")
-st.session_state.setdefault(VIEW, PLAN_VIEW)
-view = st.segmented_control("View", [PLAN_VIEW, RESULTS_VIEW, SUNSET_VIEW, RISK_VIEW], key=VIEW,
-                            label_visibility="collapsed") or PLAN_VIEW
+view = widgets.view_picker(VIEW, [PLAN_VIEW, RESULTS_VIEW, SUNSET_VIEW, RISK_VIEW])
 
 
 def plan_form() -> None:
@@ -63,7 +58,7 @@ def plan_form() -> None:
     sizes[0].metric("Can be emailed", f"{len(audience):,}", border=True)
     sizes[1].metric("To email", f"{power.treatment_size:,}", border=True)
     sizes[2].metric("Held out", f"{power.holdout_size:,}", border=True)
-    sizes[3].metric("Baseline success", f"{power.baseline_rate:.1%}", border=True,
+    sizes[3].metric("Baseline success", f"{ek.format_share(power.baseline_rate)}", border=True,
                     help=f"The audience's own rate over the last {int(days)} days.")
     st.info(power.summary(), icon=":material/query_stats:")
     needed = power.size_for(effect / 100)
@@ -160,10 +155,10 @@ def results(plan) -> None:
         st.warning(f"Interim result: the success window runs to {plan.window_end:%Y-%m-%d}.",
                    icon=":material/schedule:")
     cols = st.columns(3)
-    cols[0].metric("Emailed: success", f"{lift.treatment_rate:.1%}",
+    cols[0].metric("Emailed: success", f"{ek.format_share(lift.treatment_rate)}",
                    f"{lift.treatment_successes:,} of {lift.treatment_size:,}", delta_color="off",
                    delta_arrow="off", border=True)
-    cols[1].metric("Held out: success", f"{lift.holdout_rate:.1%}",
+    cols[1].metric("Held out: success", f"{ek.format_share(lift.holdout_rate)}",
                    f"{lift.holdout_successes:,} of {lift.holdout_size:,}", delta_color="off",
                    delta_arrow="off", border=True)
     cols[2].metric("Lift", f"{100 * lift.absolute:+.1f} points",
@@ -179,28 +174,18 @@ def results(plan) -> None:
         "Held out": [result.unsubscribe_rates["holdout"], result.bounce_rates["holdout"]],
     })
     st.dataframe(guardrails, hide_index=True, key="guardrails", column_config={
-        "Emailed": st.column_config.NumberColumn(format="percent"),
-        "Held out": st.column_config.NumberColumn(format="percent"),
+        "Emailed": widgets.share_column("Emailed"),
+        "Held out": widgets.share_column("Held out"),
     })
     for warning in result.guardrail_warnings():
         st.warning(warning, icon=":material/warning:")
 
 
 def delete_plan(plan) -> None:
-    if st.session_state.get("plan_confirm_delete") != plan.name:
-        if st.button("Delete plan", key="plan_delete", icon=":material/delete:"):
-            st.session_state["plan_confirm_delete"] = plan.name
-            st.rerun()
-        return
-    st.warning("Delete this plan, its recorded groups and its result?", icon=":material/warning:")
-    answer = st.container(horizontal=True)
-    if answer.button("Yes, delete it", key="plan_delete_yes", type="primary"):
+    if widgets.confirm_delete("plan_delete", plan.name, "Delete this plan, its recorded groups and its "
+                              "result?", label="Delete plan"):
         state.workspace().plans.delete(plan.record.id)
-        st.session_state.pop("plan_confirm_delete", None)
         st.session_state["campaigns_flash"] = f"Deleted '{plan.name}'."
-        st.rerun()
-    if answer.button("Cancel", key="plan_delete_no"):
-        st.session_state.pop("plan_confirm_delete", None)
         st.rerun()
 
 
@@ -221,9 +206,9 @@ def sunset_view() -> None:
                    help="Subscribed contacts that meet both thresholds.")
     cols[1].metric("At risk", f"{simulation.at_risk:,}", border=True,
                    help="Within 3 emails and 30 days of the rule.")
-    cols[2].metric("Their share of orders", f"{simulation.order_share:.1%}", border=True,
+    cols[2].metric("Their share of orders", f"{ek.format_share(simulation.order_share)}", border=True,
                    help="Of the orders of the last 365 days.")
-    cols[3].metric("Engaged share after", f"{simulation.engaged_share_after:.1%}",
+    cols[3].metric("Engaged share after", f"{ek.format_share(simulation.engaged_share_after)}",
                    f"{100 * (simulation.engaged_share_after - simulation.engaged_share_before):+.1f} points",
                    border=True, help="Emailed contacts that engaged in the last 90 days.")
     statuses = simulation.table["sunset_status"].value_counts()
@@ -269,10 +254,10 @@ def risk_view() -> None:
                    delta_color="off", delta_arrow="off", border=True,
                    help="How well the risk ranks who slipped (0.5 is chance); the baseline ranks by "
                    "days since last engagement.")
-    cols[1].metric("Top tenth: slipped", f"{backtest.top_decile_precision:.1%}",
-                   f"baseline {backtest.baseline_top_decile_precision:.1%}", delta_color="off",
+    cols[1].metric("Top tenth: slipped", f"{ek.format_share(backtest.top_decile_precision)}",
+                   f"baseline {ek.format_share(backtest.baseline_top_decile_precision)}", delta_color="off",
                    delta_arrow="off", border=True)
-    cols[2].metric("Slipped overall", f"{backtest.slipped / backtest.contacts:.1%}",
+    cols[2].metric("Slipped overall", f"{ek.format_share(backtest.slipped / backtest.contacts)}",
                    f"{backtest.slipped:,} of {backtest.contacts:,}", delta_color="off", delta_arrow="off",
                    border=True)
     st.write(backtest.summary())

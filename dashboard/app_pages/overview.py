@@ -26,17 +26,18 @@ st.caption(
 
 total, judged, before_judged = len(current.table), current.n_judged, previous.n_judged
 top = st.columns(3)
-top[0].metric("Contacts", f"{total:,}", border=True)
+top[0].metric("Contacts", f"{total:,}", border=True, height="stretch")  # as tall as its neighbours
 top[1].metric(
-    "Judged contacts", f"{judged:,}", delta=f"{judged - before_judged:+,} vs previous",
+    "Judged contacts", f"{judged:,}", delta=f"{ek.format_change(judged - before_judged)} vs previous",
     delta_color="off", delta_arrow="auto" if judged != before_judged else "off", border=True,
-    help=f"Contacts with at least {config.min_sends} eligible sends in the window; "
+    height="stretch", help=f"Contacts with at least {config.min_sends} eligible sends in the window; "
     "the others are in Everyone else.",
 )
 movements = report.transitions.movement_counts()
 top[2].metric(
     "Slipping / rising", f"{int(movements['slipping']):,} / {int(movements['rising']):,}",
-    delta_color="off", border=True, help="Contacts that moved down / up a level since the previous date. "
+    delta_color="off", border=True, height="stretch",
+    help="Contacts that moved down / up a level since the previous date. "
     "See Transitions for the details.",
 )
 
@@ -47,13 +48,13 @@ cards = st.columns(len(ek.LEVELS))
 for card, row in zip(cards, changes.itertuples(), strict=True):
     points = (row.current_share - row.previous_share) * 100
     card.metric(
-        row.label, f"{row.current:,}", delta=f"{row.change:+,} vs previous",
+        row.label, f"{row.current:,}", delta=f"{ek.format_change(row.change)} vs previous",
         delta_color=DELTA_COLORS[row.level] if row.change else "off",
-        delta_arrow="auto" if row.change else "off", border=True,
-        help=f"{row.current_share:.1%} of contacts now, {row.previous_share:.1%} before "
-        f"({points:+.1f} points).",
+        delta_arrow="auto" if row.change else "off", border=True, height="stretch",
+        help=f"{ek.format_share(row.current_share)} of contacts now, "
+        f"{ek.format_share(row.previous_share)} before ({points:+.1f} points).",
     )
-    card.caption(f"{row.current_share:.1%} of contacts · {points:+.1f} pts")
+    card.caption(f"{ek.format_share(row.current_share)} of contacts · {points:+.1f} pts")
 
 left, right = st.columns(2, gap="large")
 with left:
@@ -86,10 +87,10 @@ Every contact gets a **score**: opens and clicks per email received in the last
 emails from the last {config.exclusion_hours:g} hours are left out, as recipients have not had time to
 react). Contacts with at least {config.min_sends} such emails are **judged** and cut by their score:
 
-- **Most engaged**: the top {config.most_engaged_share:.0%} of judged contacts.
+- **Most engaged**: the top {ek.format_share(config.most_engaged_share, decimals=None)} of judged contacts.
 - **Somewhat engaged**: the judged contacts in between.
-- **Least engaged**: the bottom {config.least_engaged_share:.0%}; a judged contact that neither
-  opened nor clicked is always here.
+- **Least engaged**: the bottom {ek.format_share(config.least_engaged_share, decimals=None)}; a judged
+  contact that neither opened nor clicked is always here.
 - **Everyone else**: too few emails to judge: new contacts and contacts not emailed lately.
 
 Equal scores always share a level. The previous level is computed the same way

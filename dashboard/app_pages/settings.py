@@ -30,7 +30,11 @@ flash = st.session_state.pop("settings_flash", None)
 if flash:
     st.success(flash, icon=":material/check_circle:")
 
-settings_tab, data_tab = st.tabs(["Engagement settings", "Data source"])
+SETTINGS_VIEW, DATA_VIEW = "Engagement settings", "Data source"
+VIEW = "settings_view"
+PREVIEWED = "settings_previewed"  # the candidate settings the preview on screen shows
+UNDO_REPLACE = "settings_replaced"  # the last Replacement, to undo
+view = widgets.view_picker(VIEW, [SETTINGS_VIEW, DATA_VIEW])
 
 
 # --- engagement settings --------------------------------------------------------------------------
@@ -43,7 +47,7 @@ def load_widgets(config: ek.EngagementConfig, as_of: pd.Timestamp, *, follow: bo
     st.session_state["set_most"] = round(config.most_engaged_share * 100)
     st.session_state["set_least"] = round(config.least_engaged_share * 100)
     st.session_state["set_follow"] = follow
-    st.session_state["set_as_of"] = as_of.date()
+    st.session_state["set_as_of"] = f"{as_of:%Y-%m-%d}"
 
 
 def what_counts() -> None:
@@ -67,122 +71,136 @@ def reset_to_defaults() -> None:
 
 def follow_changed() -> None:
     if st.session_state["set_follow"]:  # show the date the data gives
-        st.session_state["set_as_of"] = state.default_as_of().date()
+        st.session_state["set_as_of"] = f"{state.default_as_of():%Y-%m-%d}"
 
 
-with settings_tab:
+def engagement_settings() -> None:
     if not state.has_data():
-        st.info("Load data first (the **Data source** tab); then the settings apply to it.")
-    else:
-        in_force = state.settings()
-        natural_as_of = state.default_as_of()
-        if "set_lookback" not in st.session_state:  # first visit, or back from another page
-            load_widgets(in_force.config, in_force.as_of, follow=in_force.as_of_rule == "data")
+        st.info("Load data first (the **Data source** view); then the settings apply to it.")
+        return
+    in_force = state.settings()
+    natural_as_of = state.default_as_of()
+    if "set_lookback" not in st.session_state:  # first visit, or back from another page
+        load_widgets(in_force.config, in_force.as_of, follow=in_force.as_of_rule == "data")
 
-        # No st.form here on purpose: the preview below must follow every change, which needs a
-        # rerun per widget; nothing is put in force until "Apply".
-        st.caption(
-            "Change the rules and watch the level sizes in the preview; nothing changes on the "
-            "other pages until you press **Apply**."
-        )
-        when, window, cut = st.columns(3)
-        with when:
-            st.checkbox("Use the data's latest date", key="set_follow", on_change=follow_changed,
-                        help=f"Levels as of {natural_as_of:%Y-%m-%d %H:%M} UTC, the data's natural "
-                        "reference time, which moves on when newer data is imported. Untick to fix "
-                        "a date of your own.")
-            st.date_input("As of", key="set_as_of", format="YYYY-MM-DD",
-                          disabled=st.session_state["set_follow"],
-                          help="The reference date: levels are computed as of its start (00:00 UTC).")
-            st.number_input("Previous level: days earlier", min_value=1, max_value=3650, step=1,
-                            key="set_previous", help="The previous level is computed this many days "
-                            "before the as-of date.")
-        with window:
-            st.number_input("Lookback window (days)", min_value=1, max_value=3650, step=1,
-                            key="set_lookback", help="Emails sent in this many days before the as-of "
-                            "date count.")
-            st.number_input("Leave out the last … hours", min_value=0.0, max_value=720.0, step=1.0,
-                            key="set_exclusion", format="%.1f", help="Recent emails are left out with their opens and "
-                            "clicks: recipients have not had time to react.")
-            st.number_input("Minimum sends to judge", min_value=1, max_value=1000, step=1,
-                            key="set_min_sends", help="Contacts with fewer emails in the window are in "
-                            "Everyone else.")
-        with cut:
-            st.slider("Most engaged: top share of judged contacts", 1, 99, key="set_most", format="%d%%")
-            st.slider("Least engaged: bottom share of judged contacts", 1, 99, key="set_least",
-                      format="%d%%")
-            with st.expander("Score weights"):
-                st.number_input("Weight of an open", min_value=0.0, step=0.5, key="set_open_weight")
-                st.number_input("Weight of a click", min_value=0.0, step=0.5, key="set_click_weight")
-        what_counts()
+    # No st.form here on purpose: the preview below must follow every change, which needs a
+    # rerun per widget; nothing is put in force until "Apply".
+    st.caption(
+        "Change the rules and watch the level sizes in the preview; nothing changes on the "
+        "other pages until you press **Apply**."
+    )
+    when, window, cut = st.columns(3)
+    with when:
+        st.checkbox("Use the data's latest date", key="set_follow", on_change=follow_changed,
+                    help=f"Levels as of {natural_as_of:%Y-%m-%d %H:%M} UTC, the data's natural "
+                    "reference time, which moves on when newer data is imported. Untick to fix "
+                    "a date of your own.")
+        # A text box, not st.date_input: a date typed into that one reaches the app only when
+        # its calendar closes, so Enter or Tab would leave the preview on the old date.
+        st.text_input("As of (YYYY-MM-DD)", key="set_as_of", disabled=st.session_state["set_follow"],
+                      placeholder="2026-11-30", help="The reference date: levels are computed as "
+                      "of its start (00:00 UTC). Press Enter or Tab to see it in the preview.")
+        st.number_input("Previous level: days earlier", min_value=1, max_value=3650, step=1,
+                        key="set_previous", help="The previous level is computed this many days "
+                        "before the as-of date.")
+    with window:
+        st.number_input("Lookback window (days)", min_value=1, max_value=3650, step=1,
+                        key="set_lookback", help="Emails sent in this many days before the as-of "
+                        "date count.")
+        st.number_input("Leave out the last … hours", min_value=0.0, max_value=720.0, step=1.0,
+                        key="set_exclusion", format="%.1f", help="Recent emails are left out with their opens and "
+                        "clicks: recipients have not had time to react.")
+        st.number_input("Minimum sends to judge", min_value=1, max_value=1000, step=1,
+                        key="set_min_sends", help="Contacts with fewer emails in the window are in "
+                        "Everyone else.")
+    with cut:
+        st.slider("Most engaged: top share of judged contacts", 1, 99, key="set_most", format="%d%%")
+        st.slider("Least engaged: bottom share of judged contacts", 1, 99, key="set_least",
+                  format="%d%%")
+        with st.expander("Score weights"):
+            st.number_input("Weight of an open", min_value=0.0, step=0.5, key="set_open_weight")
+            st.number_input("Weight of a click", min_value=0.0, step=0.5, key="set_click_weight")
+    what_counts()
 
-        values = {name: st.session_state[key] for key, name in FIELDS.items()}
-        values["most_engaged_share"] = st.session_state["set_most"] / 100
-        values["least_engaged_share"] = st.session_state["set_least"] / 100
+    values = {name: st.session_state[key] for key, name in FIELDS.items()}
+    values["most_engaged_share"] = st.session_state["set_most"] / 100
+    values["least_engaged_share"] = st.session_state["set_least"] / 100
+    try:
         # None: no date fixed, the as-of time follows the data.
         candidate_pin = None if st.session_state["set_follow"] else ek.as_timestamp(
-            st.session_state["set_as_of"])
-        candidate_as_of = natural_as_of if candidate_pin is None else candidate_pin
-        try:
-            candidate = ek.EngagementConfig.create(**values)
-        except ek.ConfigError as error:
-            candidate = None
-            widgets.show_error(error)
+            st.session_state["set_as_of"], name="as-of date")
+        candidate = ek.EngagementConfig.create(**values)
+    except ek.EngagekitError as error:
+        candidate_pin, candidate = None, None
+        widgets.show_error(error)
+    candidate_as_of = natural_as_of if candidate_pin is None else candidate_pin
+    # What Apply will save is what the preview on screen shows: a value typed and sent with the
+    # click itself (a date box left by clicking Apply) is previewed first, not applied unseen.
+    previewed_before = st.session_state.get(PREVIEWED)
+    previewed = None if candidate is None else (
+        None if candidate_pin is None else candidate_pin.isoformat(), candidate.to_json())
+    st.session_state[PREVIEWED] = previewed
 
-        if candidate is not None:
-            now = state.report().current
-            preview = state.preview_levels(candidate_as_of, candidate)
-            sizes = pd.DataFrame({
-                "level": list(ek.LEVELS),
-                "label": [ek.LEVEL_LABELS[level] for level in ek.LEVELS],
-                "now": now.counts().to_numpy(),
-                "preview": preview.counts().to_numpy(),
-            })
-            st.subheader("Preview of level sizes")
-            chart, table = st.columns([3, 2])
-            with chart:
-                st.caption("Pale: settings in force; solid: the preview.")
-                st.plotly_chart(charts.preview_bars(sizes), key="preview_chart")
-            with table:
-                shown = sizes.assign(
-                    change=sizes["preview"] - sizes["now"],
-                    share=preview.shares().to_numpy() * 100,
-                )[["label", "now", "preview", "change", "share"]]
-                st.dataframe(
-                    shown, hide_index=True, key="preview_table",
-                    column_config={
-                        "label": "Level", "now": "In force", "preview": "Preview",
-                        "change": st.column_config.NumberColumn("Change", format="%+d"),
-                        "share": st.column_config.NumberColumn("Share", format="%.1f%%"),
-                    },
+    if candidate is not None:
+        now = state.report().current
+        preview = state.preview_levels(candidate_as_of, candidate)
+        sizes = pd.DataFrame({
+            "level": list(ek.LEVELS),
+            "label": [ek.LEVEL_LABELS[level] for level in ek.LEVELS],
+            "now": now.counts().to_numpy(),
+            "preview": preview.counts().to_numpy(),
+        })
+        st.subheader("Preview of level sizes")
+        chart, table = st.columns([3, 2])
+        with chart:
+            st.caption("Pale: settings in force; solid: the preview.")
+            st.plotly_chart(charts.preview_bars(sizes), key="preview_chart")
+        with table:
+            shown = sizes.assign(
+                change=(sizes["preview"] - sizes["now"]).map(ek.format_change),
+                share=preview.shares().to_numpy(),
+            )[["label", "now", "preview", "change", "share"]]
+            st.dataframe(
+                shown, hide_index=True, key="preview_table",
+                column_config={
+                    "label": "Level",
+                    "now": st.column_config.NumberColumn("In force", format="localized"),
+                    "preview": st.column_config.NumberColumn("Preview", format="localized"),
+                    "change": st.column_config.TextColumn("Change", alignment="right"),
+                    "share": widgets.share_column("Share"),
+                },
+            )
+            cuts = preview.thresholds
+            if cuts.judged:
+                st.caption(
+                    f"{cuts.judged:,} judged contacts. Score cuts: least engaged at or below "
+                    f"{cuts.least_engaged_max:.3f}, most engaged at or above {cuts.most_engaged_min:.3f}."
                 )
-                cuts = preview.thresholds
-                if cuts.judged:
-                    st.caption(
-                        f"{cuts.judged:,} judged contacts. Score cuts: least engaged at or below "
-                        f"{cuts.least_engaged_max:.3f}, most engaged at or above {cuts.most_engaged_min:.3f}."
-                    )
-                else:
-                    st.caption("No contact has enough sends to be judged with these settings.")
+            else:
+                st.caption("No contact has enough sends to be judged with these settings.")
 
-        unchanged = (
-            candidate == in_force.config
-            and (candidate_pin is not None) == (in_force.as_of_rule != "data")
-            and candidate_as_of == in_force.as_of
-        )
-        buttons = st.container(horizontal=True)
-        if buttons.button("Apply", type="primary", disabled=candidate is None or unchanged,
-                          key="apply_settings",
-                          help="Use these settings on every page and save them in the workspace."):
+    unchanged = (
+        candidate == in_force.config
+        and (candidate_pin is not None) == (in_force.as_of_rule != "data")
+        and candidate_as_of == in_force.as_of
+    )
+    buttons = st.container(horizontal=True)
+    if buttons.button("Apply", type="primary", disabled=candidate is None or unchanged,
+                      key="apply_settings",
+                      help="Use these settings on every page and save them in the workspace."):
+        if previewed != previewed_before:
+            st.info("The preview above now shows your last change: check it, then press Apply again.",
+                    icon=":material/visibility:")
+        else:
             state.apply_settings(candidate_pin, candidate)
             st.session_state["settings_flash"] = ("Settings applied to every page and saved in "
                                                   "the workspace.")
             st.rerun()
-        buttons.button("Reset to defaults", on_click=reset_to_defaults, key="reset_settings",
-                       help="Put the default rules and the latest data's date back in the form; "
-                       "press Apply to use them.")
-        st.caption("Settings are saved in the workspace: they are kept when the dashboard restarts "
-                   "and apply to everyone who opens this workspace.")
+    buttons.button("Reset to defaults", on_click=reset_to_defaults, key="reset_settings",
+                   help="Put the default rules and the latest data's date back in the form; "
+                   "press Apply to use them.")
+    st.caption("Settings are saved in the workspace: they are kept when the dashboard restarts "
+               "and apply to everyone who opens this workspace.")
 
 
 # --- data source --------------------------------------------------------------------------------
@@ -208,9 +226,9 @@ def data_readiness() -> None:
     cols = st.columns(4)
     cols[0].metric("Judged contacts", f"{result.judged:,}",
                    help="Contacts with enough emails in the window to be placed in a level.")
-    cols[1].metric("Machine opens", f"{result.machine_opens / max(result.opens, 1):.0%}",
+    cols[1].metric("Machine opens", f"{ek.format_share(result.machine_opens / max(result.opens, 1))}",
                    help="Share of the window's opens fetched by a machine (privacy proxy, prefetch).")
-    cols[2].metric("Scanner clicks", f"{result.scanner_clicks / max(result.clicks, 1):.0%}",
+    cols[2].metric("Scanner clicks", f"{ek.format_share(result.scanner_clicks / max(result.clicks, 1))}",
                    help="Share of the window's clicks made by a link scanner.")
     cols[3].metric("Contacts changing level", f"{result.changed:,}",
                    help="When the settings' rule replaces counting every open and click.")
@@ -222,20 +240,51 @@ def data_readiness() -> None:
 
 
 def import_now(dataset: ek.Dataset, mode: str, what: str) -> None:
+    """Import and say what the workspace holds now; a replace can be undone in this session."""
     try:
         with st.spinner(f"Importing {what}…"):
-            result = state.workspace().import_dataset(dataset, mode=mode, allow_empty=False)
+            if mode == "replace" and state.has_data():
+                replacement = state.session().replace_data(dataset, what=what)
+                message = replacement.summary()
+            else:
+                result = state.workspace().import_dataset(dataset, mode=mode, allow_empty=False)
+                replacement = None
+                message = (f"Imported {what}: the workspace now has {result.counts['contacts']:,} "
+                           f"contacts and {result.counts['email_events']:,} email events.")
     except ek.EngagekitError as error:
         widgets.show_error(error)
         return
     state.data_changed()
     for key in (PENDING, "set_lookback"):
         st.session_state.pop(key, None)
-    st.session_state["settings_flash"] = (
-        f"Imported {what}: the workspace now has {result.counts['contacts']:,} contacts and "
-        f"{result.counts['email_events']:,} email events."
-    )
+    if replacement is not None:
+        st.session_state[UNDO_REPLACE] = replacement
+    st.session_state["settings_flash"] = message
     st.rerun()
+
+
+def undo_replace() -> None:
+    """The data replaced last in this session, with a button to put it back."""
+    replacement = st.session_state.get(UNDO_REPLACE)
+    if replacement is None:
+        return
+    note, button = st.columns([4, 1], vertical_alignment="center")
+    note.caption(f"The data before {widgets.md_escape(replacement.what)} replaced it "
+                 f"({replacement.previous.n_contacts:,} contacts) is kept until you leave.")
+    if button.button("Undo replace", key="settings_undo_replace", icon=":material/undo:"):
+        try:
+            with st.spinner("Putting the previous data back…"):
+                result = state.session().undo_replace(replacement)
+        except ek.EngagekitError as error:
+            widgets.show_error(error)
+            return
+        state.data_changed()
+        st.session_state.pop(UNDO_REPLACE, None)
+        st.session_state.pop("set_lookback", None)
+        st.session_state["settings_flash"] = (
+            f"Put the previous data back: the workspace has {result.counts['contacts']:,} contacts "
+            f"and {result.counts['email_events']:,} email events again.")
+        st.rerun()
 
 
 def import_report(source: str) -> None:
@@ -277,7 +326,8 @@ def import_report(source: str) -> None:
             st.rerun()
 
 
-with data_tab:
+def workspace_section() -> None:
+    """The workspace open, what it holds and how ready it is."""
     st.subheader("Workspace")
     st.code(state.display_url(state.workspace_url()), language=None)
     if state.has_data():
@@ -289,6 +339,9 @@ with data_tab:
     else:
         st.info("This workspace is empty: load the sample data or import your exports below.")
 
+
+def sample_section() -> None:
+    """Load the invented sample programme."""
     st.subheader("Sample data")
     st.write(
         "An invented email programme: a year of campaigns ending on "
@@ -307,6 +360,9 @@ with data_tab:
             sample = ek.generate_sample(int(contacts), seed=ek.SAMPLE_SEED, end=ek.SAMPLE_END)
         import_now(sample, "replace", "the sample data")
 
+
+def upload_section() -> None:
+    """Upload export files, see the report, then import."""
     st.subheader("Import exports")
     st.write(
         "Upload the files of one export: the canonical CSV layout (contacts.csv, campaigns.csv, "
@@ -331,6 +387,9 @@ with data_tab:
                                          "dataset": incoming, "report": report}
     import_report("files")
 
+
+def database_section() -> None:
+    """Read another database by a column mapping."""
     st.subheader("Import from another database")
     st.write(
         "Read contacts, lists, campaigns, email events and orders from any database, e.g. your "
@@ -367,6 +426,9 @@ with data_tab:
                 }
     import_report("database")
 
+
+def workspace_switch_section() -> None:
+    """Open another workspace the deployment allows."""
     st.subheader("Another workspace")
     allowed = ek.allowed_workspace_patterns()
     st.write("Open a workspace by its database URL. This deployment allows: " +
@@ -385,3 +447,18 @@ with data_tab:
     if state.workspace_url() != ek.default_url():
         st.button("Back to the default workspace", key="default_workspace",
                   on_click=lambda: state.use_workspace(ek.default_url()))
+
+
+def data_source() -> None:
+    undo_replace()
+    workspace_section()
+    sample_section()
+    upload_section()
+    database_section()
+    workspace_switch_section()
+
+
+if view == SETTINGS_VIEW:
+    engagement_settings()
+else:
+    data_source()

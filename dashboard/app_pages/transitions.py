@@ -29,7 +29,7 @@ movements = transitions.movement_counts()
 total = int(movements.sum())
 for column, (name, value) in zip(st.columns(len(movements)), movements.items(), strict=True):
     column.metric(name.capitalize(), f"{int(value):,}", border=True, help=MOVEMENT_HELP[name],
-                  delta=f"{value / total:.1%} of contacts" if total else None, delta_color="off",
+                  delta=f"{ek.format_share(value / total)} of contacts" if total else None, delta_color="off",
                   delta_arrow="off")
 
 st.markdown("##### Where contacts moved")
@@ -80,7 +80,7 @@ with picked:
     came_from = int(transitions.counts.loc[previous].sum())
     st.metric(
         pair_name, f"{pair_count:,} contacts",
-        delta=f"{transitions.row_shares.loc[previous, current]:.0%} of {ek.LEVEL_LABELS[previous]}"
+        delta=f"{ek.format_share(transitions.row_shares.loc[previous, current])} of {ek.LEVEL_LABELS[previous]}"
         if came_from else None,
         delta_color="off", delta_arrow="off",
     )
@@ -109,6 +109,6 @@ with picked:
         )
 
 # Both levels are the pair picked above, the same on every row: the table shows what differs.
-members = state.members(definition, ["email", "first_name", "last_name", "score", "open_rate",
-                                     "days_since_last_engagement", "last_open_at"])
+members = state.members(definition, ["email", "first_name", "last_name", "open_rate", "last_open_at",
+                                     "last_engagement_ever_at"])
 widgets.paged_table(members, key="pair_members")

@@ -114,7 +114,7 @@ def test_transitions_and_history_and_explain(workspace_url):
     "args, message",
     [
         (["levels", "--as-of", "not-a-date"], "not a date"),
-        (["levels", "--most-share", "0.8", "--least-share", "0.5"], "at most 1"),
+        (["levels", "--most-share", "0.8", "--least-share", "0.5"], "add up to more than 100%"),
         (["explain", "nobody@example.com", "--as-of", "2026-11-30"], "no contact"),
         (["levels", "--as-of", "2026-11-30", "--out", "x.txt"], ".csv or .parquet"),
     ],

@@ -8,7 +8,7 @@ from engagekit.segments.definition import SegmentDefinition
 from engagekit.segments.memory_engine import MemoryEngine
 from engagekit.segments.store import SegmentStore
 
-from dashboard_support import AS_OF
+from dashboard_support import AS_OF, show
 from factories import AND_OR_SEGMENT
 
 
@@ -59,8 +59,8 @@ def test_a_new_segment_starts_with_one_level_criterion(builder):
     assert builder.selectbox(key=key(builder, cid, "source")).value == "engagement"
     levels = builder.multiselect(key=key(builder, cid, "value"))
     assert levels.options == ["Most engaged", "Somewhat engaged", "Least engaged", "Everyone else"]
-    assert "Choose a list of engagement levels" in builder.caption.values[-1] or any(
-        "Choose a list of engagement levels" in c.value for c in builder.caption)
+    assert "Choose one or more engagement levels." in builder.caption.values[-1] or any(
+        "Choose one or more engagement levels." in c.value for c in builder.caption)
     assert summary_count(builder) == "–"
     assert builder.button(key="FormSubmitter:builder_save-Save segment").disabled
 
@@ -140,7 +140,7 @@ def test_an_invalid_value_is_shown_next_to_its_criterion(builder):
     choose(builder, cid, "metrics", "eligible_sends", "between")
     builder.number_input(key=key(builder, cid, "value_low")).set_value(10).run()
     builder.number_input(key=key(builder, cid, "value_high")).set_value(2).run()
-    assert "low <= high" in plain(builder.error[0].value)
+    assert "the lower bound 10 is above the upper bound 2; swap them" in plain(builder.error[0].value)
     assert "Group 1, criterion 1" in builder.warning[0].value
 
 
@@ -196,6 +196,7 @@ def test_edit_a_saved_segment(app, library):
         {"source": "engagement", "field": "current_level", "op": "is", "value": ["least_engaged"]}]}})
     app.switch_page("app_pages/segments.py").run()
     app.selectbox(key="segments_selected").set_value("Lapsed").run()
+    show(app, "segments_view", "Copy, edit or delete")
     app.button(key="segments_edit").click().run()
     app.switch_page("app_pages/builder.py").run()  # AppTest does not follow st.switch_page on rerun
     [[cid]] = criterion_ids(app)
@@ -214,6 +215,7 @@ def open_in_builder(app, library, name: str = "Lapsed"):
         {"source": "engagement", "field": "current_level", "op": "is", "value": ["least_engaged"]}]}})
     app.switch_page("app_pages/segments.py").run()
     app.selectbox(key="segments_selected").set_value(name).run()
+    show(app, "segments_view", "Copy, edit or delete")
     app.button(key="segments_edit").click().run()
     app.switch_page("app_pages/builder.py").run()
     assert not app.exception, app.exception
@@ -314,3 +316,12 @@ def test_slip_risk_on_a_short_history_says_why_on_the_builder_and_segments_pages
     choose(at, cid, "metrics", "slip_risk", "gte")
     assert "The history is too short to learn slip risk" in " ".join(plain(e.value) for e in at.error)
     assert summary_count(at) == "–"
+
+
+def test_a_share_range_upside_down_is_said_in_percentages(builder):
+    [[cid]] = criterion_ids(builder)
+    choose(builder, cid, "metrics", "open_rate", "between")
+    builder.number_input(key=key(builder, cid, "value_low")).set_value(80).run()
+    builder.number_input(key=key(builder, cid, "value_high")).set_value(20).run()
+    assert plain(builder.error[0].value) == \
+        "Open rate: the lower bound 80% is above the upper bound 20%; swap them."

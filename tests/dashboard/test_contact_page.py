@@ -50,3 +50,21 @@ def test_an_unknown_email_says_so(workspace_url):
     at.text_input(key="contact_email").set_value("nobody@example.com").run()
     assert not at.exception
     assert "There is no contact with email address" in at.error[0].value.replace("\\", "")
+
+
+def test_a_contact_who_engaged_only_before_the_window_says_when(workspace_url):
+    session = ek.Session.open(workspace_url)
+    emailed = session.members(
+        {"version": 1, "criteria": {"type": "and", "group": [
+            {"source": "metrics", "field": "eligible_sends", "op": "gte", "value": 1}]}},
+        ["email", "last_open_at", "last_engagement_ever_at"])
+    only_before = emailed[emailed["last_open_at"].isna() & emailed["last_engagement_ever_at"].notna()]
+    assert len(only_before)
+    row = only_before.iloc[0]
+    at = open_contact(row["email"])
+    shown = {metric.label: metric.value for metric in at.metric}
+    assert shown["Last engagement (ever)"] == f"{row['last_engagement_ever_at']:%Y-%m-%d}"
+    assert shown["Last engagement (in window)"] == "None"
+    text = " ".join(m.value for m in at.markdown).replace("\\", "")
+    assert f"Last engagement ever: {row['last_engagement_ever_at']:%Y-%m-%d}" in text
+    assert "before the window" in text

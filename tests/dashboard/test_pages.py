@@ -12,10 +12,15 @@ import engagekit as ek
 from engagekit.segments.memory_engine import MemoryEngine
 from engagekit.segments.store import SegmentStore
 
-from dashboard_support import APP, APP_TIMEOUT_SECONDS, AS_OF
+from dashboard_support import APP, APP_TIMEOUT_SECONDS, AS_OF, show
 
 LABELS = list(ek.LEVEL_LABELS.values())
-PAGES = ["overview", "transitions", "segments", "builder", "settings"]
+PAGES = ["overview", "transitions", "segments", "builder", "lists", "settings"]
+MANAGE = "Copy, edit or delete"
+
+
+def data_source(at):
+    return show(at, "settings_view", "Data source")
 
 
 def plain(markdown: str) -> str:
@@ -96,17 +101,22 @@ def test_contact_tables_read_well(app):
     go(app, "transitions")
     table = app.dataframe[0]
     shown = json.loads(table.proto.columns)
-    assert shown["days_since_last_engagement"] == {
-        "label": "Days since last engagement", "type_config": {"type": "number", "format": "%d"}}
-    assert shown["score"]["type_config"]["format"] == "%.2f"
+    assert shown["last_open_at"]["label"] == "Last engagement (in window)"
+    assert shown["last_engagement_ever_at"]["label"] == "Last engagement (ever)"
     assert shown["open_rate"]["type_config"]["format"] == "percent"
+    assert shown["email"]["width"] == 270  # an address is never cut off
     assert table.proto.HasField("placeholder") and table.proto.placeholder == ""  # blanks stay blank
-    assert table.value["days_since_last_engagement"].dtype == "float64"  # the data is untouched
 
     go(app, "segments")
     app.multiselect(key="segments_columns").set_value(
-        ["email", "loyalty_points", "open_rate", "date_added", "last_open_at"]).run()
-    shown = json.loads(app.dataframe[1].proto.columns)
+        ["email", "loyalty_points", "open_rate", "date_added", "last_open_at",
+         "days_since_last_engagement", "score"]).run()
+    table = app.dataframe[1]
+    shown = json.loads(table.proto.columns)
+    assert shown["days_since_last_engagement"] == {
+        "label": "Days since last engagement (in window)", "type_config": {"type": "number", "format": "%d"}}
+    assert table.value["days_since_last_engagement"].dtype == "float64"  # the data is untouched
+    assert shown["score"]["type_config"]["format"] == "%.2f"
     assert shown["loyalty_points"]["label"] == "Loyalty points"
     assert shown["open_rate"]["type_config"]["format"] == "percent"
     assert shown["date_added"]["type_config"]["format"] == "YYYY-MM-DD"
@@ -132,8 +142,9 @@ def test_segments_list_prebuilt_with_live_counts(app, library):
     go(app, "segments")
     table = app.dataframe[0].value
     counts = library_report(library).current.counts()
-    assert table["Segment"].tolist()[:4] == LABELS
-    assert table["Contacts"].tolist()[:4] == counts.tolist()
+    assert table["name"].tolist()[:4] == LABELS
+    assert table["contacts"].tolist()[:4] == counts.tolist()
+    show(app, "segments_view", MANAGE)
     # A pre-built segment can be copied, not edited, renamed or deleted.
     assert app.button(key="segments_edit").disabled
     assert app.button(key="segments_delete").disabled
@@ -143,6 +154,7 @@ def test_segments_list_prebuilt_with_live_counts(app, library):
 def test_segments_copy_rename_and_delete(app, library):
     go(app, "segments")
     app.selectbox(key="segments_selected").set_value("Least engaged").run()
+    show(app, "segments_view", MANAGE)
     app.button(key="segments_copy").click().run()
     assert not app.exception
     assert app.selectbox(key="segments_selected").value == "Least engaged (copy)"
@@ -177,6 +189,7 @@ def test_segments_members_choose_columns_and_narrow_warning(app, library):
 def test_segments_add_to_a_new_list_twice(app, library):
     go(app, "segments")
     app.selectbox(key="segments_selected").set_value("Most engaged").run()
+    show(app, "segments_view", "Add to list")
     app.text_input(key="segments_new_list").input("Fans").run()
     app.button(key="segments_add_to_list").click().run()
     expected = library_report(library).current.counts()["most_engaged"]
@@ -192,6 +205,7 @@ def test_segments_edit_opens_the_builder(app, library):
         {"source": "engagement", "field": "current_level", "op": "is", "value": ["least_engaged"]}]}})
     go(app, "segments")
     app.selectbox(key="segments_selected").set_value("Lapsed").run()
+    show(app, "segments_view", MANAGE)
     app.button(key="segments_edit").click().run()
     assert not app.exception
     tree = app.session_state["builder"]
@@ -236,12 +250,12 @@ def test_settings_choose_what_counts_as_engagement(app, library):
 
 
 def test_data_page_shows_the_readiness_audit(app, library):
-    go(app, "settings")
+    data_source(go(app, "settings"))
     audit = ek.audit_data(library.load(), as_of=AS_OF)
     shown = metrics(app)
     assert shown["Judged contacts"] == f"{audit.judged:,}"
     assert shown["Contacts changing level"] == f"{audit.changed:,}"
-    assert shown["Machine opens"] == f"{audit.machine_opens / audit.opens:.0%}"
+    assert shown["Machine opens"] == ek.format_share(audit.machine_opens / audit.opens)
     text = plain(" ".join(block.value for block in app.markdown))
     assert "bulk-sender threshold" in text and "one-click unsubscribe" in text
     matrix = app.dataframe[-1].value  # the audit's previous-rule -> new-rule matrix
@@ -252,16 +266,16 @@ def test_settings_show_the_library_error_for_impossible_shares(app):
     go(app, "settings")
     app.slider(key="set_most").set_value(70).run()
     app.slider(key="set_least").set_value(50).run()
-    assert "at most 1" in plain(app.error[0].value)
+    assert "add up to more than 100%" in plain(app.error[0].value)
     assert app.button(key="apply_settings").disabled
 
 
 def test_settings_change_the_as_of_date(app, library):
     go(app, "settings")
     assert app.checkbox(key="set_follow").value  # nothing pinned: the as-of follows the data
-    assert app.date_input(key="set_as_of").disabled
+    assert app.text_input(key="set_as_of").disabled
     app.checkbox(key="set_follow").uncheck().run()
-    app.date_input(key="set_as_of").set_value(ek.as_timestamp("2026-10-31").date()).run()
+    app.text_input(key="set_as_of").input("2026-10-31").run()
     app.button(key="apply_settings").click().run()
     go(app, "overview")
     expected = ek.engagement_report(library.load(), as_of="2026-10-31").current.counts()
@@ -303,7 +317,7 @@ def test_applied_settings_are_saved_in_the_workspace(app, library):
 def test_reset_then_apply_saves_the_defaults_and_follows_the_data(app, library):
     go(app, "settings")
     app.checkbox(key="set_follow").uncheck().run()
-    app.date_input(key="set_as_of").set_value(ek.as_timestamp("2026-10-31").date()).run()
+    app.text_input(key="set_as_of").input("2026-10-31").run()
     app.slider(key="set_least").set_value(30).run()
     app.button(key="apply_settings").click().run()
     assert library.load_settings() == (ek.EngagementConfig(least_engaged_share=0.3),
@@ -312,7 +326,7 @@ def test_reset_then_apply_saves_the_defaults_and_follows_the_data(app, library):
     app.button(key="reset_settings").click().run()
     assert app.slider(key="set_least").value == 40
     assert app.checkbox(key="set_follow").value
-    assert app.date_input(key="set_as_of").value.isoformat() == AS_OF
+    assert app.text_input(key="set_as_of").value == AS_OF
     assert library.load_settings()[0].least_engaged_share == 0.3  # nothing saved before Apply
     app.button(key="apply_settings").click().run()
     assert library.load_settings() == (ek.EngagementConfig(), None)
@@ -330,7 +344,7 @@ def test_empty_workspace_points_to_settings_and_loads_the_sample(empty_workspace
     at.run()
     assert not at.exception
     assert "no contacts yet" in at.info[0].value
-    go(at, "settings")
+    data_source(go(at, "settings"))
     at.number_input(key="sample_contacts").set_value(300).run()
     at.button(key="load_sample").click().run()
     assert not at.exception, at.exception
@@ -383,7 +397,7 @@ def test_import_from_another_database_with_a_mapping(app, library, tmp_path):
     source = make_source_database(tmp_path / "crm.db")
     expected_dataset, expected_report = ek.read_database(source, MAPPING)
     before = library.load().n_contacts
-    go(app, "settings")
+    data_source(go(app, "settings"))
     assert "crm_people" in app.text_area(key="db_mapping").placeholder  # an example to follow
     read_from_database(app, source, json.dumps(MAPPING))
     shown = " ".join(block.value for block in app.markdown)
@@ -405,7 +419,7 @@ def test_import_from_another_database_with_a_mapping(app, library, tmp_path):
 
 def test_database_import_errors_show_next_to_the_form(app, library, tmp_path):
     source = make_source_database(tmp_path / "crm.db")
-    go(app, "settings")
+    data_source(go(app, "settings"))
     read_from_database(app, source, "{not json")
     assert "invalid database mapping" in plain(app.error[0].value)
     wrong = {"contacts": {"table": "people", "columns": {"contact_id": "id", "email": "mail"}}}
@@ -419,7 +433,7 @@ def test_database_import_errors_show_next_to_the_form(app, library, tmp_path):
 
 def test_open_another_workspace_by_url(app, tmp_path, monkeypatch):
     monkeypatch.setenv("ENGAGEKIT_DASHBOARD_WORKSPACES", f"sqlite:///{tmp_path}/*.db")
-    go(app, "settings")
+    data_source(go(app, "settings"))
     other = f"sqlite:///{tmp_path / 'other.db'}"
     app.text_input(key="workspace_url_input").input(other).run()
     app.button(key="open_workspace").click().run()
@@ -436,7 +450,7 @@ def test_open_another_workspace_by_url(app, tmp_path, monkeypatch):
     "postgresql+psycopg://postgres@10.0.0.1:5432/postgres",
 ])
 def test_workspace_box_opens_only_what_the_deployment_allows(app, tmp_path, wanted):
-    go(app, "settings")
+    data_source(go(app, "settings"))
     url = wanted.format(tmp=tmp_path)
     app.text_input(key="workspace_url_input").input(url).run()
     app.button(key="open_workspace").click().run()
@@ -449,7 +463,7 @@ def test_workspace_box_opens_only_what_the_deployment_allows(app, tmp_path, want
 def test_replace_import_waits_for_a_confirmation(app, library, tmp_path):
     source = make_source_database(tmp_path / "crm.db")
     before = library.load().n_contacts
-    go(app, "settings")
+    data_source(go(app, "settings"))
     read_from_database(app, source, json.dumps(MAPPING))
     assert app.radio(key="import_mode_database").value == "merge"  # merge is the default
     app.radio(key="import_mode_database").set_value("replace").run()
@@ -500,6 +514,7 @@ def test_a_deleted_segment_can_be_undone(app, library):
         {"source": "engagement", "field": "current_level", "op": "is", "value": ["least_engaged"]}]}})
     go(app, "segments")
     app.selectbox(key="segments_selected").set_value("Lapsed").run()
+    show(app, "segments_view", MANAGE)
     app.button(key="segments_delete").click().run()
     app.button(key="segments_delete_yes").click().run()
     assert "Lapsed" not in store.names()
@@ -516,3 +531,97 @@ def test_nobody_judged_says_so_instead_of_an_empty_chart(app, library):
     assert not app.exception, app.exception
     assert any("Nobody is judged yet" in info.value for info in app.info)
     assert len(app.get("plotly_chart")) == 2  # level bars and shares over time, no empty histogram
+
+
+def test_a_typed_as_of_date_refreshes_the_preview(app, library):
+    go(app, "settings")
+    app.checkbox(key="set_follow").uncheck().run()
+    app.text_input(key="set_as_of").input("2026-10-31").run()  # Enter or Tab sends it
+    expected = ek.engagement_report(library.load(), as_of="2026-10-31").current.counts()
+    assert app.dataframe[0].value["preview"].tolist() == expected.tolist()
+
+
+def test_apply_saves_only_the_date_the_preview_shows(app, library):
+    go(app, "settings")
+    app.checkbox(key="set_follow").uncheck().run()
+    app.text_input(key="set_as_of").input("2026-10-31").run()
+    # A date typed and sent with the click itself (the box left by clicking Apply) is shown first.
+    app.text_input(key="set_as_of").input("2026-09-30")
+    app.button(key="apply_settings").click().run()
+    assert library.load_settings()[1] is None
+    assert "press Apply again" in app.info[0].value
+    expected = ek.engagement_report(library.load(), as_of="2026-09-30").current.counts()
+    assert app.dataframe[0].value["preview"].tolist() == expected.tolist()
+    app.button(key="apply_settings").click().run()
+    assert library.load_settings()[1] == ek.as_timestamp("2026-09-30")
+
+
+def test_a_date_that_is_not_one_says_so(app):
+    go(app, "settings")
+    app.checkbox(key="set_follow").uncheck().run()
+    app.text_input(key="set_as_of").input("end of October").run()
+    assert "As-of date 'end of October' is not a date" in plain(app.error[0].value)
+    assert app.button(key="apply_settings").disabled
+
+
+def test_a_replace_can_be_undone(app, library, tmp_path):
+    before = library.load()
+    library.lists.create("Made here")
+    data_source(go(app, "settings"))
+    read_from_database(app, make_source_database(tmp_path / "crm.db"), json.dumps(MAPPING))
+    app.radio(key="import_mode_database").set_value("replace").run()
+    app.checkbox(key="confirm_replace_database").check().run()
+    app.button(key="confirm_import_database").click().run()
+    assert not app.exception, app.exception
+    assert "Replaced the workspace data with the database" in plain(app.success[0].value)
+    assert library.load().n_contacts == 2
+
+    app.button(key="settings_undo_replace").click().run()
+    assert not app.exception, app.exception
+    assert f"{before.n_contacts:,} contacts" in plain(app.success[0].value)
+    after = library.load()
+    assert after.contacts["email"].tolist() == before.contacts["email"].tolist()
+    assert after.contacts["contact_id"].tolist() == before.contacts["contact_id"].tolist()
+    assert len(after.email_events) == len(before.email_events)
+    assert "Made here" in library.lists.workspace_lists()
+    assert "settings_undo_replace" not in [button.key for button in app.button]  # undone once
+
+
+def test_segments_search_by_name_and_sort(app, library):
+    store = SegmentStore(library)
+    level = {"source": "engagement", "field": "current_level", "op": "is"}
+    store.create("Winter fans", {"version": 1, "criteria": {"type": "and", "group": [
+        {**level, "value": ["most_engaged", "somewhat_engaged"]}]}})
+    store.create("Autumn lapsed", {"version": 1, "criteria": {"type": "and", "group": [
+        {**level, "value": ["least_engaged"]}]}})
+    go(app, "segments")
+    app.text_input(key="segments_search").input("  ENGAGED ").run()
+    assert app.dataframe[0].value["name"].tolist() == ["Most engaged", "Somewhat engaged", "Least engaged"]
+    app.text_input(key="segments_search").input("").run()
+    app.selectbox(key="segments_sort").set_value("name").run()
+    assert app.dataframe[0].value["name"].tolist()[:2] == ["Autumn lapsed", "Everyone else"]
+    app.selectbox(key="segments_sort").set_value("contacts").run()
+    sizes = app.dataframe[0].value["contacts"].tolist()
+    assert sizes == sorted(sizes, reverse=True)
+    app.selectbox(key="segments_sort").set_value("updated").run()
+    assert app.dataframe[0].value["name"].tolist()[:2] == ["Autumn lapsed", "Winter fans"]  # newest first
+    app.text_input(key="segments_search").input("nothing like it").run()
+    assert "No segment's name contains 'nothing like it'" in plain(app.info[0].value)
+
+
+def test_shares_read_alike_on_every_page(app, library):
+    """One percentage format: a metric's caption and a table's column show 12.3%, one decimal."""
+    report = library_report(library)
+    go(app, "overview")
+    captions = [caption.value for caption in app.caption]
+    for row in report.level_changes().itertuples():
+        assert any(caption.startswith(f"{ek.format_share(row.current_share)} of contacts")
+                   for caption in captions)
+    go(app, "segments")
+    shown = json.loads(app.dataframe[0].proto.columns)["share"]["type_config"]
+    assert shown["format"] == "percent" and shown["step"] == 0.001  # one decimal, as format_share
+    go(app, "settings")
+    preview = json.loads(app.dataframe[0].proto.columns)
+    assert preview["share"]["type_config"]["step"] == 0.001
+    assert preview["now"]["type_config"]["format"] == "localized"  # thousands separators
+    assert set(app.dataframe[0].value["change"]) == {"0"}  # no change: no sign

@@ -180,6 +180,12 @@ def type_number(page, key_part: str, value: float) -> None:
     raise AssertionError(f"the number input {key_part} did not keep {value}")
 
 
+def view(page, key: str, name: str) -> None:
+    """Pick the view ``name`` in the page's view control ``key``."""
+    page.locator(f".st-key-{key}").get_by_role("radio", name=name, exact=True).click()
+    settle(page)
+
+
 def go(page, title: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
     settle(page)
@@ -285,8 +291,7 @@ def test_build_save_find_and_export_a_segment(page, server, screenshots):
     assert metric_value(page, "Contacts") == f"{expected:,}"
     screenshot(page, "segments", screenshots)
 
-    page.get_by_role("tab", name="Export").click()
-    page.wait_for_timeout(300)
+    view(page, "segments_view", "Export")
     with page.expect_download() as download_info:
         page.locator(".st-key-segments_export").get_by_role("button").click()
     download = download_info.value
@@ -312,7 +317,7 @@ def test_upload_exports_see_the_report_and_merge(page, server):
     _, workspace = server
     before = workspace.load().n_contacts
     go(page, "Data and settings")
-    page.get_by_role("tab", name="Data source").click()
+    view(page, "settings_view", "Data source")
     files = sorted((REPO / "tests" / "fixtures" / "constant_contact").glob("*.csv"))
     page.locator("input[type=file]").set_input_files([str(path) for path in files])
     expect(page.get_by_text("contacts_export.csv")).to_be_visible()  # long names are shortened
@@ -365,3 +370,52 @@ def test_a_matrix_cell_clicked_again_after_the_dropdown_is_picked_again(page, se
     assert metric_value(page, "Somewhat engaged → Least engaged") == f"{pair:,} contacts"
     # the chosen cell is outlined
     assert page.locator(".js-plotly-plot").nth(1).locator(".shapelayer path").count() >= 1
+
+
+@pytest.mark.parametrize("key", ["Enter", "Tab"])
+def test_a_typed_as_of_date_refreshes_the_preview_and_is_what_apply_saves(page, server, key):
+    _, workspace = server
+    go(page, "Data and settings")
+    widget(page, "st-key-set_follow").get_by_text("Use the data's latest date").click()
+    settle(page)
+    chart = page.locator(".js-plotly-plot").first  # its bar labels are SVG text
+    expected = ek.engagement_report(workspace.load(), as_of="2026-10-31").current.counts()
+    field = widget(page, "st-key-set_as_of").locator("input")
+    field.fill("2026-10-31")
+    field.press(key)
+    settle(page)
+    for count in expected:  # the preview follows the typed date, before any click
+        expect(chart).to_contain_text(f"{count:,}")
+    page.get_by_role("button", name="Apply").click()
+    settle(page)
+    expect(page.get_by_text("Settings applied to every page")).to_be_visible()
+    assert workspace.load_settings()[1] == ek.as_timestamp("2026-10-31")
+    workspace.save_settings(ek.EngagementConfig())  # the next tests see the data's own date
+
+
+def test_the_view_stays_after_a_copy_and_the_toolbar_leaves_new_segment_free(page, server, screenshots):
+    go(page, "Segments")
+    page.locator("[data-testid='stDataFrame']").first.hover()
+    page.wait_for_timeout(500)
+    toolbar = page.get_by_test_id("stElementToolbar").first.bounding_box()
+    button = page.locator(".st-key-segments_new").bounding_box()
+    apart = (toolbar["y"] >= button["y"] + button["height"] or button["y"] >= toolbar["y"] + toolbar["height"]
+             or toolbar["x"] >= button["x"] + button["width"] or button["x"] >= toolbar["x"] + toolbar["width"])
+    assert apart, (toolbar, button)
+    view(page, "segments_view", "Copy, edit or delete")
+    page.locator(".st-key-segments_copy").locator("button").click()
+    settle(page)
+    expect(page.get_by_text("Copied to")).to_be_visible()
+    chosen = page.locator(".st-key-segments_view").get_by_role("radio", name="Copy, edit or delete")
+    expect(chosen).to_be_checked()
+
+
+def test_lists_page(page, server, screenshots):
+    _, workspace = server
+    go(page, "Lists")
+    widget(page, "st-key-lists_new_name").locator("input").fill("Win-back December")
+    page.get_by_role("button", name="Create list").click()
+    settle(page)
+    expect(page.get_by_text("Created the empty list 'Win-back December'")).to_be_visible()
+    assert "Win-back December" in workspace.lists.workspace_lists()
+    screenshot(page, "lists", screenshots)

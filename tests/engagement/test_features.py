@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from engagekit.config import EVERY_OPEN_AND_CLICK, EngagementConfig
-from engagekit.engagement.features import compute_features
+from engagekit.engagement.features import compute_features, last_engagement_ever
 
 from factories import tiny_dataset
 
@@ -51,6 +51,26 @@ def test_open_of_campaign_outside_window_does_not_count():
     assert table.loc[1, "eligible_sends"] == 1
     assert table.loc[1, "opened"] == 0
     assert np.isnan(table.loc[1, "days_since_last_engagement"])
+
+
+def test_the_last_engagement_ever_looks_before_the_window_and_not_after_as_of():
+    dataset = tiny_dataset(
+        {1: "2026-03-01", 2: "2026-11-01", 3: "2026-11-20"},
+        [(1, 1, "send", "2026-03-01"), (1, 1, "click", "2026-03-02T08:00:00"),
+         (1, 2, "send", "2026-11-01"),
+         (2, 1, "send", "2026-03-01"), (2, 3, "send", "2026-11-20"), (2, 3, "open", "2026-11-21T06:00:00"),
+         (2, 1, "open", "2026-12-05"),  # after the as-of time: not yet
+         (3, 2, "send", "2026-11-01")],
+    )
+    ever = last_engagement_ever(dataset.activity, as_of=T).set_index("contact_id")
+    window = compute_features(dataset.activity, as_of=T).set_index("contact_id")
+    assert ever.loc[1, "last_engagement_ever_at"] == pd.Timestamp("2026-03-02T08:00:00")
+    assert ever.loc[1, "days_since_last_engagement_ever"] == pytest.approx(273 + 4 / 24)
+    assert pd.isna(window.loc[1, "last_open_at"])  # the click was before the window
+    assert ever.loc[2, "last_engagement_ever_at"] == window.loc[2, "last_open_at"] == \
+        pd.Timestamp("2026-11-21T06:00:00")
+    assert pd.isna(ever.loc[3, "last_engagement_ever_at"])
+    assert np.isnan(ever.loc[3, "days_since_last_engagement_ever"])
 
 
 def test_opens_and_clicks_of_excluded_recent_campaign_do_not_count():

@@ -104,7 +104,7 @@ def test_narrowness_warning(matched, total, warns):
 def test_narrowness_warning_names_the_numbers():
     assert ops.narrowness_warning(0, 10) == (
         "This segment matches no contacts; its criteria may be too narrow.")
-    assert "12 of 10,000 contacts (0.12 %)" in ops.narrowness_warning(12, 10_000)
+    assert "12 of 10,000 contacts (0.12%)" in ops.narrowness_warning(12, 10_000)
 
 
 # -- members -----------------------------------------------------------------------------------

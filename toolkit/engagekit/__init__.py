@@ -78,6 +78,7 @@ from engagekit.errors import (
     ReadOnlySegmentError,
     WorkspaceError,
 )
+from engagekit.formats import SHARE_DECIMALS, format_change, format_count, format_share
 from engagekit.names import MAX_NAME_LENGTH, clean_name, name_key
 from engagekit.segments import (
     Criterion,
@@ -104,6 +105,7 @@ from engagekit.segments.layouts import EXPORT_LAYOUTS, ExportLayout, lay_out
 from engagekit.segments.operations import (
     DEFAULT_EXPORT_FIELDS,
     DEFAULT_MEMBER_COLUMNS,
+    SEGMENT_SORTS,
     Audience,
     add_to_list,
     audience_csv,
@@ -112,6 +114,7 @@ from engagekit.segments.operations import (
     member_columns,
     members_frame,
     narrowness_warning,
+    segment_overview,
 )
 from engagekit.segments.store import PREBUILT, Segment, SegmentStore
 from engagekit.segments.validation import check_criterion, check_definition
@@ -119,6 +122,7 @@ from engagekit.session import (
     AS_OF_RULES,
     ENGINE_KINDS,
     LEVEL_ENGINES,
+    Replacement,
     Session,
     SettingsInForce,
     resolve_settings,
@@ -155,9 +159,11 @@ __all__ = [
     "MOVEMENTS",
     "PREBUILT",
     "REASONS",
+    "SEGMENT_SORTS",
     "SAMPLE_END",
     "SAMPLE_SEED",
     "SAMPLE_WINBACK",
+    "SHARE_DECIMALS",
     "SOURCE_LABELS",
     "SUNSET_STATUSES",
     "SUCCESS_EVENTS",
@@ -201,6 +207,7 @@ __all__ = [
     "Segment",
     "SegmentDefinition",
     "SegmentDefinitionError",
+    "Replacement",
     "SegmentStore",
     "Session",
     "SettingsInForce",
@@ -237,6 +244,9 @@ __all__ = [
     "export_csv",
     "field_catalog",
     "field_label",
+    "format_change",
+    "format_count",
+    "format_share",
     "from_constant_contact",
     "generate_sample",
     "generate_sample_with_truth",
@@ -255,6 +265,7 @@ __all__ = [
     "movement",
     "name_key",
     "narrowness_warning",
+    "segment_overview",
     "natural_as_of",
     "operators_for",
     "previous_as_of",

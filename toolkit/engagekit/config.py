@@ -11,8 +11,10 @@ from math import lcm
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from engagekit.errors import ConfigError
+from engagekit.formats import format_share
 
 EngagementRule = Literal["all_opens", "confirmed_opens", "clicks_only"]
 ENGAGEMENT_RULES: tuple[str, ...] = ("all_opens", "confirmed_opens", "clicks_only")
@@ -126,15 +128,19 @@ class EngagementConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> EngagementConfig:
+        # Custom errors: their message is the whole sentence a user reads (see _describe).
         if self.most_engaged_share + self.least_engaged_share > 1:
-            raise ValueError(
-                "most_engaged_share + least_engaged_share must be at most 1 "
-                f"(got {self.most_engaged_share} + {self.least_engaged_share})"
-            )
+            raise PydanticCustomError("shares", (
+                f"The most engaged share ({format_share(self.most_engaged_share, decimals=None)}) "
+                f"and the least engaged share ({format_share(self.least_engaged_share, decimals=None)}) "
+                "add up to more than 100%: lower one of them."))
         if self.open_weight == 0 and self.click_weight == 0:
-            raise ValueError("open_weight and click_weight cannot both be 0")
+            raise PydanticCustomError("weights", "The weight of an open and the weight of a click "
+                                      "cannot both be 0: give at least one of them a weight.")
         if self.exclusion_hours >= self.lookback_days * 24:
-            raise ValueError("exclusion_hours must be shorter than the lookback window")
+            raise PydanticCustomError("window", (
+                f"Leaving out the last {self.exclusion_hours:g} hours leaves nothing of a "
+                f"{self.lookback_days}-day window: leave out fewer hours or lengthen the window."))
         return self
 
     @classmethod
@@ -230,9 +236,72 @@ COUNTING_FIELDS: tuple[str, ...] = (
 )
 
 
+SETTING_LABELS: dict[str, str] = {
+    "lookback_days": "window (days)",
+    "exclusion_hours": "left-out hours before the as-of time",
+    "min_sends": "minimum sends to be judged",
+    "most_engaged_share": "most engaged share",
+    "least_engaged_share": "least engaged share",
+    "previous_period_days": "previous period (days)",
+    "open_weight": "weight of an open",
+    "click_weight": "weight of a click",
+    "engagement": "what counts as engagement",
+    "count_scanner_clicks": "scanner clicks count",
+    "count_orders": "orders count as engagement",
+    "order_attribution_days": "days an order is credited to a send",
+    "machine_rules": "machine-event rules",
+}
+"""What a person reads for each setting, in the middle of a sentence."""
+
+SHARE_SETTINGS = ("most_engaged_share", "least_engaged_share")
+
+# Pydantic's error types -> how the limit reads; {limit} is the bound in the field's own terms.
+_LIMITS = {
+    "greater_than_equal": "at least {limit}",
+    "greater_than": "more than {limit}",
+    "less_than_equal": "at most {limit}",
+    "less_than": "less than {limit}",
+}
+
+
 def _describe(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"]) or "config"
-        parts.append(f"{where}: {item['msg']}")
-    return "invalid engagement settings: " + "; ".join(parts)
+    """The errors of a config as sentences naming each setting as a person reads it.
+
+    Examples
+    --------
+    >>> EngagementConfig.create(min_sends=0, most_engaged_share=1.5)
+    Traceback (most recent call last):
+    ...
+    engagekit.errors.ConfigError: Minimum sends to be judged must be at least 1, not 0. Most engaged share must be less than 100%, not 150%.
+    """
+    return " ".join(_sentence(item) for item in error.errors())
+
+
+def _sentence(item: dict) -> str:
+    if not item["loc"]:  # a rule across settings: its message is the sentence
+        return item["msg"]
+    name = ".".join(str(part) for part in item["loc"])
+    words = SETTING_LABELS.get(str(item["loc"][0]), name.replace("_", " "))
+    if len(item["loc"]) > 1:
+        words = f"{words}: {name.split('.', 1)[1].replace('_', ' ')}"
+    label = words[:1].upper() + words[1:]
+    share = item["loc"][0] in SHARE_SETTINGS
+
+    def shown(value: object) -> str:
+        if share and isinstance(value, int | float) and not isinstance(value, bool):
+            return format_share(value, decimals=None)
+        return f"{value:g}" if isinstance(value, float) else repr(value) if isinstance(value, str) \
+            else str(value)
+
+    kind, context, given = item["type"], item.get("ctx") or {}, item.get("input")
+    if kind in _LIMITS:
+        limit = next(iter(context.values()))
+        return f"{label} must be {_LIMITS[kind].format(limit=shown(limit))}, not {shown(given)}."
+    if kind.startswith(("int_", "float_")):
+        whole = "a whole number" if kind.startswith("int_") else "a number"
+        return f"{label} must be {whole}, not {shown(given)}."
+    if kind == "literal_error":
+        return f"{label} must be one of {context.get('expected', '')}, not {shown(given)}."
+    if kind == "extra_forbidden":
+        return f"There is no setting '{name}'."
+    return f"{label}: {item['msg'][:1].lower()}{item['msg'][1:]}."

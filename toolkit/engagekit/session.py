@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from engagekit.campaigns import planning
-from engagekit.config import EngagementConfig
+from engagekit.config import SETTING_LABELS, EngagementConfig
 from engagekit.data.dataset import Dataset
 from engagekit.data.io.merge import merge_datasets
 from engagekit.data.safe_csv import to_safe_csv
@@ -73,7 +73,7 @@ from engagekit.timeutil import AsOf, as_timestamp, natural_as_of, read_now
 from engagekit.workspace.database import display_url
 from engagekit.workspace.importer import ImportResult
 from engagekit.workspace.levels_sql import DatabaseRunner, counts_every_event, report_in_database
-from engagekit.workspace.lists import AddToListResult
+from engagekit.workspace.lists import WORKSPACE_ORIGIN, AddToListResult
 from engagekit.workspace.plans import PlanRecord
 from engagekit.workspace.spark import SparkRunner, local_spark
 from engagekit.workspace.workspace import Workspace
@@ -96,26 +96,37 @@ AS_OF_RULES: dict[str, str] = {
     "data": "follows the data",
 }
 
-# What a person reads for each setting (used to say what an override changed).
-SETTING_LABELS: dict[str, str] = {
-    "lookback_days": "window (days)",
-    "exclusion_hours": "left-out hours before the as-of time",
-    "min_sends": "minimum sends to be judged",
-    "most_engaged_share": "most engaged share",
-    "least_engaged_share": "least engaged share",
-    "previous_period_days": "previous period (days)",
-    "open_weight": "open weight",
-    "click_weight": "click weight",
-    "engagement": "what counts as engagement",
-    "count_scanner_clicks": "scanner clicks count",
-    "count_orders": "orders count as engagement",
-    "order_attribution_days": "days an order is credited to a send",
-    "machine_rules": "machine-event rules",
-}
-
 Definition = operations.Definition
 MEASURE_COLUMNS: tuple[str, ...] = ("slip_risk", "sunset_status")
 """Member columns the session adds from :attr:`Session.measures` (slip risk trains the model)."""
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """A replace import that can be undone: what it wrote, and the data it replaced.
+
+    Attributes
+    ----------
+    result : ImportResult
+        The replace import.
+    previous : Dataset
+        The workspace data just before it (what :meth:`Session.undo_replace` puts back).
+    what : str
+        What replaced it, for a sentence ("the sample data").
+    workspace_lists : tuple of str
+        The lists of ``previous`` made in the workspace (they are put back as such).
+    """
+
+    result: ImportResult
+    previous: Dataset
+    what: str
+    workspace_lists: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """What the replace did, in one sentence."""
+        return (f"Replaced the workspace data with {self.what}: it now has "
+                f"{self.result.counts['contacts']:,} contacts and "
+                f"{self.result.counts['email_events']:,} email events.")
 
 
 @dataclass(frozen=True)
@@ -332,6 +343,20 @@ class Session:
         afterwards to work on the new data."""
         return self.workspace.import_dataset(dataset, mode=mode, allow_empty=allow_empty)
 
+    def replace_data(self, dataset: Dataset, *, what: str = "the imported data") -> Replacement:
+        """Make ``dataset`` the whole workspace data, keeping the data it replaces so that
+        :meth:`undo_replace` can put it back (saved segments and workspace lists stay either way)."""
+        previous, made_here = self.dataset, tuple(self.workspace.lists.workspace_lists())
+        result = self.workspace.import_dataset(dataset, mode="replace")
+        return Replacement(result=result, previous=previous, what=what, workspace_lists=made_here)
+
+    def undo_replace(self, replacement: Replacement) -> ImportResult:
+        """Put back the data a :meth:`replace_data` replaced, with the ids it had, so lists, plans
+        and segments point at the same contacts, lists and campaigns again."""
+        return self.workspace.import_dataset(replacement.previous, mode="replace", allow_empty=True,
+                                             keep_free_ids=True,
+                                             workspace_lists=replacement.workspace_lists)
+
     def preview_import(self, dataset: Dataset, *, mode: str = "merge") -> Dataset:
         """What the workspace data would be after importing ``dataset`` (nothing is written)."""
         return merge_datasets(self.dataset, dataset) if mode == "merge" and self.has_data else dataset
@@ -432,7 +457,7 @@ class Session:
                 return False
 
         return contact_card(self.dataset, contact_id, as_of=self.as_of, segments=self.segments(),
-                            member_of=member_of)
+                            member_of=member_of, config=self.config)
 
     @cached_property
     def measures(self) -> ContactMeasures:
@@ -585,6 +610,38 @@ class Session:
         return operations.add_to_list(self.workspace, self.engine(engine), self._definition(segment),
                                       list_name)
 
+    def segment_overview(self, *, search: str = "", sort: str = "kind") -> pd.DataFrame:
+        """Every segment (or those whose name contains ``search``) with its live count, share and
+        description, in the order ``sort`` (see :data:`engagekit.segments.operations.SEGMENT_SORTS`)."""
+        return operations.segment_overview(self.segments(), self.engine("memory"),
+                                           total=self.dataset.n_contacts, catalog=self.catalog,
+                                           search=search, sort=sort)
+
+    # -- lists -------------------------------------------------------------------------------
+    def lists(self) -> pd.DataFrame:
+        """Every list: ``list_id``, ``name``, ``origin`` (import / workspace), ``members``, and
+        ``editable`` (made in the workspace: it can be renamed, deleted and added to)."""
+        frame = self.workspace.lists.list()
+        return frame.assign(editable=frame["origin"] == WORKSPACE_ORIGIN)
+
+    def list_names(self, *, editable: bool = False) -> list[str]:
+        """The names of the lists (only those members can be added to, with ``editable``)."""
+        frame = self.lists()
+        return (frame.loc[frame["editable"], "name"] if editable else frame["name"]).tolist()
+
+    def create_list(self, name: str) -> AddToListResult:
+        """Make an empty workspace list."""
+        return self.workspace.lists.create(name)
+
+    def rename_list(self, name: str, new_name: str) -> AddToListResult:
+        """Rename a workspace list (lists from the imported data are read-only)."""
+        return self.workspace.lists.rename(name, new_name)
+
+    def delete_list(self, name: str) -> str:
+        """Delete a workspace list and its memberships; returns its name. Segments that test
+        membership of it then say it is unknown."""
+        return self.workspace.lists.delete(name)
+
     def narrowness_warning(self, count: int) -> str | None:
         return operations.narrowness_warning(count, self.dataset.n_contacts)
 
@@ -689,4 +746,5 @@ def _value(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-__all__ = ["AS_OF_RULES", "ENGINE_KINDS", "LEVEL_ENGINES", "Session", "SettingsInForce", "resolve_settings"]
+__all__ = ["AS_OF_RULES", "ENGINE_KINDS", "LEVEL_ENGINES", "Replacement", "Session", "SettingsInForce",
+           "resolve_settings"]

@@ -13,7 +13,7 @@ from engagekit.data.activity import left_out_by_rule
 from engagekit.data.dataset import Dataset
 from engagekit.data.machine import classify_events, describe_verdict
 from engagekit.data.schema import LEVEL_LABELS
-from engagekit.engagement.features import window_bounds
+from engagekit.engagement.features import last_engagement_ever, window_bounds
 from engagekit.engagement.levels import LevelResult
 from engagekit.errors import NotFoundError
 
@@ -69,7 +69,7 @@ def explain_contact(levels: LevelResult, contact_id: int, *, data: Dataset | Non
     """
     rows = levels.table[levels.table["contact_id"] == contact_id]
     if rows.empty:
-        raise NotFoundError(f"no contact with id {contact_id}")
+        raise NotFoundError(f"There is no contact with id {contact_id}.")
     row = rows.iloc[0].to_dict()
     config, cuts = levels.config, levels.thresholds
     start, end = window_bounds(levels.as_of, config)
@@ -94,9 +94,12 @@ def explain_contact(levels: LevelResult, contact_id: int, *, data: Dataset | Non
                                   cuts.most_engaged_min))
     if pd.notna(row["last_open_at"]):
         reasons.append(
-            f"Last engagement {row['days_since_last_engagement']:.0f} day(s) before, with "
-            f"{int(row['sends_since_last_engagement'])} send(s) since."
+            f"Last engagement in the window: {row['last_open_at']:%Y-%m-%d}, "
+            f"{row['days_since_last_engagement']:.0f} day(s) before, with "
+            f"{int(row['sends_since_last_engagement'])} send(s) since (a click counts as an open)."
         )
+    if data is not None:
+        reasons.append(_ever_sentence(data, int(contact_id), levels, in_window=pd.notna(row["last_open_at"])))
     left_out = EMPTY_LEFT_OUT if data is None else left_out_events(
         data, int(contact_id), as_of=levels.as_of, config=config)
     if len(left_out):
@@ -109,6 +112,17 @@ def explain_contact(levels: LevelResult, contact_id: int, *, data: Dataset | Non
         reasons=reasons,
         left_out=left_out,
     )
+
+
+def _ever_sentence(data: Dataset, contact_id: int, levels: LevelResult, *, in_window: bool) -> str:
+    """When the contact last engaged at all, up to the as-of time (before the window, maybe)."""
+    ever = last_engagement_ever(data.activity_for(levels.config), as_of=levels.as_of, config=levels.config)
+    row = ever.loc[ever["contact_id"] == contact_id].iloc[0]
+    if pd.isna(row["last_engagement_ever_at"]):
+        return "Last engagement ever: none up to the as-of date."
+    when = f"{row['last_engagement_ever_at']:%Y-%m-%d}, {row['days_since_last_engagement_ever']:.0f} day(s) before"
+    return (f"Last engagement ever: {when}." if in_window else
+            f"Last engagement ever: {when}, before the window.")
 
 
 EMPTY_LEFT_OUT = pd.DataFrame(columns=["campaign_id", "event_type", "occurred_at", "reason", "why"])

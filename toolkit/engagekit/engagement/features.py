@@ -19,6 +19,19 @@ bounces                         window campaigns that bounced
 score                           (open_weight x opened + click_weight x clicked) / eligible_sends
 ==============================  ==============================================================
 
+Beside the window, :func:`last_engagement_ever` looks at every email ever sent (up to T):
+
+=================================  ===========================================================
+column                             meaning
+=================================  ===========================================================
+last_engagement_ever_at            latest counted open or click of any email, up to T
+days_since_last_engagement_ever    (T - last_engagement_ever_at) in days (blank if never)
+=================================  ===========================================================
+
+They are shown beside the window's figures (members, contact page, explanations) so that a
+contact who last engaged before the window is told apart from one who never did; they are not
+segment criteria.
+
 The score is one floating-point division of two exact integers (the weights as whole numbers,
 :meth:`~engagekit.config.EngagementConfig.score_weights`), which IEEE 754 rounds correctly: every
 engine that divides the same two integers gets the same bits, so ties are ties everywhere.
@@ -49,6 +62,13 @@ FEATURE_KINDS: dict[str, str] = {
 """Every per-contact engagement column, once, with its kind (storage and formats follow it)."""
 
 FEATURE_COLUMNS: tuple[str, ...] = tuple(FEATURE_KINDS)
+
+EVER_KINDS: dict[str, str] = {
+    "last_engagement_ever_at": "time",
+    "days_since_last_engagement_ever": "days",
+}
+"""The columns of :func:`last_engagement_ever`, with their kinds."""
+EVER_COLUMNS: tuple[str, ...] = tuple(EVER_KINDS)
 
 SECONDS_PER_DAY = 86_400
 
@@ -146,6 +166,38 @@ def compute_features(
             "score": score,
         }
     )
+
+
+def last_engagement_ever(
+    index: ActivityIndex, *, as_of: AsOf, config: EngagementConfig | None = None
+) -> pd.DataFrame:
+    """One row per contact (in the dataset's contact order): its last counted open or click of
+    any email up to ``as_of``, whatever the window, and the days since.
+
+    Examples
+    --------
+    >>> from engagekit.data.sample import generate_sample
+    >>> index = ActivityIndex.build(generate_sample(300, seed=3))
+    >>> ever = last_engagement_ever(index, as_of="2026-11-30")
+    >>> window = compute_features(index, as_of="2026-11-30")
+    >>> seen = window["last_open_at"].notna()  # never before its window's last engagement
+    >>> bool((ever["last_engagement_ever_at"][seen] >= window["last_open_at"][seen]).all())
+    True
+    """
+    config = config or EngagementConfig()
+    if index.counting != config.counting_key():
+        raise ValueError("The activity index counts engagement by other settings than the config: "
+                         "build it with this config (Dataset.activity_for(config)).")
+    t = to_seconds(as_timestamp(as_of))
+    rows = np.flatnonzero(index.delivery_engaged <= t)
+    latest = _latest_per_contact(index, index.delivery_last_engaged, index.engagement_key, rows,
+                                 index.delivery_contact[rows], t, index.n_contacts)
+    never = latest == NEVER
+    return pd.DataFrame({
+        "contact_id": index.contact_ids,
+        "last_engagement_ever_at": _as_times(latest),
+        "days_since_last_engagement_ever": np.where(never, np.nan, (t - latest) / SECONDS_PER_DAY),
+    })
 
 
 def _cell_keys(index: ActivityIndex, rows: slice | np.ndarray, window: slice, t: int) -> np.ndarray:

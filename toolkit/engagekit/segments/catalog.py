@@ -73,19 +73,28 @@ SOURCE_LABELS: dict[str, str] = {
 
 VALUE_LABELS: dict[str, str] = {
     "none": "no value",
-    "levels": "a list of engagement levels",
-    "statuses": "a list of email statuses",
-    "sunset_statuses": "a list of sunset statuses",
+    "levels": "one or more engagement levels",
+    "statuses": "one or more email statuses",
+    "sunset_statuses": "one or more sunset statuses",
     "number": "a number",
-    "number_range": "two numbers [low, high] with low <= high",
-    "text": "a non-empty text",
+    "number_range": "a lower and an upper bound",
+    "text": "a text",
     "date": "a date (YYYY-MM-DD)",
     "days": "a whole number of days (1 or more)",
     "campaign_count": "a whole number of campaigns (1 or more)",
-    "list_ids": "a list of list ids",
-    "tags": "a list of tags",
-    "campaign_id": "a campaign id",
+    "list_ids": "one or more lists",
+    "tags": "one or more tags",
+    "campaign_id": "a campaign",
 }
+"""What each kind of value is, as a form and an error message say it."""
+
+VALUE_PROMPTS: dict[str, str] = {
+    kind: ("Nothing to choose." if kind == "none" else
+           f"{'Enter' if kind in ('number', 'number_range', 'text', 'days', 'campaign_count') else 'Choose'} "
+           f"{label}.")
+    for kind, label in VALUE_LABELS.items()
+}
+"""What a form says while a criterion's value is still missing ("Choose a campaign.")."""
 
 
 def _numbers() -> dict[str, str]:
@@ -124,6 +133,11 @@ class ValueSpec:
     kind: str
     label: str
     choices: tuple[tuple[object, str], ...] | None = None
+
+    @property
+    def prompt(self) -> str:
+        """What to say while the value is missing ("Choose one or more lists.")."""
+        return VALUE_PROMPTS[self.kind]
 
 
 @dataclass(frozen=True)
@@ -175,7 +189,7 @@ STANDARD_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("engagement", "sunset_status", "Sunset status", "sunset"),
     FieldSpec("metrics", "open_rate", "Open rate", "share"),
     FieldSpec("metrics", "click_rate", "Click rate", "share"),
-    FieldSpec("metrics", "days_since_last_engagement", "Days since last engagement", "number"),
+    FieldSpec("metrics", "days_since_last_engagement", "Days since last engagement (in window)", "number"),
     FieldSpec("metrics", "eligible_sends", "Eligible sends", "number"),
     FieldSpec("metrics", "opened", "Campaigns opened", "number"),
     FieldSpec("metrics", "clicked", "Campaigns clicked", "number"),
@@ -365,7 +379,16 @@ def custom_label(name: str) -> str:
     return name.replace("_", " ").strip() or name
 
 
-_LABELS_BY_NAME: dict[str, str] = {spec.field: spec.label for spec in STANDARD_FIELDS}
+# Member columns that are no criterion, named so that the window's figures and the ones of all
+# time are told apart (the window's "last open" counts clicks too).
+COLUMN_LABELS: dict[str, str] = {
+    "last_open_at": "Last engagement (in window)",
+    "last_click_at": "Last click (in window)",
+    "last_engagement_ever_at": "Last engagement (ever)",
+    "days_since_last_engagement_ever": "Days since last engagement (ever)",
+}
+
+_LABELS_BY_NAME: dict[str, str] = {**{spec.field: spec.label for spec in STANDARD_FIELDS}, **COLUMN_LABELS}
 
 
 def field_label(name: str) -> str:
@@ -374,7 +397,7 @@ def field_label(name: str) -> str:
     Examples
     --------
     >>> field_label("opened"), field_label("loyalty_points"), field_label("last_open_at")
-    ('Campaigns opened', 'Loyalty points', 'Last open at')
+    ('Campaigns opened', 'Loyalty points', 'Last engagement (in window)')
     """
     if name in _LABELS_BY_NAME:
         return _LABELS_BY_NAME[name]

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engagekit.config import EngagementConfig
 from engagekit.data.dataset import Dataset
 from engagekit.data.schema import EventType
+from engagekit.engagement.features import last_engagement_ever
 from engagekit.segments.store import Segment
 
 EVENT_LABELS: dict[str, str] = {
@@ -41,7 +43,7 @@ class ContactCard:
         ``at``, ``what`` (Sent, Opened, Clicked, Bounced, Unsubscribed, Ordered), ``campaign``,
         ``amount`` (orders), newest first, up to the as-of time.
     last_engaged_at : pandas.Timestamp or None
-        Its last open or click ever (up to the as-of time), whatever the window.
+        Its last counted open or click ever (up to the as-of time), whatever the window.
     """
 
     contact_id: int
@@ -54,8 +56,10 @@ class ContactCard:
 
 
 def contact_card(dataset: Dataset, contact_id: int, *, as_of: pd.Timestamp,
-                 segments: Sequence[Segment], member_of) -> ContactCard:
-    """The card of ``contact_id``; ``member_of(segment)`` says whether it is in a segment.
+                 segments: Sequence[Segment], member_of,
+                 config: EngagementConfig | None = None) -> ContactCard:
+    """The card of ``contact_id``; ``member_of(segment)`` says whether it is in a segment. Its
+    last engagement counts the opens and clicks ``config`` counts, as the levels do.
 
     Examples
     --------
@@ -87,11 +91,12 @@ def contact_card(dataset: Dataset, contact_id: int, *, as_of: pd.Timestamp,
     timeline = pd.concat([frame for frame in (emails, purchases) if len(frame)] or [emails],
                          ignore_index=True)
     timeline = timeline.sort_values("at", ascending=False, kind="stable").reset_index(drop=True)
-    engaged = mine.loc[mine["event_type"].isin([EventType.OPEN.value, EventType.CLICK.value]), "occurred_at"]
+    ever = last_engagement_ever(dataset.activity_for(config), as_of=as_of, config=config)
+    last = ever.loc[ever["contact_id"] == contact_id, "last_engagement_ever_at"].iloc[0]
     return ContactCard(
         contact_id=int(contact_id), profile=profile, tags=tags, lists=lists,
         segments=[segment.name for segment in segments if member_of(segment)],
-        timeline=timeline, last_engaged_at=None if engaged.empty else pd.Timestamp(engaged.max()),
+        timeline=timeline, last_engaged_at=None if pd.isna(last) else pd.Timestamp(last),
     )
 
 

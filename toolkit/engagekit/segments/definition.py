@@ -82,8 +82,8 @@ class SegmentDefinition(BaseModel):
     def _check(self) -> SegmentDefinition:
         if self.version != SCHEMA_VERSION:
             raise SegmentDefinitionError(
-                f"schema version {self.version} cannot be read here (this engagekit reads "
-                f"version {SCHEMA_VERSION}; load documents with SegmentDefinition.from_json)",
+                f"Schema version {self.version} cannot be read here (this engagekit reads "
+                f"version {SCHEMA_VERSION}; load documents with SegmentDefinition.from_json).",
                 path="version",
             )
         check_definition(self)
@@ -164,9 +164,9 @@ def load_json_object(document: str | bytes | dict[str, Any], *, what: str) -> di
         try:
             document = json.loads(document)
         except json.JSONDecodeError as error:
-            raise SegmentDefinitionError(f"not valid JSON: {error}") from None
+            raise SegmentDefinitionError(f"Not valid JSON: {error}.") from None
         except RecursionError:
-            raise SegmentDefinitionError("the JSON is nested far too deeply") from None
+            raise SegmentDefinitionError("The JSON is nested far too deeply.") from None
     if not isinstance(document, dict):
         raise SegmentDefinitionError(f"{what} is a JSON object, not {type(document).__name__}")
     return document

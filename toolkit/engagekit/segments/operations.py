@@ -15,7 +15,9 @@ Member columns
 - ``current_level`` and ``previous_level``: engagement levels (as labels such as "Least engaged")
   as of the engine's time and one previous period before it;
 - every engagement metric of :data:`engagekit.engagement.features.FEATURE_COLUMNS` (``open_rate``,
-  ``days_since_last_engagement``, ``score``...), as of the engine's time.
+  ``days_since_last_engagement``, ``score``...), as of the engine's time, over its window;
+- ``last_engagement_ever_at`` and ``days_since_last_engagement_ever``: the last open or click of
+  any email up to the engine's time, whatever the window.
 
 Narrow segments
 ---------------
@@ -40,11 +42,13 @@ from engagekit.config import EngagementConfig
 from engagekit.data.dataset import Dataset
 from engagekit.data.safe_csv import to_safe_csv
 from engagekit.data.schema import LEVEL_LABELS, EmailStatus
-from engagekit.engagement.features import FEATURE_COLUMNS
+from engagekit.engagement.features import EVER_COLUMNS, FEATURE_COLUMNS, last_engagement_ever
 from engagekit.engagement.levels import current_and_previous
-from engagekit.errors import NotFoundError
+from engagekit.errors import DataError, NotFoundError
+from engagekit.formats import format_share
+from engagekit.segments.catalog import Catalog
 from engagekit.segments.memory_engine import MemoryEngine
-from engagekit.segments.store import DefinitionLike, Segment, as_definition
+from engagekit.segments.store import DefinitionLike, Segment, as_definition, sort_key
 from engagekit.workspace.lists import AddToListResult
 from engagekit.workspace.tables import build_tables
 from engagekit.workspace.workspace import Workspace
@@ -116,7 +120,7 @@ def narrowness_warning(count: int, total_contacts: int) -> str | None:
     >>> narrowness_warning(0, 1000)
     'This segment matches no contacts; its criteria may be too narrow.'
     >>> narrowness_warning(12, 10_000)
-    'This segment matches only 12 of 10,000 contacts (0.12 %); its criteria may be too narrow.'
+    'This segment matches only 12 of 10,000 contacts (0.12%); its criteria may be too narrow.'
     >>> narrowness_warning(60, 10_000) is None
     True
     """
@@ -126,9 +130,9 @@ def narrowness_warning(count: int, total_contacts: int) -> str | None:
         return "This segment matches no contacts; its criteria may be too narrow."
     if count >= total_contacts or count >= narrow_limit(total_contacts):
         return None
-    share = 100 * count / total_contacts
+    share = format_share(count / total_contacts, decimals=None)
     return (
-        f"This segment matches only {count:,} of {total_contacts:,} contacts ({share:.2g} %); "
+        f"This segment matches only {count:,} of {total_contacts:,} contacts ({share}); "
         "its criteria may be too narrow."
     )
 
@@ -149,6 +153,68 @@ def total_contacts(source: Dataset | Workspace) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(contacts)).scalar())
 
 
+# -- the list of segments --------------------------------------------------------------------
+SEGMENT_SORTS: dict[str, str] = {
+    "kind": "Pre-built first",
+    "name": "Name",
+    "contacts": "Size (largest first)",
+    "updated": "Last changed (newest first)",
+}
+"""How a list of segments can be ordered, and how a surface names each order."""
+
+
+def _count_or_reason(engine: SegmentEngine, segment: Segment) -> tuple[int | None, str | None]:
+    try:
+        return count(engine, segment), None
+    except DataError as error:
+        return None, str(error)
+
+
+def segment_overview(
+    segments: Sequence[Segment], engine: SegmentEngine, *, total: int, catalog: Catalog | None = None,
+    search: str = "", sort: str = "kind",
+) -> pd.DataFrame:
+    """One row per segment whose name contains ``search`` (any case), in the order ``sort``
+    (a key of :data:`SEGMENT_SORTS`): ``name``, ``kind``, ``contacts``, ``share`` of all
+    contacts, ``description``, ``updated_at`` (blank for pre-built segments) and ``unavailable``:
+    why a segment cannot be counted now (slip risk on a history too short), its count blank.
+
+    Ties of size or date keep the names in order; pre-built segments have no date and come last
+    when sorted by it.
+
+    Examples
+    --------
+    >>> from engagekit.data.sample import generate_sample
+    >>> from engagekit.segments.store import PREBUILT
+    >>> engine = MemoryEngine(generate_sample(300, seed=1), as_of="2026-11-30")
+    >>> table = segment_overview(PREBUILT, engine, total=300, search="ENGAGED", sort="name")
+    >>> table["name"].tolist()
+    ['Least engaged', 'Most engaged', 'Somewhat engaged']
+    """
+    if sort not in SEGMENT_SORTS:
+        raise NotFoundError(f"Segments can be sorted by {', '.join(SEGMENT_SORTS.values())}.")
+    wanted = search.strip().casefold()
+    chosen = [segment for segment in segments if wanted in segment.name.casefold()]
+    if sort != "kind":
+        chosen.sort(key=lambda segment: sort_key(segment.name))
+    counted = [_count_or_reason(engine, segment) for segment in chosen]
+    counts = [n for n, _ in counted]
+    table = pd.DataFrame({
+        "name": [segment.name for segment in chosen],
+        "kind": [segment.kind for segment in chosen],
+        "contacts": pd.array(counts, dtype="Int64"),
+        "share": [None if n is None else n / total if total else 0.0 for n in counts],
+        "description": [segment.describe(catalog) for segment in chosen],
+        "updated_at": pd.to_datetime([segment.updated_at for segment in chosen]),
+        "unavailable": [reason or "" for _, reason in counted],
+    })
+    if sort == "contacts":
+        table = table.sort_values("contacts", ascending=False, kind="stable")
+    elif sort == "updated":
+        table = table.sort_values("updated_at", ascending=False, kind="stable", na_position="last")
+    return table.reset_index(drop=True)
+
+
 # -- members ---------------------------------------------------------------------------------
 def member_columns(dataset: Dataset) -> list[str]:
     """Every column :func:`members_frame` can show for ``dataset``.
@@ -159,7 +225,7 @@ def member_columns(dataset: Dataset) -> list[str]:
     >>> "loyalty_points" in member_columns(generate_sample(50, seed=1))
     True
     """
-    return [*dataset.contacts.columns, *JOINED_COLUMNS, *LEVEL_COLUMNS, *FEATURE_COLUMNS]
+    return [*dataset.contacts.columns, *JOINED_COLUMNS, *LEVEL_COLUMNS, *FEATURE_COLUMNS, *EVER_COLUMNS]
 
 
 def members_frame(
@@ -201,11 +267,11 @@ def _check_columns(dataset: Dataset, columns: list[str]) -> None:
     unknown = [column for column in columns if column not in known]
     if unknown:
         raise NotFoundError(
-            f"unknown column(s) {', '.join(repr(c) for c in unknown)}; "
-            f"choose from: {', '.join(known)}"
+            f"Unknown column(s) {', '.join(repr(c) for c in unknown)}; "
+            f"choose from: {', '.join(known)}."
         )
     if not columns:
-        raise NotFoundError("choose at least one column")
+        raise NotFoundError("Choose at least one column.")
 
 
 def _member_table(
@@ -226,6 +292,12 @@ def _member_table(
         for column in columns:
             if column in engagement.columns:
                 frame[column] = engagement[column].reindex(ids).to_numpy()
+    if any(c in EVER_COLUMNS for c in columns):
+        ever = last_engagement_ever(dataset.activity_for(engine.config), as_of=engine.as_of,
+                                    config=engine.config).set_index("contact_id")
+        for column in EVER_COLUMNS:
+            if column in columns:
+                frame[column] = ever[column].reindex(ids).to_numpy()
     return frame[columns].reset_index(drop=True)
 
 
@@ -454,6 +526,7 @@ __all__ = [
     "DEFAULT_MEMBER_COLUMNS",
     "NARROW_MIN_CONTACTS",
     "NARROW_SHARE",
+    "SEGMENT_SORTS",
     "AddToListResult",
     "Audience",
     "add_to_list",
@@ -468,5 +541,6 @@ __all__ = [
     "members_frame",
     "narrow_limit",
     "narrowness_warning",
+    "segment_overview",
     "total_contacts",
 ]

@@ -339,20 +339,21 @@ class SegmentStore:
         key = name_key(name)
         if key in _PREBUILT_BY_KEY:
             raise DuplicateNameError(
-                f"'{name}' is the name of a pre-built segment; choose another name"
+                f"The name '{name}' is the name of a pre-built segment; choose another name."
             )
         clash = self._find(conn, name)
         if clash is not None and clash.id != allow_id:
             raise DuplicateNameError(
-                f"a segment named '{clash.name}' already exists (names are compared ignoring case)"
+                f"A segment named '{clash.name}' already exists (names are compared ignoring case); "
+                "choose another name."
             )
 
     def _editable(self, conn: Connection, name: str | int, action: str) -> Segment:
         segment = self._existing(conn, name)
         if segment.prebuilt:
             raise ReadOnlySegmentError(
-                f"'{segment.name}' is a pre-built segment and cannot be {action}; "
-                "copy it to get a segment you can change"
+                f"The segment '{segment.name}' is a pre-built segment and cannot be {action}; "
+                "copy it to get a segment you can change."
             )
         return segment
 
@@ -366,7 +367,7 @@ class SegmentStore:
         if found is None:
             saved = conn.execute(sa.select(self._table.c.name)).scalars()
             hint = did_you_mean(str(name_or_id), [*(s.name for s in PREBUILT), *saved])
-            raise NotFoundError(f"no segment named '{name_or_id}'{hint}")
+            raise NotFoundError(f"There is no segment named '{name_or_id}'{hint or '.'}")
         return found
 
     def _find(self, conn: Connection, name: str) -> Segment | None:

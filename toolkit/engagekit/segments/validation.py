@@ -16,16 +16,19 @@ from typing import TYPE_CHECKING, Any
 
 from engagekit.data.schema import EMAIL_STATUSES, LEVEL_LABELS, LEVELS
 from engagekit.engagement.sunset import SUNSET_STATUSES
+from engagekit.formats import format_share
 from engagekit.segments.catalog import (
     CUSTOM_KINDS,
     KIND_OPERATORS,
     SOURCE_LABELS,
     VALUE_LABELS,
+    VALUE_PROMPTS,
     Catalog,
     FieldSpec,
     custom_label,
 )
 from engagekit.segments.errors import SegmentDefinitionError
+from engagekit.segments.operators import OPERATORS
 from engagekit.segments.tree import Criterion, Group
 from engagekit.timeutil import FIRST_DATE, LAST_DATE
 
@@ -75,7 +78,7 @@ def check_size(tree: Any) -> None:
     >>> check_size(deep)
     Traceback (most recent call last):
     ...
-    engagekit.segments.errors.SegmentDefinitionError: groups are nested more than 16 deep (the limit)
+    engagekit.segments.errors.SegmentDefinitionError: Groups are nested more than 16 deep (the limit).
     """
     criteria = values = 0
     todo = [(tree, 1)]
@@ -84,24 +87,24 @@ def check_size(tree: Any) -> None:
         children = node.get("group") if isinstance(node, dict) else getattr(node, "group", None)
         if isinstance(children, list):
             if depth > MAX_DEPTH:
-                raise SegmentDefinitionError(f"groups are nested more than {MAX_DEPTH} deep "
-                                             "(the limit)")
+                raise SegmentDefinitionError(f"Groups are nested more than {MAX_DEPTH} deep "
+                                             "(the limit).")
             todo.extend((child, depth + 1) for child in children)
             continue
         criteria += 1
         value = node.get("value") if isinstance(node, dict) else getattr(node, "value", None)
         values += len(value) if isinstance(value, list | tuple) else 1
         if criteria > MAX_CRITERIA:
-            raise SegmentDefinitionError(f"more than {MAX_CRITERIA:,} criteria (the limit); "
-                                         "split the segment, or use a list")
+            raise SegmentDefinitionError(f"More than {MAX_CRITERIA:,} criteria (the limit): "
+                                         "split the segment, or use a list.")
         if values > MAX_VALUES:
-            raise SegmentDefinitionError(f"more than {MAX_VALUES:,} values in all criteria "
-                                         "together (the limit); put these contacts in a list")
+            raise SegmentDefinitionError(f"More than {MAX_VALUES:,} values in all criteria "
+                                         "together (the limit): put these contacts in a list.")
 
 
 def _check_group(group: Group, path: str, catalog: Catalog) -> None:
     if not group.group:
-        raise SegmentDefinitionError("empty group: add at least one criterion", path=path)
+        raise SegmentDefinitionError("This group is empty: add at least one criterion.", path=path)
     for i, node in enumerate(group.group):
         where = f"{path}.group[{i}]"
         if isinstance(node, Group):
@@ -111,34 +114,77 @@ def _check_group(group: Group, path: str, catalog: Catalog) -> None:
 
 
 def check_criterion(criterion: Criterion, catalog: Catalog, *, path: str = "") -> Any:
-    """The normalised value of ``criterion``, or a :class:`SegmentDefinitionError`."""
+    """The normalised value of ``criterion``, or a :class:`SegmentDefinitionError` that names the
+    field and the condition as a form shows them, and shares as percentages.
+
+    Examples
+    --------
+    >>> check_criterion(Criterion(source="metrics", field="open_rate", op="between",
+    ...                           value=[0.8, 0.2]), Catalog())
+    Traceback (most recent call last):
+    ...
+    engagekit.segments.errors.SegmentDefinitionError: Open rate: the lower bound 80% is above the upper bound 20%; swap them.
+    """
     spec = resolve_field(criterion, catalog, path=path)
     allowed = KIND_OPERATORS[spec.kind]
+    label = spec.label[:1].upper() + spec.label[1:]
     if criterion.op not in allowed:
         raise SegmentDefinitionError(
-            f"unknown operator {criterion.op!r} for field {criterion.field!r} "
-            f"(allowed: {', '.join(allowed)})",
-            path=path,
+            f"{label} has no condition {criterion.op!r} (it has: {', '.join(allowed)}).", path=path,
         )
     kind = allowed[criterion.op]
+    shown = _share_text if spec.kind == "share" else _value_text
+    condition = f"{label} ({OPERATORS[criterion.op].label})"
     try:
         value = _NORMALISE[kind](criterion.value)
-    except (TypeError, ValueError) as error:
-        detail = f": {error}" if str(error) else ""
+    except _Reversed as error:
         raise SegmentDefinitionError(
-            f"operator {criterion.op!r} of field {criterion.field!r} expects {VALUE_LABELS[kind]}, "
-            f"got {criterion.value!r}{detail}",
-            path=path,
+            f"{label}: the lower bound {shown(error.low)} is above the upper bound "
+            f"{shown(error.high)}; swap them.", path=path,
         ) from None
+    except (TypeError, ValueError) as error:
+        if criterion.value in (None, [], ""):
+            reason = f"{condition}: {VALUE_PROMPTS[kind][:1].lower()}{VALUE_PROMPTS[kind][1:]}"
+        elif str(error):
+            reason = f"{condition}: {error}."
+        else:
+            reason = f"{condition} needs {VALUE_LABELS[kind]}, not {shown(criterion.value)}."
+        raise SegmentDefinitionError(reason, path=path) from None
     _check_known(kind, value, catalog, path)
     return value
+
+
+class _Reversed(ValueError):
+    """A range whose lower bound is above its upper bound."""
+
+    def __init__(self, low: float, high: float):
+        super().__init__()
+        self.low, self.high = low, high
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_value_text(item) for item in value) or "nothing"
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:g}"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _share_text(value: Any) -> str:
+    """A share as the percentage a person typed (0.8 -> 80%)."""
+    if isinstance(value, list | tuple):
+        return ", ".join(_share_text(item) for item in value) or "nothing"
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return format_share(value, decimals=None)
+    return _value_text(value)
 
 
 def resolve_field(criterion: Criterion, catalog: Catalog, *, path: str = "") -> FieldSpec:
     """The field spec a criterion names (see the module note for custom fields)."""
     if criterion.source not in SOURCE_LABELS:
         raise SegmentDefinitionError(
-            f"unknown source {criterion.source!r} (known: {', '.join(SOURCE_LABELS)})", path=path
+            f"There is no source {criterion.source!r} (there are: {', '.join(SOURCE_LABELS)}).",
+            path=path,
         )
     spec = catalog.field(criterion.source, criterion.field)
     if spec is not None:
@@ -147,8 +193,8 @@ def resolve_field(criterion: Criterion, catalog: Catalog, *, path: str = "") -> 
         kind = _kind_of_operator(criterion.op)
         if kind is None:
             raise SegmentDefinitionError(
-                f"unknown operator {criterion.op!r} for custom field {criterion.field!r} (allowed: "
-                "the operators of text, number or date fields)",
+                f"The custom field {criterion.field!r} has no condition {criterion.op!r} (it has "
+                "the conditions of text, number or date fields).",
                 path=path,
             )
         return FieldSpec(
@@ -156,7 +202,7 @@ def resolve_field(criterion: Criterion, catalog: Catalog, *, path: str = "") -> 
         )
     known = ", ".join(catalog.field_names(criterion.source))
     raise SegmentDefinitionError(
-        f"unknown field {criterion.field!r} for source {criterion.source!r} (known: {known})",
+        f"{SOURCE_LABELS[criterion.source]} has no field {criterion.field!r} (it has: {known}).",
         path=path,
     )
 
@@ -173,17 +219,19 @@ def _check_known(kind: str, value: Any, catalog: Catalog, path: str) -> None:
         unknown = [i for i in value if i not in catalog.lists]
         if unknown:
             raise SegmentDefinitionError(
-                f"unknown list id{'s' if len(unknown) > 1 else ''} {', '.join(map(str, unknown))}",
+                f"There is no list with id{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(map(str, unknown))} in this workspace (deleted?): choose another list.",
                 path=path,
             )
     if kind == "campaign_id" and catalog.campaigns is not None and value not in catalog.campaigns:
-        raise SegmentDefinitionError(f"unknown campaign id {value}", path=path)
+        raise SegmentDefinitionError(f"There is no campaign with id {value} in this workspace: "
+                                     "choose another campaign.", path=path)
 
 
 # -- value kinds -----------------------------------------------------------------------------
 def _none(value: Any) -> None:
     if value is not None:
-        raise ValueError("this operator takes no value")
+        raise ValueError("this condition takes no value")
 
 
 def _number(value: Any) -> int | float:
@@ -192,7 +240,7 @@ def _number(value: Any) -> int | float:
     if not math.isfinite(value):
         raise ValueError("the number must be finite")
     if abs(value) > MAX_NUMBER:
-        raise ValueError(f"the number must lie between -{MAX_NUMBER:.0e} and {MAX_NUMBER:.0e}")
+        raise ValueError(f"use a number between -{MAX_NUMBER:,.0f} and {MAX_NUMBER:,.0f}")
     return value
 
 
@@ -201,7 +249,7 @@ def _number_range(value: Any) -> list[int | float]:
         raise TypeError()
     low, high = _number(value[0]), _number(value[1])
     if low > high:
-        raise ValueError("low is above high")
+        raise _Reversed(low, high)
     return [low, high]
 
 
@@ -212,7 +260,7 @@ def _whole(limit: int) -> Callable[[Any], int]:
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError()
         if not 1 <= value <= limit:
-            raise ValueError(f"it must lie between 1 and {limit}")
+            raise ValueError(f"use a whole number from 1 to {limit:,}")
         return value
 
     return check
@@ -222,16 +270,16 @@ def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError()
     if not value:
-        raise ValueError("use is_blank / is_not_blank to test for an empty value")
+        raise ValueError("to find an empty value, use the condition 'is blank' or 'is not blank'")
     if len(value) > MAX_TEXT:
-        raise ValueError(f"longer than {MAX_TEXT} characters")
+        raise ValueError(f"the text is longer than {MAX_TEXT:,} characters")
     # Databases cannot hold NUL or lone surrogates, so such a value could never match there.
     if "\x00" in value:
         raise ValueError("the NUL character cannot be searched for")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("not valid Unicode text") from None
+        raise ValueError("the text is not valid Unicode") from None
     return value
 
 
@@ -241,9 +289,12 @@ def _date(value: Any) -> str:
     if not isinstance(value, str | date):
         raise TypeError()
     if isinstance(value, str):
-        value = date.fromisoformat(value.strip())
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:  # not YYYY-MM-DD: the message names the format
+            raise TypeError() from None
     if not FIRST_DATE <= value <= LAST_DATE:
-        raise ValueError(f"the date must lie between {FIRST_DATE} and {LAST_DATE}")
+        raise ValueError(f"use a date from {FIRST_DATE} to {LAST_DATE}")
     return value.isoformat()
 
 
@@ -253,7 +304,7 @@ def _items(check: Callable[[Any], Any]) -> Callable[[Any], list]:
     def normalise(value: Any) -> list:
         items = value if isinstance(value, list | tuple) else [value]
         if not items:
-            raise ValueError("the list is empty")
+            raise ValueError("choose at least one")
         return list(dict.fromkeys(check(item) for item in items))
 
     return normalise
@@ -264,9 +315,11 @@ def _choice(names: tuple[str, ...], labels: dict[str, str]) -> Callable[[Any], s
     by_text = {str(name).casefold(): str(name) for name in names}
     by_text.update({label.casefold(): str(name) for name, label in labels.items()})
 
+    shown = ", ".join(labels.get(name, str(name)) for name in names)
+
     def check(value: Any) -> str:
         if not isinstance(value, str) or value.strip().casefold() not in by_text:
-            raise ValueError(f"each must be one of {', '.join(names)}")
+            raise ValueError(f"each must be one of {shown}, not {_value_text(value)}")
         return by_text[value.strip().casefold()]
 
     return check
@@ -276,7 +329,7 @@ def _id(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError()
     if not 0 < value < 2**63:
-        raise ValueError("an id is a whole number from 1 to 2**63 - 1")
+        raise ValueError("an id is a whole number of 1 or more")
     return value
 
 

@@ -9,7 +9,7 @@ lists made in the workspace survive a re-import (and a merge) as workspace lists
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,12 +49,16 @@ def import_dataset(
     mode: str,
     current: Callable[[Connection], Dataset],
     allow_empty: bool = False,
+    keep_free_ids: bool = False,
+    workspace_lists: Collection[str] = (),
 ) -> ImportResult:
     """Store ``dataset`` in one transaction: ``replace`` the data, or ``merge`` it by email.
 
     ``current(conn)`` reads the workspace data inside the transaction (for a merge). A replace with
     a dataset without contacts is refused unless ``allow_empty``: a header-only file must never
-    empty a workspace by accident.
+    empty a workspace by accident. ``keep_free_ids``: see :func:`_id_map`. ``workspace_lists``
+    names lists of ``dataset`` that were made in the workspace (data it held before, put back):
+    they stay workspace lists instead of becoming imported ones.
     """
     if mode not in IMPORT_MODES:
         raise WorkspaceError(f"Import mode must be 'replace' or 'merge', not {mode!r}.")
@@ -72,7 +76,9 @@ def import_dataset(
             existing = current(conn)
             if existing.n_contacts or len(existing.campaigns):
                 merged = merge_datasets(existing, dataset)
-        stored = _replace_data(conn, merged, incoming_lists=set(dataset.lists["name"].map(name_key)),
+        made_here = {name_key(name) for name in workspace_lists}
+        incoming = set(dataset.lists["name"].map(name_key)) - made_here
+        stored = _replace_data(conn, merged, incoming_lists=incoming, keep_free_ids=keep_free_ids,
                                previous=existing if mode == "merge" else None)
         return database.data_version(conn), database.data_token(conn), stored
 
@@ -110,6 +116,7 @@ def read_tables(conn: Connection, custom_fields: dict[str, str]) -> Dataset:
 
 def _replace_data(
     conn: Connection, dataset: Dataset, *, incoming_lists: set[str], previous: Dataset | None = None,
+    keep_free_ids: bool = False,
 ) -> Dataset:
     """Make ``dataset`` the workspace data (workspace lists kept); the data as now stored.
 
@@ -118,7 +125,7 @@ def _replace_data(
     into millions of events writes that week, not every event again.
     """
     old = build_tables(_custom_fields(conn))
-    dataset = _keep_ids_stable(conn, old, dataset)
+    dataset = _keep_ids_stable(conn, old, dataset, keep_free_ids=keep_free_ids)
     kept_lists, kept_members = _workspace_lists(conn, old, dataset, incoming_lists)
     new = build_tables(dataset.custom_fields)
     stored_rows = {name: _stored_prefix(getattr(dataset, name), getattr(previous, name))
@@ -230,16 +237,18 @@ def _custom_fields(conn: Connection) -> dict[str, str]:
     return dict(conn.execute(sa.select(table.c.name, table.c.kind).order_by(table.c.position)).all())
 
 
-def _keep_ids_stable(conn: Connection, old: WorkspaceTables, dataset: Dataset) -> Dataset:
+def _keep_ids_stable(conn: Connection, old: WorkspaceTables, dataset: Dataset, *,
+                     keep_free_ids: bool = False) -> Dataset:
     """Give incoming contacts and lists the ids they already have here (same email / list name)."""
     existing_contacts = dict(conn.execute(sa.select(old.contacts.c.email, old.contacts.c.contact_id)).all())
     existing_lists = dict(conn.execute(sa.select(old.lists.c.name_key, old.lists.c.list_id)).all())
     if not existing_contacts and not existing_lists:
         return dataset
     contact_map = _id_map(
-        dataset.contacts["contact_id"], dataset.contacts["email"], existing_contacts
+        dataset.contacts["contact_id"], dataset.contacts["email"], existing_contacts, keep_free_ids
     )
-    list_map = _id_map(dataset.lists["list_id"], dataset.lists["name"].map(name_key), existing_lists)
+    list_map = _id_map(dataset.lists["list_id"], dataset.lists["name"].map(name_key), existing_lists,
+                       keep_free_ids)
     if contact_map.is_identity and list_map.is_identity:  # a re-import of the same people
         return dataset
     changes = {
@@ -269,11 +278,21 @@ class _IdMap:
         return self.stored[np.searchsorted(self.incoming, ids.to_numpy(np.int64))]
 
 
-def _id_map(ids: pd.Series, keys: pd.Series, existing: dict) -> _IdMap:
-    """Incoming id -> stored id for known keys, fresh ids (above every stored one) for new keys."""
+def _id_map(ids: pd.Series, keys: pd.Series, existing: dict, keep_free_ids: bool = False) -> _IdMap:
+    """Incoming id -> stored id for known keys, fresh ids (above every stored one) for new keys.
+
+    With ``keep_free_ids`` a new key keeps its own id when no stored or incoming known key has it:
+    data put back after a replace gets the ids it had, so plans and lists name the same contacts.
+    """
     known = keys.map(existing)
-    next_id = max([0, *existing.values()]) + 1
     missing = known.isna().to_numpy()
+    if keep_free_ids:
+        own = ids.to_numpy(np.int64)
+        taken = set(existing.values()) | set(known[~missing].astype("int64"))
+        free = missing & ~np.isin(own, list(taken))
+        known = known.where(~free, pd.Series(own, index=known.index))
+        missing = missing & ~free
+    next_id = max([0, *existing.values(), *known[~missing].astype("int64")]) + 1
     # int64 throughout: ids above 2**53 must not pass through floating point
     assigned = np.zeros(len(known), dtype=np.int64)
     assigned[~missing] = known[~missing].astype("int64").to_numpy()

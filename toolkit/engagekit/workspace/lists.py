@@ -116,8 +116,9 @@ class ListStore:
         cleaned = clean_name(name, what="list")
 
         def work(conn: Connection) -> AddToListResult:
-            if self._find(conn, cleaned) is not None:
-                raise DuplicateNameError(f"A list called '{cleaned}' already exists; choose another name.")
+            taken = self._find(conn, cleaned)
+            if taken is not None:  # named as it is stored, which may differ in case
+                raise DuplicateNameError(f"A list called '{taken.name}' already exists; choose another name.")
             list_id = self._insert(conn, cleaned)
             bump_data_version(conn)
             return AddToListResult(list_id, cleaned, added=0, already_there=0, created=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Collection
 from pathlib import Path
 
 import pandas as pd
@@ -121,16 +122,21 @@ class Workspace:
 
     # -- import and load ---------------------------------------------------------------------
     def import_dataset(
-        self, dataset: Dataset, *, mode: str = "merge", allow_empty: bool = False
+        self, dataset: Dataset, *, mode: str = "merge", allow_empty: bool = False,
+        keep_free_ids: bool = False, workspace_lists: Collection[str] = (),
     ) -> ImportResult:
         """Store ``dataset`` as the workspace data, in one transaction.
 
         ``mode="merge"`` (the default) merges it into the current data by email identity;
         ``mode="replace"`` makes it the whole data (workspace lists are kept), and refuses a
-        dataset without contacts unless ``allow_empty``.
+        dataset without contacts unless ``allow_empty``. With ``keep_free_ids``, a contact or list
+        the workspace does not hold keeps its own id when no other one has it (for putting back
+        data this workspace held before), and the lists named in ``workspace_lists`` stay lists
+        made in the workspace.
         """
         result = importer.import_dataset(
             self.database, dataset, mode=mode, allow_empty=allow_empty, current=self._current_in,
+            keep_free_ids=keep_free_ids, workspace_lists=workspace_lists,
         )
         # The columnar copy and the activity index come from this same pass: the first load
         # after an import never reads millions of rows back through the database.
