@@ -138,6 +138,15 @@ def column_config(frame: pd.DataFrame) -> dict:
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|~$:")
 
 
+def fact(column, label: str, value: str, *, note: str | None = None, help: str | None = None) -> None:
+    """A small bordered card: a label, its value in a heading size that fits five to a row (a
+    metric card's large figures cut dates and words off there), and an optional note."""
+    with column.container(border=True):
+        st.markdown(f":small[:gray[{md_escape(label)}]]\n\n#### {md_escape(value)}", help=help)
+        if note:
+            st.caption(note)
+
+
 def md_escape(text: str) -> str:
     """``text`` shown literally inside Markdown (user-given names are never formatting or links)."""
     return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))

@@ -36,17 +36,17 @@ name = " ".join(part for part in (profile.get("first_name"), profile.get("last_n
 st.subheader(widgets.md_escape(name), anchor=False)
 in_window = session.report.current.table.set_index("contact_id").loc[card.contact_id, "last_open_at"]
 facts = st.columns(5)
-facts[0].metric("Status", str(profile["email_status"]).capitalize(), border=True)
+widgets.fact(facts[0], "Status", str(profile["email_status"]).capitalize())
 added = profile.get("date_added")
-facts[1].metric("On the list since", f"{added:%Y-%m-%d}" if pd.notna(added) else "Unknown", border=True)
-facts[2].metric("Last engagement (ever)", f"{card.last_engaged_at:%Y-%m-%d}" if card.last_engaged_at else "Never",
-                border=True, help="Its last counted open or click, however long ago (up to the as-of date).")
-facts[3].metric("Last engagement (in window)", f"{in_window:%Y-%m-%d}" if pd.notna(in_window) else "None",
-                border=True, help=f"Its last open or click of the emails of the last {session.config.lookback_days} "
-                "days, the ones its level is judged on (a click counts as an open).")
+widgets.fact(facts[1], "On the list since", f"{added:%Y-%m-%d}" if pd.notna(added) else "Unknown")
+widgets.fact(facts[2], "Last engagement (ever)",
+             f"{card.last_engaged_at:%Y-%m-%d}" if card.last_engaged_at else "Never",
+             help="Its last counted open or click, however long ago (up to the as-of date).")
+widgets.fact(facts[3], "Last engagement (in window)", f"{in_window:%Y-%m-%d}" if pd.notna(in_window) else "None",
+             help=f"Its last open or click of the emails of the last {session.config.lookback_days} "
+             "days, the ones its level is judged on (a click counts as an open).")
 orders = card.timeline[card.timeline["what"] == ek.EVENT_LABELS["order"]]
-facts[4].metric("Orders", ek.format_count(len(orders)), f"{orders['amount'].sum():,.2f} spent", delta_color="off",
-                delta_arrow="off", border=True)
+widgets.fact(facts[4], "Orders", ek.format_count(len(orders)), note=f"{orders['amount'].sum():,.2f} spent")
 
 now, before = st.columns(2, gap="large")
 for column, previous, title in ((now, False, "Current level"), (before, True, "Previous level")):

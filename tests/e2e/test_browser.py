@@ -419,3 +419,20 @@ def test_lists_page(page, server, screenshots):
     expect(page.get_by_text("Created the empty list 'Win-back December'")).to_be_visible()
     assert "Win-back December" in workspace.lists.workspace_lists()
     screenshot(page, "lists", screenshots)
+
+
+def test_campaigns_and_contact_pages(page, server, screenshots):
+    base, workspace = server
+    go(page, "Campaigns")
+    expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
+    expect(page.get_by_text("Holdout", exact=False).first).to_be_visible()
+    screenshot(page, "campaigns", screenshots)
+
+    data = workspace.load()
+    contact = data.contacts.iloc[0]
+    page.goto(f"{base}/contact?email={contact['email']}")
+    settle(page)
+    name = " ".join(part for part in (contact["first_name"], contact["last_name"]) if isinstance(part, str))
+    expect(page.get_by_role("heading", name=name or contact["email"])).to_be_visible()
+    expect(page.get_by_text("Current level", exact=False).first).to_be_visible()
+    screenshot(page, "contact", screenshots)
