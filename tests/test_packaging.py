@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -61,6 +62,7 @@ def test_engagekit_dashboard_starts_from_the_wheel(installed, tmp_path):
         [str(installed / "bin" / "python"), "-c", "from engagekit.cli import main; main()",
          "dashboard", "--port", str(port)],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # the command starts Streamlit as its child: stop them together
     )
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -77,5 +79,5 @@ def test_engagekit_dashboard_starts_from_the_wheel(installed, tmp_path):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as answer:
             assert answer.status == 200
     finally:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
