@@ -113,10 +113,13 @@ WATCH = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   const run = window.__ekRun = {ran: false};
   if (window.__ekObserver) window.__ekObserver.disconnect();
-  window.__ekObserver = new MutationObserver(() => {
-    if (app.getAttribute('data-test-script-state') === 'running') run.ran = true;
+  // Records, not the attribute read now: a run that starts and ends within one task is seen.
+  window.__ekObserver = new MutationObserver((records) => {
+    if (records.some((record) => record.oldValue === 'running')
+        || app.getAttribute('data-test-script-state') === 'running') run.ran = true;
   });
-  window.__ekObserver.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  window.__ekObserver.observe(app, {attributes: true, attributeOldValue: true,
+                                    attributeFilter: ['data-test-script-state']});
   return performance.now();
 }"""
 ENDED = """() => {
