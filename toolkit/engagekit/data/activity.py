@@ -263,6 +263,13 @@ def counted_events(dataset: EventTables, config: EngagementConfig) -> pd.DataFra
     >>> "open" in set(counted["event_type"]), len(counted) == len(data.email_events)
     (False, True)
     """
+    keep = getattr(dataset, "derived", None)  # a Dataset keeps them: each plan and rerun reuses
+    if keep is not None:
+        return keep(f"counted_events {config.counting_key()}", lambda: _counted(dataset, config))
+    return _counted(dataset, config)
+
+
+def _counted(dataset: EventTables, config: EngagementConfig) -> pd.DataFrame:
     events = dataset.email_events[["contact_id", "campaign_id", "event_type", "occurred_at"]]
     arrays = EventArrays.group(dataset.email_events, dataset.campaigns,
                                dataset.contacts["contact_id"].to_numpy(np.int64))

@@ -121,6 +121,7 @@ class Dataset:
     _indexing: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False, compare=False)
     given_reasons: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    _derived: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_frames(
@@ -245,6 +246,22 @@ class Dataset:
         if key not in self.given_reasons:
             self.given_reasons[key] = classify()
         return self.given_reasons[key]
+
+    def derived(self, key: str, make: Callable[[], object]) -> object:
+        """A value computed from this data, made by ``make`` on first use under ``key`` and kept
+        (the data never changes: a dashboard rerun or a second plan reuses it).
+
+        Examples
+        --------
+        >>> data = Dataset.from_frames(contacts=pd.DataFrame({"contact_id": [1],
+        ...     "email": ["ann@example.com"], "first_name": [None], "last_name": [None],
+        ...     "date_added": ["2026-01-05"], "email_status": ["subscribed"]}))
+        >>> data.derived("answer", lambda: 42), data.derived("answer", lambda: 0)
+        (42, 42)
+        """
+        if key not in self._derived:
+            self._derived[key] = make()
+        return self._derived[key]
 
     def last_sent_at(self) -> pd.Timestamp | None:
         """When the last campaign was sent (``None`` without campaigns)."""
