@@ -365,7 +365,7 @@ class Session:
         """The id of the contact with this email address (or this id), else :class:`NotFoundError`."""
         contacts = self.dataset.contacts
         if isinstance(email_or_id, int | np.integer):
-            if int(email_or_id) in set(contacts["contact_id"]):
+            if (contacts["contact_id"].to_numpy() == int(email_or_id)).any():
                 return int(email_or_id)
             raise NotFoundError(f"There is no contact with id {email_or_id}.")
         found = contacts.loc[contacts["email"] == str(email_or_id).strip().lower(), "contact_id"]
@@ -482,7 +482,10 @@ class Session:
     def history(self, months: int = 12) -> pd.DataFrame:
         """Contacts and share per level at monthly as-of dates ending at the as-of time."""
         *earlier, last = monthly_dates(self.as_of, months)
-        history = level_history(self.dataset, as_ofs=earlier, config=self.config)
+        # Kept with the stored data: a dashboard opened later shows it without recomputing.
+        key = f"level_history|{self.as_of.isoformat()}|{months}|{self.config.to_json()}"
+        history = self.dataset.lasting(
+            key, lambda: level_history(self.dataset, as_ofs=earlier, config=self.config))
         latest = self.levels.summary().assign(as_of=last)[list(history.columns)]
         return pd.concat([history, latest], ignore_index=True)
 

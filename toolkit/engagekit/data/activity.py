@@ -151,6 +151,26 @@ class ActivityIndex:
         hit = (position >= 0) & ((found >> 32) == deliveries)
         return np.where(hit, (found & _LOW_MASK) + int(self.epoch), NEVER)
 
+    def engaged_between(self, start: int, end: int, *, clicks_only: bool = False) -> np.ndarray:
+        """Positions of the contacts with a counted open or click (a click, with ``clicks_only``)
+        at a time in ``[start, end)`` (seconds), sorted.
+
+        Examples
+        --------
+        >>> from engagekit.data.sample import generate_sample
+        >>> index = ActivityIndex.build(generate_sample(200, seed=1))
+        >>> first, last = int(index.campaign_sent.min()), int(index.campaign_sent.max()) + 86_400 * 30
+        >>> engaged = index.engaged_between(first, last)
+        >>> len(engaged) > len(index.engaged_between(first, last, clicks_only=True)) > 0
+        True
+        """
+        keys = self.click_key if clicks_only else self.engagement_key
+        offsets = keys & _LOW_MASK
+        # Python integers: bounds far from the data must not overflow, only select nothing or all.
+        low, high = (min(max(int(bound) - int(self.epoch), 0), _LOW_MASK + 1) for bound in (start, end))
+        deliveries = keys[(offsets >= low) & (offsets < high)] >> 32
+        return np.unique(self.delivery_contact[deliveries])
+
     @classmethod
     def build(cls, dataset: EventTables, config: EngagementConfig | None = None) -> ActivityIndex:
         """Index the email events of ``dataset`` that count as engagement under ``config``.

@@ -22,10 +22,10 @@ from engagekit.data.dataset import Dataset
 from engagekit.data.schema import LEVEL_LABELS, LEVELS
 from engagekit.engagement.features import compute_features
 from engagekit.engagement.tiers import (
-    EngagementTiers,
     Thresholds,
     assign_codes,
     judged_scores,
+    learn_thresholds,
     level_categories,
 )
 from engagekit.timeutil import AsOf, as_timestamp
@@ -125,8 +125,7 @@ def levels_from_features(
     if thresholds is None and len(scores) == 0:
         thresholds = Thresholds(np.nan, np.nan, 0)  # an empty workspace: nothing to learn from
     elif thresholds is None:
-        tiers = EngagementTiers.from_config(config).fit(scores[:, None])
-        thresholds = tiers.thresholds_for(0)
+        thresholds = learn_thresholds(scores[~np.isnan(scores)], config)
     codes = assign_codes(scores, thresholds)
     table["level"] = level_categories(codes)
     return LevelResult(as_of=as_of, config=config, thresholds=thresholds, table=table)
