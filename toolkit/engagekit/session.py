@@ -479,6 +479,12 @@ class Session:
         with self._lock:
             return audit_data(self.dataset, as_of=self.as_of, config=self.config)
 
+    def prepare_overview(self, months: int = 12) -> None:
+        """Compute what a dashboard shows first (levels, transitions and the level history) and
+        keep the history with the stored data: an import calls this, so a dashboard opened on
+        the new data draws its overview without computing a year of levels first."""
+        self.history(months)
+
     def history(self, months: int = 12) -> pd.DataFrame:
         """Contacts and share per level at monthly as-of dates ending at the as-of time."""
         *earlier, last = monthly_dates(self.as_of, months)

@@ -148,6 +148,8 @@ def import_files(
         return
     with console.status("Saving to the workspace…"):
         result = ek.Workspace.open(workspace).import_dataset(dataset, mode=mode, allow_empty=allow_empty)
+    with console.status("Preparing the dashboard's overview…"):
+        ek.Session.open(workspace).prepare_overview()
     console.print(import_report.summary())
     held = ", ".join(f"{n:,} {table.replace('_', ' ')}" for table, n in result.counts.items())
     console.print(f"Workspace now holds {held}.")
