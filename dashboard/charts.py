@@ -53,12 +53,12 @@ def level_bars(changes: pd.DataFrame) -> go.Figure:
                    yaxis_range=[0, max(changes["current"].max(), changes["previous"].max()) * 1.15])
 
 
-def score_histogram(scores: pd.Series, least_max: float, most_min: float) -> go.Figure:
+def score_histogram(scores: np.ndarray, least_max: float, most_min: float) -> go.Figure:
     """Scores of judged contacts in 40 bins, with the two threshold lines.
 
     Binned here, not in the browser: a million scores would otherwise travel to the page.
     """
-    counts, edges = np.histogram(scores.to_numpy(dtype=float), bins=40)
+    counts, edges = np.histogram(np.asarray(scores, dtype=float), bins=40)
     fig = go.Figure(
         go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges) * 0.95,
                customdata=np.column_stack([edges[:-1], edges[1:]]), marker_color="#94a3b8",

@@ -354,7 +354,8 @@ def dashboard(
     env = dict(os.environ)
     if workspace:
         env["ENGAGEKIT_WORKSPACE"] = workspace
-    command = [sys.executable, "-m", "streamlit", "run", str(app_file), "--server.port", str(port)]
+    # The dashboard's own launcher: `streamlit run` with the libraries imported before the first page.
+    command = [sys.executable, "-m", "engagekit_dashboard.serve", "--server.port", str(port)]
     say(f"Starting the dashboard on http://localhost:{port} …")
     raise typer.Exit(subprocess.call(command, env=env))
 

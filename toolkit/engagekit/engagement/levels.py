@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,11 @@ class LevelResult:
 
     def counts(self) -> pd.Series:
         """Contacts per level, all four levels present, most engaged first."""
+        return self._counts.copy()
+
+    @cached_property
+    def _counts(self) -> pd.Series:
+        # Counted once: every page asks, and the table does not change after it is cut.
         return self.table["level"].value_counts(sort=False).reindex(list(LEVELS), fill_value=0)
 
     def shares(self) -> pd.Series:
@@ -64,7 +70,7 @@ class LevelResult:
 
     @property
     def n_judged(self) -> int:
-        return int((self.table["level"] != "everyone_else").sum())
+        return int(self._counts.drop("everyone_else").sum())
 
     def summary(self) -> pd.DataFrame:
         """A small table: level, label, contacts, share."""
