@@ -320,9 +320,10 @@ class Dataset:
             self._derived[key] = make()
         return self._derived[key]
 
-    def lasting(self, key: str, make: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-        """Like :meth:`derived`, for a small frame that is also kept with the stored data (when
-        this dataset was read from a workspace's copy), so a later process reads it at once.
+    def lasting(self, key: str, make: Callable[[], pd.DataFrame], *, remember: bool = True) -> pd.DataFrame:
+        """Like :meth:`derived`, for a frame that is also kept with the stored data (when this
+        dataset was read from a workspace's copy), so a later process reads it at once. With
+        ``remember=False`` it is kept on disk only (a large frame the caller holds itself).
 
         Examples
         --------
@@ -340,7 +341,7 @@ class Dataset:
                     self.kept_by.write(key, kept)
             return kept
 
-        return self.derived(key, make_or_read)
+        return self.derived(key, make_or_read) if remember else make_or_read()
 
     def last_sent_at(self) -> pd.Timestamp | None:
         """When the last campaign was sent (``None`` without campaigns)."""

@@ -185,7 +185,7 @@ def current_and_previous(
     # so they run side by side on two cores.
     with ThreadPoolExecutor(max_workers=2) as pool:
         now_table, before_table = pool.map(
-            lambda stamp: compute_features(index, as_of=stamp, config=config), times
+            lambda stamp: _features_kept(data, index, as_of=stamp, config=config), times
         )
     current = levels_from_features(now_table, as_of=times[0], config=config)
     previous = levels_from_features(
@@ -193,6 +193,18 @@ def current_and_previous(
         thresholds=current.thresholds if previous_uses_current_thresholds else None,
     )
     return current, previous
+
+
+def _features_kept(data: Dataset | ActivityIndex, index: ActivityIndex, *, as_of: pd.Timestamp,
+                   config: EngagementConfig) -> pd.DataFrame:
+    """The features of the current and previous levels, kept with a stored dataset: a process
+    opening the same data under the same settings (a dashboard after an import) reads them."""
+    if not isinstance(data, Dataset):
+        return compute_features(index, as_of=as_of, config=config)
+    # Everything compute_features reads: the counting rule (the index) and the score fields.
+    key = "|".join(["features", as_of.isoformat(), config.counting_key(),
+                    *(str(getattr(config, name)) for name in SCORE_FIELDS if name not in COUNTING_FIELDS)])
+    return data.lasting(key, lambda: compute_features(index, as_of=as_of, config=config), remember=False)
 
 
 def level_history(
