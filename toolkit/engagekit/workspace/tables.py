@@ -11,6 +11,10 @@ and click of every delivery, as the classifier (:mod:`engagekit.data.machine`) a
 them: the SQL segment engine reads "opened" and "clicked" there, so both engines count the same
 events.
 
+``machine_rule_sets`` and ``machine_verdicts`` hold, per set of machine rules
+(``MachineRules`` as JSON) and data version, the email events the classifier flags, keyed as the
+levels job joins them to ``email_events`` (see :mod:`engagekit.workspace.verdicts`).
+
 ``measure_sets`` and ``contact_measures`` hold per-contact values that only the library computes
 (slip risk from its model, sunset status from a sunset rule), one set per measure, as-of time,
 settings and data token, so the SQL segment engine joins them as it joins level snapshots.
@@ -75,6 +79,8 @@ class WorkspaceTables:
     plan_members: Table
     engagement_countings: Table
     counted_deliveries: Table
+    machine_rule_sets: Table
+    machine_verdicts: Table
     measure_sets: Table
     contact_measures: Table
     meta: Table
@@ -277,6 +283,32 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         Index("ix_counted_deliveries_contact", "counting_id", "contact_id"),
         sqlite_with_rowid=False,  # a campaign's deliveries, with their times, in one range
     )
+    machine_rule_sets = Table(
+        "machine_rule_sets",
+        md,
+        Column("rules_id", Integer, primary_key=True, autoincrement=True),
+        Column("rules", Text, nullable=False),
+        Column("data_version", Integer, nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        UniqueConstraint("rules", "data_version", name="uq_machine_rules"),
+    )
+    machine_verdicts = Table(
+        "machine_verdicts",
+        md,
+        Column(
+            "rules_id",
+            Integer,
+            ForeignKey("machine_rule_sets.rules_id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        # in the order of ix_email_events_campaign_contact, so the join reads both in step
+        Column("campaign_id", BigInteger, primary_key=True),
+        Column("contact_id", BigInteger, primary_key=True),
+        Column("event_type", String(16), primary_key=True),
+        Column("occurred_at", DateTime, primary_key=True),
+        Column("reason", sa.SmallInteger, nullable=False),
+        sqlite_with_rowid=False,
+    )
     measure_sets = Table(
         "measure_sets",
         md,
@@ -326,6 +358,8 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         plan_members=plan_members,
         engagement_countings=engagement_countings,
         counted_deliveries=counted_deliveries,
+        machine_rule_sets=machine_rule_sets,
+        machine_verdicts=machine_verdicts,
         measure_sets=measure_sets,
         contact_measures=contact_measures,
         meta=meta,
