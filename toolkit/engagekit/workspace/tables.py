@@ -110,6 +110,27 @@ def build_tables(custom_fields: dict[str, str] | None = None) -> WorkspaceTables
     return _tables(tuple((custom_fields or {}).items()))
 
 
+def _derived_sets(md: MetaData, heads: tuple[str, str, str], key: list[Column], rows: str,
+                  *row_items: object, **row_options: object) -> tuple[Table, Table]:
+    """A table of derived sets (``heads``: its name, its id column and the name of the unique
+    key made of the ``key`` columns, with the time each set was made) and the table of their
+    ``rows``, which go with their set."""
+    name, id_name, unique = heads
+    head = Table(
+        name, md,
+        Column(id_name, Integer, primary_key=True, autoincrement=True),
+        *key,
+        Column("created_at", DateTime, nullable=False),
+        UniqueConstraint(*[column.name for column in key], name=unique),
+    )
+    body = Table(
+        rows, md,
+        Column(id_name, Integer, ForeignKey(f"{name}.{id_name}", ondelete="CASCADE"), primary_key=True),
+        *row_items, **row_options,
+    )
+    return head, body
+
+
 @lru_cache(maxsize=64)
 def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
     md = MetaData()
@@ -258,24 +279,10 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         Column("contact_id", BigInteger, primary_key=True),
         Column("holdout", sa.Boolean, nullable=False),
     )
-    engagement_countings = Table(
-        "engagement_countings",
-        md,
-        Column("counting_id", Integer, primary_key=True, autoincrement=True),
-        Column("counting", Text, nullable=False),
-        Column("data_version", Integer, nullable=False),
-        Column("created_at", DateTime, nullable=False),
-        UniqueConstraint("counting", "data_version", name="uq_counting"),
-    )
-    counted_deliveries = Table(
+    engagement_countings, counted_deliveries = _derived_sets(
+        md, ("engagement_countings", "counting_id", "uq_counting"),
+        [Column("counting", Text, nullable=False), Column("data_version", Integer, nullable=False)],
         "counted_deliveries",
-        md,
-        Column(
-            "counting_id",
-            Integer,
-            ForeignKey("engagement_countings.counting_id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
         Column("campaign_id", BigInteger, primary_key=True),
         Column("contact_id", BigInteger, primary_key=True),
         Column("engaged_at", DateTime, nullable=False),
@@ -283,24 +290,10 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         Index("ix_counted_deliveries_contact", "counting_id", "contact_id"),
         sqlite_with_rowid=False,  # a campaign's deliveries, with their times, in one range
     )
-    machine_rule_sets = Table(
-        "machine_rule_sets",
-        md,
-        Column("rules_id", Integer, primary_key=True, autoincrement=True),
-        Column("rules", Text, nullable=False),
-        Column("data_version", Integer, nullable=False),
-        Column("created_at", DateTime, nullable=False),
-        UniqueConstraint("rules", "data_version", name="uq_machine_rules"),
-    )
-    machine_verdicts = Table(
+    machine_rule_sets, machine_verdicts = _derived_sets(
+        md, ("machine_rule_sets", "rules_id", "uq_machine_rules"),
+        [Column("rules", Text, nullable=False), Column("data_version", Integer, nullable=False)],
         "machine_verdicts",
-        md,
-        Column(
-            "rules_id",
-            Integer,
-            ForeignKey("machine_rule_sets.rules_id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
         # in the order of ix_email_events_campaign_contact, so the join reads both in step
         Column("campaign_id", BigInteger, primary_key=True),
         Column("contact_id", BigInteger, primary_key=True),
@@ -309,26 +302,11 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         Column("reason", sa.SmallInteger, nullable=False),
         sqlite_with_rowid=False,
     )
-    measure_sets = Table(
-        "measure_sets",
-        md,
-        Column("measure_set_id", Integer, primary_key=True, autoincrement=True),
-        Column("measure", String(40), nullable=False),
-        Column("as_of", DateTime, nullable=False),
-        Column("settings", Text, nullable=False),
-        Column("data_token", String(64), nullable=False),
-        Column("created_at", DateTime, nullable=False),
-        UniqueConstraint("measure", "as_of", "settings", "data_token", name="uq_measure_set"),
-    )
-    contact_measures = Table(
+    measure_sets, contact_measures = _derived_sets(
+        md, ("measure_sets", "measure_set_id", "uq_measure_set"),
+        [Column("measure", String(40), nullable=False), Column("as_of", DateTime, nullable=False),
+         Column("settings", Text, nullable=False), Column("data_token", String(64), nullable=False)],
         "contact_measures",
-        md,
-        Column(
-            "measure_set_id",
-            Integer,
-            ForeignKey("measure_sets.measure_set_id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
         Column("contact_id", BigInteger, primary_key=True),
         # one of the two holds the value, as the measure is a number or a label
         Column("number", Float),
