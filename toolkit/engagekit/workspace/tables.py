@@ -110,6 +110,12 @@ def build_tables(custom_fields: dict[str, str] | None = None) -> WorkspaceTables
     return _tables(tuple((custom_fields or {}).items()))
 
 
+def _per_version(settings: str) -> list[Column]:
+    """The key of a set derived from the data under some settings: the settings (as text) and
+    the data version."""
+    return [Column(settings, Text, nullable=False), Column("data_version", Integer, nullable=False)]
+
+
 def _derived_sets(md: MetaData, heads: tuple[str, str, str], key: list[Column], rows: str,
                   *row_items: object, **row_options: object) -> tuple[Table, Table]:
     """A table of derived sets (``heads``: its name, its id column and the name of the unique
@@ -280,8 +286,7 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         Column("holdout", sa.Boolean, nullable=False),
     )
     engagement_countings, counted_deliveries = _derived_sets(
-        md, ("engagement_countings", "counting_id", "uq_counting"),
-        [Column("counting", Text, nullable=False), Column("data_version", Integer, nullable=False)],
+        md, ("engagement_countings", "counting_id", "uq_counting"), _per_version("counting"),
         "counted_deliveries",
         Column("campaign_id", BigInteger, primary_key=True),
         Column("contact_id", BigInteger, primary_key=True),
@@ -291,8 +296,7 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         sqlite_with_rowid=False,  # a campaign's deliveries, with their times, in one range
     )
     machine_rule_sets, machine_verdicts = _derived_sets(
-        md, ("machine_rule_sets", "rules_id", "uq_machine_rules"),
-        [Column("rules", Text, nullable=False), Column("data_version", Integer, nullable=False)],
+        md, ("machine_rule_sets", "rules_id", "uq_machine_rules"), _per_version("rules"),
         "machine_verdicts",
         # in the order of ix_email_events_campaign_contact, so the join reads both in step
         Column("campaign_id", BigInteger, primary_key=True),
