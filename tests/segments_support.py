@@ -224,6 +224,13 @@ def datasets():
                                draw(st.sampled_from([None, "Mozilla/5.0", "Outlook"])),
                                draw(st.sampled_from([None, "https://a.example", "https://b.example"])),
                                draw(st.sampled_from([None, None, "17.58.1.2", "203.0.113.9"]))))
+            # the same contact, campaign, type and time again with other details: one may be a
+            # machine's (a proxy fetch) and the other a person's
+            for _ in range(draw(st.integers(0, 3)) if events else 0):
+                again = draw(st.sampled_from(events))
+                events.append((*again[:4], draw(st.sampled_from([None, True, False])),
+                               draw(st.sampled_from([None, "Mozilla/5.0", "Outlook"])),
+                               again[6], draw(st.sampled_from([None, "17.58.1.2"]))))
         tags = {(c, t) for c in ids for t in draw(st.sets(st.sampled_from(TAG_POOL), max_size=2))}
         n_lists = draw(st.integers(0, 3))
         memberships = {(100 + k, c) for k in range(n_lists) for c in draw(st.sets(st.sampled_from(ids)))}

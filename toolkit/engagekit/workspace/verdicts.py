@@ -78,12 +78,18 @@ def _flagged(dataset: EventTables, rules: MachineRules) -> pd.DataFrame:
     codes = np.asarray(machine_reasons(dataset, rules))
     events = dataset.email_events[list(VERDICT_KEY)]
     flagged = codes != 0
-    shared = events.duplicated(list(VERDICT_KEY), keep=False).to_numpy()
-    if (flagged & shared).any():
+    # Only an unflagged open or click of a flagged contact can share a flagged event's key:
+    # compare those rows alone, not the millions of sends.
+    flagged_contacts = np.unique(events["contact_id"].to_numpy()[flagged])
+    near = np.flatnonzero(events["event_type"].isin(["open", "click"]).to_numpy()
+                          & np.isin(events["contact_id"].to_numpy(), flagged_contacts))
+    shared = near[events.iloc[near].duplicated(keep=False).to_numpy()]
+    if flagged[shared].any():
         # keys of several events: flagged only when none of them counts as a person's
-        person = events[shared & ~flagged].drop_duplicates()
-        clash = events[flagged & shared].merge(person, how="left", indicator=True)["_merge"]
-        flagged[np.flatnonzero(flagged & shared)[(clash == "both").to_numpy()]] = False
+        person = events.iloc[shared[~flagged[shared]]].drop_duplicates()
+        chosen = shared[flagged[shared]]
+        clash = events.iloc[chosen].merge(person, how="left", indicator=True)["_merge"]
+        flagged[chosen[(clash == "both").to_numpy()]] = False
     rows = events[flagged].assign(reason=codes[flagged].astype(np.int16))
     return rows.drop_duplicates(list(VERDICT_KEY)).reset_index(drop=True)
 
