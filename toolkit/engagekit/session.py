@@ -72,7 +72,7 @@ from engagekit.segments.store import Segment, SegmentStore
 from engagekit.timeutil import AsOf, as_timestamp, natural_as_of, read_now
 from engagekit.workspace.database import display_url
 from engagekit.workspace.importer import ImportResult
-from engagekit.workspace.levels_sql import DatabaseRunner, counts_every_event, report_in_database
+from engagekit.workspace.levels_sql import report_in_database, runs_in_database
 from engagekit.workspace.lists import WORKSPACE_ORIGIN, AddToListResult
 from engagekit.workspace.plans import PlanRecord
 from engagekit.workspace.spark import SparkRunner, local_spark
@@ -393,22 +393,27 @@ class Session:
         with self._lock:
             if engine not in self._reports:
                 if engine == "sql":
-                    runner = DatabaseRunner(self.workspace.engine)
+                    runner = self.workspace.runner()
                 else:
-                    runner = SparkRunner.from_parquet_folder(local_spark(spark_cores),
-                                                             self.workspace.parquet_folder())
+                    runner = self._spark_runner(spark_cores)
                 self._reports[engine] = report_in_database(
                     runner, self.workspace.tables, as_of=self.as_of, config=self.config)
             return self._reports[engine]
 
     def _check_in_database(self, engine: str) -> None:
-        if not counts_every_event(self.config):
+        if not runs_in_database(self.config):
             raise ConfigError(
-                f"The {engine} engine counts every open and click; the engagement settings in force "
-                "leave machine opens or scanner clicks out, which only the library can tell apart. "
-                "Use the memory engine, or count every event (--engagement all_opens "
-                "--count-scanner-clicks)."
+                f"The {engine} engine cannot count orders as engagement: crediting an order to "
+                "the email before it is done by the memory engine. Use the memory engine, or "
+                "stop counting orders (--no-orders)."
             )
+
+    def _spark_runner(self, cores: int = 1) -> SparkRunner:
+        """A local Spark session over the workspace's Parquet copy, with the machine verdicts of
+        the rules in force."""
+        rules = self.config.machine_rules
+        return SparkRunner.from_parquet_folder(local_spark(cores),
+                                               self.workspace.parquet_folder(rules), rules)
 
     @property
     def levels(self) -> LevelResult:
@@ -530,8 +535,7 @@ class Session:
                                                     measures=self.measures)
                 else:
                     self._check_in_database(kind)
-                    runner = SparkRunner.from_parquet_folder(local_spark(),
-                                                             self.workspace.parquet_folder())
+                    runner = self._spark_runner()
                     self._engines[kind] = SparkEngine(runner, as_of=self.as_of, config=self.config,
                                                       custom_fields=self.dataset.custom_fields,
                                                       measures=self.measures)

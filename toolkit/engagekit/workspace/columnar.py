@@ -27,10 +27,12 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy.engine import Engine
 
+from engagekit.config import MachineRules
 from engagekit.data.activity import ActivityIndex
 from engagekit.data.arrow import text_in_one_chunk
 from engagekit.data.dataset import Dataset, ReadOnUse
 from engagekit.data.schema import TABLES
+from engagekit.workspace.verdicts import write_verdicts_file
 
 _COMPLETE = "custom_fields.json"  # written last: a folder without it is incomplete
 # Read on first use: the levels come from the stored activity index, so opening a workspace does
@@ -108,6 +110,8 @@ class ColumnarCache:
                 getattr(dataset, name).to_parquet(work / f"{name}.parquet", index=False)
             dataset.activity.save(work / "activity")  # classifies the events, once
             _save_reasons(dataset.given_reasons, work / _REASONS)
+            for rules in list(dataset.given_reasons):  # flagged events for Spark, per rules
+                write_verdicts_file(work, dataset, MachineRules.model_validate_json(rules))
             (work / _COMPLETE).write_text(json.dumps(dataset.custom_fields))
             with contextlib.suppress(OSError):  # another process wrote the same copy first: keep theirs
                 work.rename(target)

@@ -1,5 +1,8 @@
 """Storing imported data in the workspace: all or nothing, ids kept stable, workspace lists kept.
 
+The machine classifier's verdicts on the events (:mod:`engagekit.workspace.verdicts`) are written
+in the same transaction, for the rules asked for, so the levels job in the database finds them.
+
 An import is one write transaction. For a *merge*, the current data is read inside that same
 transaction, after the write lock is taken, so two merges running at once are applied one after
 the other and neither loses the other's contacts. Contact ids stay the same across imports for the
@@ -17,6 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engagekit.config import MachineRules
 from engagekit.data.dataset import Dataset
 from engagekit.data.io.merge import merge_datasets
 from engagekit.data.schema import TABLES
@@ -24,6 +28,7 @@ from engagekit.errors import WorkspaceError
 from engagekit.names import name_key
 from engagekit.workspace.database import Database, bump_data_version, insert_frame
 from engagekit.workspace.tables import WorkspaceTables, build_tables
+from engagekit.workspace.verdicts import write_verdicts
 
 IMPORT_MODES = ("replace", "merge")
 
@@ -51,6 +56,7 @@ def import_dataset(
     allow_empty: bool = False,
     keep_free_ids: bool = False,
     workspace_lists: Collection[str] = (),
+    verdict_rules: Collection[MachineRules] = (MachineRules(),),
 ) -> ImportResult:
     """Store ``dataset`` in one transaction: ``replace`` the data, or ``merge`` it by email.
 
@@ -58,7 +64,8 @@ def import_dataset(
     a dataset without contacts is refused unless ``allow_empty``: a header-only file must never
     empty a workspace by accident. ``keep_free_ids``: see :func:`_id_map`. ``workspace_lists``
     names lists of ``dataset`` that were made in the workspace (data it held before, put back):
-    they stay workspace lists instead of becoming imported ones.
+    they stay workspace lists instead of becoming imported ones. The machine verdicts of each of
+    ``verdict_rules`` are stored with the data.
     """
     if mode not in IMPORT_MODES:
         raise WorkspaceError(f"Import mode must be 'replace' or 'merge', not {mode!r}.")
@@ -80,7 +87,9 @@ def import_dataset(
         incoming = set(dataset.lists["name"].map(name_key)) - made_here
         stored = _replace_data(conn, merged, incoming_lists=incoming, keep_free_ids=keep_free_ids,
                                previous=existing if mode == "merge" else None)
-        return database.data_version(conn), database.data_token(conn), stored
+        version = database.data_version(conn)
+        write_verdicts(conn, stored, verdict_rules, version)
+        return version, database.data_token(conn), stored
 
     try:
         version, token, stored = database.run(work, lock=build_tables().meta)
