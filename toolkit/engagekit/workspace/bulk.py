@@ -45,21 +45,17 @@ MAX_STAGED = 8
 database read inside the transaction keeps its snapshot, so each load gets a file of its own)."""
 
 
-def sqlite_times(times: np.ndarray) -> np.ndarray:
+def sqlite_times(times: np.ndarray) -> pa.Array:
     """Times as SQLAlchemy's SQLite DATETIME text (``2026-11-24 10:15:00.000000``), so stored
-    text compares as times do; formatted by numpy, a fraction of a microsecond per value.
+    text compares as times do; formatted by Arrow's cast (a blank time stays blank), some ten
+    times faster than numpy's ``datetime_as_string``.
 
     Examples
     --------
-    >>> sqlite_times(np.array(["2026-11-24T10:15:00.5"], dtype="datetime64[us]")).tolist()
-    ['2026-11-24 10:15:00.500000']
+    >>> sqlite_times(np.array(["2026-11-24T10:15:00.5", "NaT"], dtype="datetime64[us]")).to_pylist()
+    ['2026-11-24 10:15:00.500000', None]
     """
-    text = np.datetime_as_string(times.astype("datetime64[us]"), unit="us")
-    if text.dtype.itemsize == 26 * 4:  # four-digit years: put the space where ISO has its "T"
-        text.view(np.uint32).reshape(len(text), 26)[:, 10] = ord(" ")
-    else:
-        text = np.char.replace(text, "T", " ")
-    return text
+    return pa.array(times.astype("datetime64[us]")).cast(pa.large_string())
 
 
 def can_stage(conn: Connection, table: sa.Table, columns: list[str]) -> bool:
@@ -158,26 +154,11 @@ def _arrow_type(kind: sa.types.TypeEngine) -> pa.DataType:
 
 def _arrow(values: pd.Series, kind: sa.types.TypeEngine, arrow_type: pa.DataType) -> pa.Array | pa.ChunkedArray:
     if isinstance(kind, sa.DateTime):
-        return _time_text(values if pd.api.types.is_datetime64_any_dtype(values)
-                          else pd.to_datetime(values))
+        times = values if pd.api.types.is_datetime64_any_dtype(values) else pd.to_datetime(values)
+        return sqlite_times(times.to_numpy("datetime64[us]"))
     if values.dtype == object:  # pd.NA and NaN are no value Arrow takes for a bool or a text
         values = values.where(values.notna(), None)
     return pa.array(values, from_pandas=True).cast(arrow_type)
-
-
-def _time_text(values: pd.Series) -> pa.Array:
-    """Times as SQLite DATETIME text, built straight from numpy's fixed-width text."""
-    times = values.to_numpy("datetime64[us]")
-    blank = np.isnat(times)
-    text = sqlite_times(times)
-    if text.dtype.itemsize != 26 * 4:  # a year past 9999 or before 1000: rare, values one by one
-        return pa.array(np.where(blank, None, text.astype(object)), type=pa.string())
-    width = 26
-    data = text.astype(f"S{width}")
-    offsets = np.arange(0, width * (len(times) + 1), width, dtype=np.int64)
-    validity = pa.py_buffer(np.packbits(~blank, bitorder="little")) if blank.any() else None
-    return pa.LargeStringArray.from_buffers(len(times), pa.py_buffer(offsets), pa.py_buffer(data),
-                                            validity, int(blank.sum()))
 
 
 def copy_rows(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: list[str]) -> None:

@@ -439,7 +439,7 @@ def driver_values(column: pd.Series, kind: sa.types.TypeEngine, dialect: sa.Dial
     if pd.api.types.is_datetime64_any_dtype(column):
         blank = column.isna().to_numpy()
         if dialect.name == "sqlite":
-            values = sqlite_times(column.to_numpy("datetime64[us]")).tolist()
+            values = sqlite_times(column.to_numpy("datetime64[us]")).to_pylist()
         else:
             values = column.dt.to_pydatetime().tolist()
     else:
