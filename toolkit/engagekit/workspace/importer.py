@@ -10,6 +10,7 @@ lists made in the workspace survive a re-import (and a merge) as workspace lists
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,6 +52,7 @@ def import_dataset(
     allow_empty: bool = False,
     keep_free_ids: bool = False,
     workspace_lists: Collection[str] = (),
+    meanwhile: Callable[[Dataset, str], None] | None = None,
 ) -> ImportResult:
     """Store ``dataset`` in one transaction: ``replace`` the data, or ``merge`` it by email.
 
@@ -59,6 +61,11 @@ def import_dataset(
     empty a workspace by accident. ``keep_free_ids``: see :func:`_id_map`. ``workspace_lists``
     names lists of ``dataset`` that were made in the workspace (data it held before, put back):
     they stay workspace lists instead of becoming imported ones.
+
+    ``meanwhile(stored, token)`` runs in a second thread while the rows are written, with the
+    data as it is being stored and the token it will be stored under (the columnar copy is
+    written from it: the database spends most of an import in C, leaving a core free). The
+    import returns once it is done; its error is raised only if the import itself succeeded.
     """
     if mode not in IMPORT_MODES:
         raise WorkspaceError(f"Import mode must be 'replace' or 'merge', not {mode!r}.")
@@ -68,9 +75,16 @@ def import_dataset(
             "changed. Import in merge mode, or confirm that the workspace should be emptied."
         )
 
+    side_jobs: list[Future] = []
+
     def work(conn: Connection) -> tuple[int, str, Dataset]:
         # Taking the version row first serialises concurrent imports on PostgreSQL too.
         bump_data_version(conn)
+        token = database.data_token(conn)
+
+        def writing(stored: Dataset) -> None:
+            if meanwhile is not None:
+                side_jobs.append(pool.submit(meanwhile, stored, token))
         merged, existing = dataset, None
         if mode == "merge":
             existing = current(conn)
@@ -79,13 +93,16 @@ def import_dataset(
         made_here = {name_key(name) for name in workspace_lists}
         incoming = set(dataset.lists["name"].map(name_key)) - made_here
         stored = _replace_data(conn, merged, incoming_lists=incoming, keep_free_ids=keep_free_ids,
-                               previous=existing if mode == "merge" else None)
-        return database.data_version(conn), database.data_token(conn), stored
+                               previous=existing if mode == "merge" else None, writing=writing)
+        return database.data_version(conn), token, stored
 
-    try:
-        version, token, stored = database.run(work, lock=build_tables().meta)
-    except WorkspaceError as error:
-        raise WorkspaceError(f"The import failed and the workspace is unchanged. {error}") from None
+    with ThreadPoolExecutor(max_workers=1) as pool:  # waits for the side jobs of every attempt
+        try:
+            version, token, stored = database.run(work, lock=build_tables().meta)
+        except WorkspaceError as error:
+            raise WorkspaceError(f"The import failed and the workspace is unchanged. {error}") from None
+    if side_jobs:
+        side_jobs[-1].result()  # the attempt that was committed
     return ImportResult(counts=stored.summary(), data_version=version, data_token=token,
                         stored=stored)
 
@@ -116,9 +133,10 @@ def read_tables(conn: Connection, custom_fields: dict[str, str]) -> Dataset:
 
 def _replace_data(
     conn: Connection, dataset: Dataset, *, incoming_lists: set[str], previous: Dataset | None = None,
-    keep_free_ids: bool = False,
+    keep_free_ids: bool = False, writing: Callable[[Dataset], None] = lambda stored: None,
 ) -> Dataset:
-    """Make ``dataset`` the workspace data (workspace lists kept); the data as now stored.
+    """Make ``dataset`` the workspace data (workspace lists kept); the data as now stored,
+    also handed to ``writing`` before the rows are written.
 
     ``previous`` is the data stored before (a merge): a table whose stored rows are unchanged
     and come first in ``dataset`` only gets its new rows appended, so merging a week of activity
@@ -159,10 +177,12 @@ def _replace_data(
     memberships = pd.concat([dataset.list_memberships, kept_members], ignore_index=True)
     frames = {name: getattr(dataset, name) for name in TABLES}
     frames.update(lists=lists, list_memberships=memberships)
+    stored = _as_read_back(new, frames, dataset)
+    writing(stored)
     for name in WorkspaceTables.DATA_TABLES:
         rows = stored_rows.get(name) or 0
         insert_frame(conn, getattr(new, name), frames[name].iloc[rows:])
-    return _as_read_back(new, frames, dataset)
+    return stored
 
 
 APPENDABLE = ("contacts", "contact_tags", "campaigns", "email_events", "orders")
