@@ -24,7 +24,13 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from engagekit.errors import WorkspaceError
-from engagekit.workspace.bulk import can_stage, copy_rows, release_staging, sqlite_times, staged_insert
+from engagekit.workspace.bulk import (
+    can_stage,
+    copy_rows,
+    release_staging,
+    sqlite_times,
+    staged_insert,
+)
 from engagekit.workspace.tables import WorkspaceTables, build_tables
 
 ENV_URL = "ENGAGEKIT_WORKSPACE"
