@@ -25,7 +25,7 @@ var/.sample-loaded: $(VENV)/.installed $(wildcard sample_data/*)
 	touch $@
 
 dashboard: install workspace
-	$(VENV)/bin/streamlit run dashboard/streamlit_app.py --server.port $(PORT)
+	$(PY) -m engagekit_dashboard.serve --server.port $(PORT)
 
 test: install
 	$(PY) -m pytest

@@ -41,10 +41,15 @@ from engagekit.engagement.report import engagement_report  # noqa: E402
 from engagekit.workspace import Workspace  # noqa: E402
 from engagekit.workspace.levels_sql import DatabaseRunner, report_in_database  # noqa: E402
 from engagekit.workspace.tables import build_tables  # noqa: E402
+from engagekit.workspace.verdicts import (  # noqa: E402
+    store_verdicts,
+    verdicts_file,
+    write_verdicts_file,
+)
 
-from data import END, dataset_dir, ensure_dataset, load_index  # noqa: E402
+from data import END, dataset_dir, ensure_dataset, load_dataset, load_index  # noqa: E402
 
-CONFIG = EngagementConfig()
+CONFIG = EngagementConfig()  # the default rule: machine opens and scanner clicks left out
 AS_OF = pd.Timestamp(END)
 FULL_SIZE = 1_000_000
 ENGINES = ("memory", "sqlite", "postgres", "duckdb", "spark_local1", "spark_local2")
@@ -84,7 +89,17 @@ def duckdb_database(n_contacts: int) -> sa.Engine:
             for name in ("contacts", "campaigns", "email_events"):
                 path = folder / f"{name}.parquet"  # our own cache folder, never user input
                 conn.exec_driver_sql(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{path}')")
+    if not present:  # the machine verdicts the job joins, classified once (not timed)
+        store_verdicts(engine, load_dataset(folder), (CONFIG.machine_rules,))
     return engine
+
+
+def parquet_folder(n_contacts: int) -> Path:
+    """The benchmark Parquet tables, with the machine verdicts beside them (written once)."""
+    folder = dataset_dir(n_contacts)
+    if not verdicts_file(folder, CONFIG.machine_rules).exists():
+        write_verdicts_file(folder, load_dataset(folder), CONFIG.machine_rules)
+    return folder
 
 
 def prepare(engine: str, n_contacts: int):
@@ -94,10 +109,10 @@ def prepare(engine: str, n_contacts: int):
     if engine == "memory":
         index = load_index(folder)
         return lambda: engagement_report(index, as_of=AS_OF, config=CONFIG)
-    if engine == "sqlite":
-        runner = DatabaseRunner(Workspace.open(workspace_url(n_contacts)).engine)
+    if engine == "sqlite":  # a workspace's runner stores the verdicts first if missing
+        runner = Workspace.open(workspace_url(n_contacts)).runner()
     elif engine == "postgres":
-        runner = DatabaseRunner(Workspace.open(postgres_workspace(n_contacts)).engine)
+        runner = Workspace.open(postgres_workspace(n_contacts)).runner()
     elif engine == "duckdb":
         runner = DatabaseRunner(duckdb_database(n_contacts))
     elif engine.startswith("spark_local"):
@@ -105,7 +120,7 @@ def prepare(engine: str, n_contacts: int):
 
         spark = local_spark(int(engine.removeprefix("spark_local")), app_name="engagekit-bench")
         spark.sparkContext.setLogLevel("ERROR")
-        runner = SparkRunner.from_parquet_folder(spark, folder)
+        runner = SparkRunner.from_parquet_folder(spark, parquet_folder(n_contacts), CONFIG.machine_rules)
     else:
         raise SystemExit(f"unknown engine {engine}")
     return lambda: report_in_database(runner, tables, as_of=AS_OF, config=CONFIG)

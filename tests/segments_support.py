@@ -222,7 +222,15 @@ def datasets():
                                draw(st.sampled_from(["send", "open", "click", "bounce", "unsubscribe"])),
                                when, draw(st.sampled_from([None, None, True, False])),
                                draw(st.sampled_from([None, "Mozilla/5.0", "Outlook"])),
-                               draw(st.sampled_from([None, "https://a.example", "https://b.example"]))))
+                               draw(st.sampled_from([None, "https://a.example", "https://b.example"])),
+                               draw(st.sampled_from([None, None, "17.58.1.2", "203.0.113.9"]))))
+            # the same contact, campaign, type and time again with other details: one may be a
+            # machine's (a proxy fetch) and the other a person's
+            for _ in range(draw(st.integers(0, 3)) if events else 0):
+                again = draw(st.sampled_from(events))
+                events.append((*again[:4], draw(st.sampled_from([None, True, False])),
+                               draw(st.sampled_from([None, "Mozilla/5.0", "Outlook"])),
+                               again[6], draw(st.sampled_from([None, "17.58.1.2"]))))
         tags = {(c, t) for c in ids for t in draw(st.sets(st.sampled_from(TAG_POOL), max_size=2))}
         n_lists = draw(st.integers(0, 3))
         memberships = {(100 + k, c) for k in range(n_lists) for c in draw(st.sets(st.sampled_from(ids)))}
@@ -238,7 +246,8 @@ def datasets():
                 columns=["list_id", "contact_id", "added_at"]),
             campaigns=campaigns,
             email_events=pd.DataFrame(events, columns=["contact_id", "campaign_id", "event_type",
-                                                       "occurred_at", "machine", "user_agent", "link"]),
+                                                       "occurred_at", "machine", "user_agent", "link",
+                                                       "ip"]),
             orders=pd.DataFrame(orders, columns=["order_id", "contact_id", "ordered_at", "amount"]),
             custom_fields=CUSTOM_FIELDS,
         )

@@ -34,7 +34,8 @@ profile = card.profile
 name = " ".join(part for part in (profile.get("first_name"), profile.get("last_name"))
                 if isinstance(part, str) and part) or profile["email"]
 st.subheader(widgets.md_escape(name), anchor=False)
-in_window = session.report.current.table.set_index("contact_id").loc[card.contact_id, "last_open_at"]
+explanations = {previous: session.explain(card.contact_id, previous=previous) for previous in (False, True)}
+in_window = explanations[False].features["last_open_at"]
 facts = st.columns(5)
 widgets.fact(facts[0], "Status", str(profile["email_status"]).capitalize())
 added = profile.get("date_added")
@@ -50,7 +51,7 @@ widgets.fact(facts[4], "Orders", ek.format_count(len(orders)), note=f"{orders['a
 
 now, before = st.columns(2, gap="large")
 for column, previous, title in ((now, False, "Current level"), (before, True, "Previous level")):
-    explanation = session.explain(card.contact_id, previous=previous)
+    explanation = explanations[previous]
     levels = session.report.previous if previous else session.report.current
     with column, st.container(border=True):
         st.markdown(f"**{title}** (as of {levels.as_of:%Y-%m-%d}): **{ek.LEVEL_LABELS[explanation.level]}**")

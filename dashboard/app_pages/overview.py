@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pandas as pd
+import numpy as np
 import streamlit as st
 
 import engagekit as ek
@@ -64,10 +64,11 @@ with left:
 with right:
     st.markdown("##### Score of judged contacts")
     st.caption("Dashed lines: the score cuts between the levels.")
-    scores = pd.Series(ek.judged_scores(current.table["score"], current.table["eligible_sends"],
-                                        config.min_sends)).dropna()
+    scores = ek.judged_scores(current.table["score"].to_numpy(), current.table["eligible_sends"].to_numpy(),
+                              config.min_sends)
+    scores = scores[~np.isnan(scores)]
     cuts = current.thresholds
-    if scores.empty:
+    if not len(scores):
         st.info(f"Nobody is judged yet: no contact received {config.min_sends} emails in the "
                 f"{config.lookback_days} days before the as-of date. Lower the minimum sends or "
                 "pick another date on *Data and settings*.", icon=":material/info:")

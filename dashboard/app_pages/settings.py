@@ -255,6 +255,8 @@ def import_now(dataset: ek.Dataset, mode: str, what: str) -> None:
         widgets.show_error(error)
         return
     state.data_changed()
+    with st.spinner("Preparing the overview…"):
+        state.session().prepare_overview(state.HISTORY_MONTHS)
     for key in (PENDING, "set_lookback"):
         st.session_state.pop(key, None)
     if replacement is not None:

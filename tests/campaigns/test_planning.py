@@ -5,10 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import engagekit as ek
 from engagekit.campaigns.lift import measure_lift
+from engagekit.campaigns.planning import _events, successes
 from engagekit.campaigns.power import minimum_detectable_effect, required_size
+from engagekit.data.activity import counted_events
 from engagekit.data.holdout import holdout_mask
 from engagekit.data.sample_winback import WINBACK, simulate_test
 
@@ -160,3 +164,28 @@ def test_open_success_counts_opens_as_the_engagement_rule_does(tmp_path, engagem
     assert before.plan_power(plan).baseline_rate == pytest.approx(baseline)
     lift = before.with_settings(as_of="2026-11-30").measure_plan(plan, save=False).lift
     assert lift.treatment_successes + lift.holdout_successes == opened
+
+
+# -- success counting: the activity index against the counted events --------------------------------
+
+SAMPLES = {seed: ek.generate_sample(150, seed=seed) for seed in (3, 4)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.sampled_from(sorted(SAMPLES)), event=st.sampled_from(["open", "click"]),
+       start_days=st.integers(0, 200), length_seconds=st.integers(0, 40 * 86_400),
+       engagement=st.sampled_from(["all_opens", "confirmed_opens", "clicks_only"]),
+       scanner_clicks=st.booleans(), orders=st.booleans())
+def test_successes_on_whole_seconds_equal_the_counted_events(seed, event, start_days, length_seconds,
+                                                            engagement, scanner_clicks, orders):
+    """The index path (bounds on whole seconds) finds exactly the contacts the event path finds."""
+    data = SAMPLES[seed]
+    config = ek.EngagementConfig(engagement=engagement, count_scanner_clicks=scanner_clicks,
+                                 count_orders=orders)
+    start = data.campaigns["sent_at"].max().floor("D") - pd.Timedelta(days=start_days)
+    end = start + pd.Timedelta(seconds=length_seconds)
+    kinds = ("click",) if event == "click" else ("open", "click")
+    counted = counted_events(data, config.for_email_activity())
+    expected = np.isin(data.contact_ids, _events(counted, kinds, start, end).to_numpy(np.int64))
+    found = successes(data, data.contact_ids, event, start, end, config=config)
+    assert found.tolist() == expected.tolist()

@@ -44,16 +44,17 @@ def test_levels_prints_summary_and_writes_files(workspace_url, tmp_path):
 EVERY_EVENT_FLAGS = ["--engagement", "all_opens", "--count-scanner-clicks"]
 
 
+@pytest.mark.parametrize("flags", [[], EVERY_EVENT_FLAGS], ids=["default rule", "every event"])
 @pytest.mark.parametrize("engine", ["sql", pytest.param("spark", marks=pytest.mark.spark)])
 def test_levels_on_another_engine_writes_the_memory_engines_levels(workspace_url, tmp_path, engine,
-                                                                  request):
+                                                                  flags, request):
     if engine == "spark":
         request.getfixturevalue("spark")  # the test run's one Spark session (or a clear skip)
     tables = {}
     for kind in ("memory", engine):
         out = tmp_path / f"{kind}.parquet"
         result = runner.invoke(app, ["levels", "-w", workspace_url, "--as-of", "2026-11-30",
-                                     "--engine", kind, "--out", str(out), *EVERY_EVENT_FLAGS])
+                                     "--engine", kind, "--out", str(out), *flags])
         assert result.exit_code == 0, result.output
         tables[kind] = pd.read_parquet(out).sort_values("contact_id").reset_index(drop=True)
     columns = ["contact_id", "email", "eligible_sends", "opened", "clicked", "score", "level",
@@ -62,10 +63,11 @@ def test_levels_on_another_engine_writes_the_memory_engines_levels(workspace_url
                                   check_categorical=False)
 
 
-def test_another_engine_refuses_rules_only_the_library_can_count(workspace_url):
-    result = runner.invoke(app, ["levels", "-w", workspace_url, "--as-of", "2026-11-30", "--engine", "sql"])
+def test_another_engine_refuses_orders_counting_as_engagement(workspace_url):
+    result = runner.invoke(app, ["levels", "-w", workspace_url, "--as-of", "2026-11-30", "--engine", "sql",
+                                 "--count-orders"])
     assert result.exit_code == 1
-    assert "Use the memory engine, or count every event" in " ".join(result.output.split())
+    assert "Use the memory engine, or stop counting orders (--no-orders)" in " ".join(result.output.split())
 
 
 def test_levels_refuses_an_unknown_engine_in_one_sentence(workspace_url):

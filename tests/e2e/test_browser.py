@@ -66,7 +66,7 @@ def screenshots(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, sample_dataset):
-    """``streamlit run`` on a fresh sample workspace; yields (base URL, workspace)."""
+    """The dashboard's launcher (``streamlit run`` underneath) on a fresh sample workspace; yields (base URL, workspace)."""
     require_chromium()
     folder = tmp_path_factory.mktemp("e2e")
     url = f"sqlite:///{folder / 'ws.db'}"
@@ -76,7 +76,7 @@ def server(tmp_path_factory, sample_dataset):
     env = {**os.environ, "ENGAGEKIT_WORKSPACE": url}
     log = (folder / "streamlit.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py",
+        [sys.executable, "-m", "engagekit_dashboard.serve",
          "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
          "--browser.gatherUsageStats", "false"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import check_estimator
 
-from engagekit.engagement.tiers import EngagementTiers, judged_scores, level_names
+from engagekit.engagement.estimator import EngagementTiers
+from engagekit.engagement.tiers import judged_scores, level_names
 
 RANK = {"everyone_else": 0, "least_engaged": 1, "somewhat_engaged": 2, "most_engaged": 3}
 

@@ -1,9 +1,11 @@
 """The levels job in the database gives the memory engine's answers, contact by contact.
 
 Hand-made cases first (ties at a cut, score 0, sub-second times at T and at the window's ends,
-weights that are not whole numbers), then a differential property: random small datasets
-(:func:`segments_support.datasets`, events around the as-of second, down to the microsecond) under
-random settings (weights and shares that make ties), each at every as-of time of
+weights that are not whole numbers, proxy opens and scanner clicks left out), then a differential
+property: random small datasets (:func:`segments_support.datasets`, events around the as-of second,
+down to the microsecond, with machine flags, Apple proxy user agents and addresses, clicks seconds
+after the send and on several links) under random settings (every engagement rule, scanner clicks
+counted or not, machine rules, weights and shares that make ties), each at every as-of time of
 :data:`segments_support.RANDOM_AS_OF`, with the previous level by its own or the current cuts.
 Per contact every feature, the score and the level, the cuts and the transition matrix must be
 identical. The same property runs on SQLite, PostgreSQL, DuckDB and Spark SQL; last, the Spark
@@ -32,7 +34,7 @@ from segments_support import (
     outcome,
 )
 
-from engagekit.config import EVERY_OPEN_AND_CLICK, EngagementConfig
+from engagekit.config import EVERY_OPEN_AND_CLICK, EngagementConfig, MachineRules
 from engagekit.engagement.report import engagement_report
 from engagekit.segments import MemoryEngine, SegmentDefinition
 from engagekit.segments.definition import level_segment
@@ -53,6 +55,7 @@ from engagekit.workspace.spark import (
     write_parquet_tables,
 )
 from engagekit.workspace.tables import build_tables
+from engagekit.workspace.verdicts import flagged_events, write_verdicts_file
 
 from factories import tiny_dataset
 
@@ -63,23 +66,47 @@ AS_OFS_PER_DATASET = len(RANDOM_AS_OF)
 
 
 def every_event(**settings) -> EngagementConfig:
-    """Settings the levels job runs in the database: every open and click counts (see
-    :func:`engagekit.workspace.levels_sql.counts_every_event`)."""
+    """Settings that count every open and click: the job reads no machine verdicts."""
     return EngagementConfig(**EVERY_OPEN_AND_CLICK, **settings)
 
 
+def machine_rules():
+    """The default rules most often (the ones an import stores), else rules stored on demand."""
+    return st.one_of(
+        st.just(MachineRules()), st.just(MachineRules()),
+        st.builds(MachineRules, proxy_seconds=st.sampled_from([0.0, 30.0, 120.0, 86_400.0]),
+                  prefetch_min_sends=st.integers(1, 3), burst_seconds=st.sampled_from([0.0, 5.0, 60.0]),
+                  early_click_seconds=st.sampled_from([0.0, 60.0, 3600.0]),
+                  proxy_ip_prefixes=st.sampled_from([("17.",), ()])),
+    )
+
+
+def engagement_rules():
+    """What counts: the default rule (confirmed opens, scanner clicks left out) half the time."""
+    return st.one_of(
+        st.just({}),
+        st.fixed_dictionaries({
+            "engagement": st.sampled_from(["all_opens", "confirmed_opens", "clicks_only"]),
+            "count_scanner_clicks": st.booleans(),
+        }),
+    )
+
+
 def random_configs():
-    """Settings that make ties and odd cuts: fractional weights, shares like 1/3."""
+    """Settings that make ties and odd cuts (fractional weights, shares like 1/3), under every
+    engagement rule and random machine rules."""
     weights = st.sampled_from([(1.0, 2.0), (0.1, 0.2), (1.0, 0.0), (0.0, 1.0), (0.3, 0.7), (1.5, 1.5)])
     shares = st.sampled_from([(0.2, 0.4), (0.25, 0.25), (1 / 3, 1 / 3), (0.5, 0.5), (0.1, 0.3)])
     return st.builds(
-        lambda w, s, **kw: every_event(open_weight=w[0], click_weight=w[1],
-                                            most_engaged_share=s[0], least_engaged_share=s[1], **kw),
-        weights, shares,
+        lambda w, s, rule, **kw: EngagementConfig(
+            open_weight=w[0], click_weight=w[1], most_engaged_share=s[0],
+            least_engaged_share=s[1], **rule, **kw),
+        weights, shares, engagement_rules(),
         min_sends=st.integers(1, 3),
         lookback_days=st.sampled_from([30, 90]),
         exclusion_hours=st.sampled_from([0.0, 24.0, 0.5]),
         previous_period_days=st.sampled_from([7, 30]),
+        machine_rules=machine_rules(),
     )
 
 
@@ -98,22 +125,24 @@ def assert_reports_equal(expected, got, matrix) -> None:
 
 
 class Target:
-    """Where the property runs: loads a dataset, returns a runner over it."""
+    """Where the property runs: loads a dataset, returns a runner over it for ``rules``."""
 
     name = "?"
 
-    def load(self, dataset):  # returns (the dataset as stored, a runner)
+    def load(self, dataset, rules):  # returns (the dataset as stored, a runner)
         raise NotImplementedError
 
 
 class WorkspaceTarget(Target):
+    """An import stores the verdicts of the default rules; other rules are stored on demand."""
+
     def __init__(self, workspace):
         self.workspace = workspace
         self.name = workspace.engine.dialect.name
 
-    def load(self, dataset):
+    def load(self, dataset, rules):
         self.workspace.import_dataset(dataset, mode="replace", allow_empty=True)
-        return self.workspace.load(), DatabaseRunner(self.workspace.engine)
+        return self.workspace.load(), self.workspace.runner()
 
 
 class DuckTarget(Target):
@@ -122,8 +151,8 @@ class DuckTarget(Target):
     def __init__(self):
         self.engine = sa.create_engine("duckdb:///:memory:")
 
-    def load(self, dataset):
-        copy_job_tables(self.engine, dataset, TABLES)
+    def load(self, dataset, rules):
+        copy_job_tables(self.engine, dataset, TABLES, rules=(rules,))
         return dataset, DatabaseRunner(self.engine)
 
 
@@ -135,13 +164,14 @@ class SparkTarget(Target):
         self.folder = Path(tempfile.mkdtemp(prefix="engagekit-spark-"))
         self.loads = 0
 
-    def load(self, dataset):
+    def load(self, dataset, rules):
         self.loads += 1
         folder = self.folder / str(self.loads)
         folder.mkdir()
         for name in JOB_TABLES:
             getattr(dataset, name).to_parquet(folder / f"{name}.parquet", index=False)
-        return dataset, SparkRunner.from_parquet_folder(self.spark, folder)
+        write_verdicts_file(folder, dataset, rules)
+        return dataset, SparkRunner.from_parquet_folder(self.spark, folder, rules)
 
 
 def compare_on(target: Target, cases: int = CASES_PER_ENGINE) -> int:
@@ -152,7 +182,7 @@ def compare_on(target: Target, cases: int = CASES_PER_ENGINE) -> int:
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(dataset=datasets(), config=random_configs(), use_current=st.booleans())
     def check(dataset, config, use_current):
-        stored, runner = target.load(dataset)
+        stored, runner = target.load(dataset, config.machine_rules)
         for as_of in RANDOM_AS_OF:
             stamp = pd.Timestamp(as_of)
             expected = engagement_report(stored, as_of=stamp, config=config,
@@ -191,7 +221,7 @@ def sqlite_runner():
     def load(dataset):
         workspace = open_workspace("sqlite")
         workspace.import_dataset(dataset, mode="replace")
-        return workspace.load(), DatabaseRunner(workspace.engine)
+        return workspace.load(), workspace.runner()
     return load
 
 
@@ -235,9 +265,59 @@ def test_equal_rates_tie_for_weights_that_are_not_whole_numbers(sqlite_runner):
     pd.testing.assert_frame_equal(got.table, expected.table.reset_index(drop=True), check_exact=True)
 
 
+def machine_dataset():
+    """Contact 1: every email fetched 10 s after its send by Apple's proxy, one clicked later;
+    contact 2: scanner clicks 8 and 9 s after a send on two links, then a person's click; contact
+    3: two opens at the same second, one by the proxy and one not (a person read it)."""
+    campaigns = {k: f"2026-06-{k:02d} 10:00:00" for k in range(1, 6)}
+    events = [(c, k, "send", t) for c in (1, 2, 3) for k, t in campaigns.items()]
+    events += [(1, k, "open", f"2026-06-{k:02d} 10:00:10") for k in campaigns]
+    events += [(1, 2, "click", "2026-06-02 18:00:00"), (2, 3, "click", "2026-06-03 10:00:08"),
+               (2, 3, "click", "2026-06-03 10:00:09"), (2, 4, "click", "2026-06-04 15:00:00"),
+               (3, 1, "open", "2026-06-01 10:00:20"), (3, 1, "open", "2026-06-01 10:00:20")]
+    data = tiny_dataset(campaigns, events, n_contacts=4)
+    frame = data.email_events
+    agents = np.where((frame["event_type"] == "open") & (frame["occurred_at"].dt.hour == 10),
+                      "Mozilla/5.0", None)
+    agents[np.flatnonzero(frame["contact_id"] == 3)[-1]] = "Outlook"  # the person's open
+    links = np.where(frame["occurred_at"] == pd.Timestamp("2026-06-03 10:00:09"),
+                     "https://b.example", "https://a.example")
+    return data.replace(email_events=frame.assign(user_agent=agents, link=links))
+
+
+@pytest.mark.parametrize("settings", [
+    {}, {"count_scanner_clicks": True}, {"engagement": "all_opens"},
+    {"engagement": "clicks_only"}, {"engagement": "clicks_only", "count_scanner_clicks": True},
+])
+def test_machine_opens_and_scanner_clicks_are_left_out_as_in_memory(sqlite_runner, settings):
+    stored, runner = sqlite_runner(machine_dataset())
+    config = EngagementConfig(min_sends=1, **settings)
+    got = report_in_database(runner, TABLES, as_of=pd.Timestamp("2026-06-30"), config=config).current
+    expected = engagement_report(stored, as_of="2026-06-30", config=config).current
+    pd.testing.assert_frame_equal(got.table, expected.table.reset_index(drop=True), check_exact=True)
+    opened = dict(zip(got.table["contact_id"], got.table["opened"], strict=True))
+    assert opened[1] == (5 if config.engagement == "all_opens" else 1)
+    assert opened[2] == (2 if config.count_scanner_clicks else 1)
+    assert opened[3] == (0 if config.engagement == "clicks_only" else 1)  # the person's open stands
+
+
+def test_an_import_stores_only_the_flagged_events():
+    """Proxy opens and scanner clicks are stored; the key of two opens at one second, one a
+    person's, is not."""
+    flagged = flagged_events(machine_dataset(), MachineRules())
+    assert sorted(flagged.groupby("contact_id").size().items()) == [(1, 5), (2, 2)]
+    workspace = open_workspace("sqlite")
+    workspace.import_dataset(machine_dataset(), mode="replace")
+    verdicts = build_tables().machine_verdicts
+    with workspace.engine.connect() as conn:
+        stored = conn.execute(sa.select(sa.func.count()).select_from(verdicts)).scalar()
+    assert stored == len(flagged)
+
+
 def test_the_job_has_no_order_by_over_contacts():
     """Ordering happens only over the distinct scores (a window ordered by score)."""
-    text, _ = compile_for_spark(levels_query(TABLES, as_of=pd.Timestamp("2026-06-30")))
+    text, _ = compile_for_spark(levels_query(TABLES, as_of=pd.Timestamp("2026-06-30"),
+                                             config=every_event()))
     assert "ROW_NUMBER" not in text.upper()
     ordered = [line for line in text.splitlines() if "ORDER BY" in line.upper()]
     assert ordered and all("OVER (ORDER BY" in line.upper() for line in ordered)
@@ -245,10 +325,13 @@ def test_the_job_has_no_order_by_over_contacts():
 
 
 def test_every_value_is_a_bound_parameter():
-    config = every_event(min_sends=7, open_weight=3.0)
+    config = EngagementConfig(min_sends=7, open_weight=3.0)
+    flagged = DatabaseRunner(sa.create_engine("sqlite://"), verdicts=lambda rules: 4242) \
+        .flagged_events(config.machine_rules)
     text, params = compile_for_spark(levels_query(TABLES, as_of=pd.Timestamp("2026-06-30"),
-                                                  config=config))
+                                                  config=config, flagged=flagged))
     assert 7 in params.values() and "2026-06-30 00:00:01" in params.values()
+    assert 4242 in params.values() and "4242" not in text  # the verdicts' rules, bound too
     assert "2026" not in text and "' OR" not in text
     assert SparkDialect().identifier_preparer.quote("level") in text
 
@@ -291,10 +374,10 @@ SPARK_DEFINITIONS_PER_DATASET = 10
 
 
 def spark_configs():
-    """Random settings under which the Spark engine is defined: :func:`segments_support.configs`
-    (sends, windows, exclusion) with every open and click counted, as the session requires of
-    Spark (``Session._check_in_database``): its levels and activity read the raw events."""
-    return configs().map(lambda config: config.with_changes(**EVERY_OPEN_AND_CLICK))
+    """Random settings under which the Spark engine runs: :func:`segments_support.configs`
+    (sends, windows, exclusion, every engagement rule) without orders counting as engagement,
+    which the session refuses on Spark (``Session._check_in_database``)."""
+    return configs().map(lambda config: config.with_changes(count_orders=False))
 
 
 @pytest.mark.spark
@@ -311,6 +394,7 @@ def test_spark_engine_gives_the_memory_engines_members(spark):
         as_of = data.draw(st.sampled_from(RANDOM_AS_OF), label="as_of")
         config = data.draw(spark_configs(), label="config")
         folder = write_parquet_tables(dataset, tempfile.mkdtemp(prefix="engagekit-spark-"))
+        write_verdicts_file(folder, dataset, config.machine_rules)
         memory = MemoryEngine(dataset, as_of=as_of, config=config)
         engine = SparkEngine(SparkRunner.from_parquet_folder(spark, folder), as_of=as_of,
                              config=config, custom_fields=dataset.custom_fields)
@@ -335,9 +419,11 @@ def test_spark_engine_counts_levels_over_catalog_tables(spark):
     dataset = tie_dataset()
     # through Parquet: Spark cannot infer a schema from an empty pandas frame (no lists, no tags)
     folder = write_parquet_tables(dataset, tempfile.mkdtemp(prefix="engagekit-spark-"))
+    verdicts = write_verdicts_file(folder, dataset, MachineRules())
     for name in TABLE_NAMES:
         spark.read.parquet(str(folder / f"{name}.parquet")).createOrReplaceTempView(f"crm_{name}")
-    runner = SparkRunner(spark, {name: f"crm_{name}" for name in TABLE_NAMES})
+    runner = SparkRunner(spark, {**{name: f"crm_{name}" for name in TABLE_NAMES},
+                                 "machine_verdicts": verdicts})
     engine = SparkEngine(runner, as_of="2026-06-30")
     memory = MemoryEngine(dataset, as_of="2026-06-30")
     for level in ("most_engaged", "least_engaged", "everyone_else"):
@@ -347,15 +433,15 @@ def test_spark_engine_counts_levels_over_catalog_tables(spark):
 
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_sql_segment_counts_never_load_events_into_python(kind, monkeypatch, sample_dataset):
-    """Levels for SQL segments are computed and stored by the database (INSERT ... SELECT) when
-    every open and click counts; level segments do not read the counted deliveries."""
+    """Levels for SQL segments are computed and stored by the database (INSERT ... SELECT), with
+    the machine verdicts the import stored; level segments do not read the counted deliveries."""
     from engagekit.segments import SqlEngine
     from engagekit.workspace import Workspace
 
     with fresh_postgres_database() if kind == "postgres" else nullcontext() as url:
         workspace = open_workspace(kind, url)
         workspace.import_dataset(sample_dataset)
-        config = every_event()  # what the database can count without the library's machine verdicts
+        config = EngagementConfig()  # confirmed opens only: the stored verdicts are read
         expected = {level: MemoryEngine(workspace.load(), as_of="2026-11-30", config=config).count(
             level_segment(level)) for level in ("most_engaged", "somewhat_engaged", "least_engaged",
                                                 "everyone_else")}

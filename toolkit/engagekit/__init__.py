@@ -63,7 +63,7 @@ from engagekit.engagement.sunset import (
     SunsetSimulation,
     simulate_sunset,
 )
-from engagekit.engagement.tiers import EngagementTiers, Thresholds, judged_scores, level_names
+from engagekit.engagement.tiers import Thresholds, judged_scores, level_names
 from engagekit.engagement.transitions import MOVEMENTS, Transitions, compute_transitions, movement
 from engagekit.errors import (
     ConfigError,
@@ -292,3 +292,13 @@ __all__ = [
     "write_canonical",
     "write_sample",
 ]
+
+
+def __getattr__(name: str):
+    # The scikit-learn transformer is imported on first use: scikit-learn takes most of a second
+    # to import, and nothing else at start-up needs it.
+    if name == "EngagementTiers":
+        from engagekit.engagement.estimator import EngagementTiers
+
+        return EngagementTiers
+    raise AttributeError(f"module 'engagekit' has no attribute {name!r}")

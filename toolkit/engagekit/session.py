@@ -72,7 +72,7 @@ from engagekit.segments.store import Segment, SegmentStore
 from engagekit.timeutil import AsOf, as_timestamp, natural_as_of, read_now
 from engagekit.workspace.database import display_url
 from engagekit.workspace.importer import ImportResult
-from engagekit.workspace.levels_sql import DatabaseRunner, counts_every_event, report_in_database
+from engagekit.workspace.levels_sql import report_in_database, runs_in_database
 from engagekit.workspace.lists import WORKSPACE_ORIGIN, AddToListResult
 from engagekit.workspace.plans import PlanRecord
 from engagekit.workspace.spark import SparkRunner, local_spark
@@ -365,7 +365,7 @@ class Session:
         """The id of the contact with this email address (or this id), else :class:`NotFoundError`."""
         contacts = self.dataset.contacts
         if isinstance(email_or_id, int | np.integer):
-            if int(email_or_id) in set(contacts["contact_id"]):
+            if (contacts["contact_id"].to_numpy() == int(email_or_id)).any():
                 return int(email_or_id)
             raise NotFoundError(f"There is no contact with id {email_or_id}.")
         found = contacts.loc[contacts["email"] == str(email_or_id).strip().lower(), "contact_id"]
@@ -393,22 +393,27 @@ class Session:
         with self._lock:
             if engine not in self._reports:
                 if engine == "sql":
-                    runner = DatabaseRunner(self.workspace.engine)
+                    runner = self.workspace.runner()
                 else:
-                    runner = SparkRunner.from_parquet_folder(local_spark(spark_cores),
-                                                             self.workspace.parquet_folder())
+                    runner = self._spark_runner(spark_cores)
                 self._reports[engine] = report_in_database(
                     runner, self.workspace.tables, as_of=self.as_of, config=self.config)
             return self._reports[engine]
 
     def _check_in_database(self, engine: str) -> None:
-        if not counts_every_event(self.config):
+        if not runs_in_database(self.config):
             raise ConfigError(
-                f"The {engine} engine counts every open and click; the engagement settings in force "
-                "leave machine opens or scanner clicks out, which only the library can tell apart. "
-                "Use the memory engine, or count every event (--engagement all_opens "
-                "--count-scanner-clicks)."
+                f"The {engine} engine cannot count orders as engagement: crediting an order to "
+                "the email before it is done by the memory engine. Use the memory engine, or "
+                "stop counting orders (--no-orders)."
             )
+
+    def _spark_runner(self, cores: int = 1) -> SparkRunner:
+        """A local Spark session over the workspace's Parquet copy, with the machine verdicts of
+        the rules in force."""
+        rules = self.config.machine_rules
+        return SparkRunner.from_parquet_folder(local_spark(cores),
+                                               self.workspace.parquet_folder(rules), rules)
 
     @property
     def levels(self) -> LevelResult:
@@ -479,10 +484,19 @@ class Session:
         with self._lock:
             return audit_data(self.dataset, as_of=self.as_of, config=self.config)
 
+    def prepare_overview(self, months: int = 12) -> None:
+        """Compute what a dashboard shows first (levels, transitions and the level history) and
+        keep the history with the stored data: an import calls this, so a dashboard opened on
+        the new data draws its overview without computing a year of levels first."""
+        self.history(months)
+
     def history(self, months: int = 12) -> pd.DataFrame:
         """Contacts and share per level at monthly as-of dates ending at the as-of time."""
         *earlier, last = monthly_dates(self.as_of, months)
-        history = level_history(self.dataset, as_ofs=earlier, config=self.config)
+        # Kept with the stored data: a dashboard opened later shows it without recomputing.
+        key = f"level_history|{self.as_of.isoformat()}|{months}|{self.config.to_json()}"
+        history = self.dataset.lasting(
+            key, lambda: level_history(self.dataset, as_ofs=earlier, config=self.config))
         latest = self.levels.summary().assign(as_of=last)[list(history.columns)]
         return pd.concat([history, latest], ignore_index=True)
 
@@ -521,8 +535,7 @@ class Session:
                                                     measures=self.measures)
                 else:
                     self._check_in_database(kind)
-                    runner = SparkRunner.from_parquet_folder(local_spark(),
-                                                             self.workspace.parquet_folder())
+                    runner = self._spark_runner()
                     self._engines[kind] = SparkEngine(runner, as_of=self.as_of, config=self.config,
                                                       custom_fields=self.dataset.custom_fields,
                                                       measures=self.measures)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
-
 CONFIDENCE = 0.95
 
 
@@ -97,6 +95,9 @@ def measure_lift(
         rate_h = holdout_successes / holdout_size if holdout_size else nan
         return Lift(treatment_size, treatment_successes, holdout_size, holdout_successes, rate_t,
                     rate_h, nan, nan, nan, nan, nan, nan, nan)
+    # statsmodels is imported on use: it is most of a second of every start-up otherwise.
+    from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
     rate_t, rate_h = treatment_successes / treatment_size, holdout_successes / holdout_size
     counts = (treatment_successes, treatment_size, holdout_successes, holdout_size)
     with warnings.catch_warnings():

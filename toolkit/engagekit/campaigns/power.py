@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import math
 
-from statsmodels.stats.power import NormalIndPower
-from statsmodels.stats.proportion import proportion_effectsize
-
 ALPHA = 0.05
 POWER = 0.8
 
@@ -37,6 +34,8 @@ def minimum_detectable_effect(
     """
     if n_treatment <= 0 or n_holdout <= 0:
         return None
+    from statsmodels.stats.power import NormalIndPower  # imported on use: a second at start-up
+
     baseline = min(max(baseline_rate, 1e-6), 1 - 1e-6)
     h = NormalIndPower().solve_power(effect_size=None, nobs1=n_treatment, ratio=n_holdout / n_treatment,
                                      alpha=alpha, power=power, alternative="two-sided")
@@ -59,6 +58,9 @@ def required_size(
     target = baseline_rate + effect
     if effect <= 0 or not 0 < target < 1 or not 0 < holdout_share < 1:
         return None
+    from statsmodels.stats.power import NormalIndPower  # imported on use: a second at start-up
+    from statsmodels.stats.proportion import proportion_effectsize
+
     h = abs(proportion_effectsize(target, baseline_rate))
     ratio = holdout_share / (1 - holdout_share)
     n_treatment = NormalIndPower().solve_power(effect_size=h, nobs1=None, ratio=ratio, alpha=alpha,

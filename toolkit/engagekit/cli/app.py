@@ -148,6 +148,8 @@ def import_files(
         return
     with console.status("Saving to the workspace…"):
         result = ek.Workspace.open(workspace).import_dataset(dataset, mode=mode, allow_empty=allow_empty)
+    with console.status("Preparing the dashboard's overview…"):
+        ek.Session.open(workspace).prepare_overview()
     console.print(import_report.summary())
     held = ", ".join(f"{n:,} {table.replace('_', ' ')}" for table, n in result.counts.items())
     console.print(f"Workspace now holds {held}.")
@@ -352,7 +354,8 @@ def dashboard(
     env = dict(os.environ)
     if workspace:
         env["ENGAGEKIT_WORKSPACE"] = workspace
-    command = [sys.executable, "-m", "streamlit", "run", str(app_file), "--server.port", str(port)]
+    # The dashboard's own launcher: `streamlit run` with the libraries imported before the first page.
+    command = [sys.executable, "-m", "engagekit_dashboard.serve", "--server.port", str(port)]
     say(f"Starting the dashboard on http://localhost:{port} …")
     raise typer.Exit(subprocess.call(command, env=env))
 

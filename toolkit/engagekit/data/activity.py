@@ -151,6 +151,26 @@ class ActivityIndex:
         hit = (position >= 0) & ((found >> 32) == deliveries)
         return np.where(hit, (found & _LOW_MASK) + int(self.epoch), NEVER)
 
+    def engaged_between(self, start: int, end: int, *, clicks_only: bool = False) -> np.ndarray:
+        """Positions of the contacts with a counted open or click (a click, with ``clicks_only``)
+        at a time in ``[start, end)`` (seconds), sorted.
+
+        Examples
+        --------
+        >>> from engagekit.data.sample import generate_sample
+        >>> index = ActivityIndex.build(generate_sample(200, seed=1))
+        >>> first, last = int(index.campaign_sent.min()), int(index.campaign_sent.max()) + 86_400 * 30
+        >>> engaged = index.engaged_between(first, last)
+        >>> len(engaged) > len(index.engaged_between(first, last, clicks_only=True)) > 0
+        True
+        """
+        keys = self.click_key if clicks_only else self.engagement_key
+        offsets = keys & _LOW_MASK
+        # Python integers: bounds far from the data must not overflow, only select nothing or all.
+        low, high = (min(max(int(bound) - int(self.epoch), 0), _LOW_MASK + 1) for bound in (start, end))
+        deliveries = keys[(offsets >= low) & (offsets < high)] >> 32
+        return np.unique(self.delivery_contact[deliveries])
+
     @classmethod
     def build(cls, dataset: EventTables, config: EngagementConfig | None = None) -> ActivityIndex:
         """Index the email events of ``dataset`` that count as engagement under ``config``.
@@ -293,10 +313,23 @@ def _left_out(dataset: EventTables, arrays: EventArrays, config: EngagementConfi
     """Which events (file order) ``config`` leaves out of engagement. The classifier runs only
     when the rule needs its verdicts: counting every open and click needs none."""
     kind = arrays.in_file_order(arrays.kind)
-    if config.count_scanner_clicks and config.engagement != "confirmed_opens":
+    if not needs_verdicts(config):
         return (kind == OPEN) if config.engagement == "clicks_only" else np.zeros(len(kind), bool)
     verdicts = Verdicts.from_codes(machine_reasons(dataset, config.machine_rules, arrays), kind)
     return left_out_by_rule(kind, verdicts, config)
+
+
+def needs_verdicts(config: EngagementConfig) -> bool:
+    """Whether ``config`` leaves some events out by the classifier's verdicts: machine opens
+    (*confirmed opens only*) or scanner clicks (unless they count).
+
+    Examples
+    --------
+    >>> needs_verdicts(EngagementConfig()), needs_verdicts(EngagementConfig(
+    ...     engagement="clicks_only", count_scanner_clicks=True))
+    (True, False)
+    """
+    return config.engagement == "confirmed_opens" or not config.count_scanner_clicks
 
 
 def left_out_by_rule(kind: np.ndarray, verdicts: Verdicts, config: EngagementConfig) -> np.ndarray:
@@ -346,17 +379,27 @@ def cell_flags(engaged: np.ndarray, clicked: np.ndarray, bounced: np.ndarray) ->
     return engaged.astype(np.int64) | (clicked.astype(np.int64) << 1) | (bounced.astype(np.int64) << 2)
 
 
-def machine_reasons(dataset: EventTables, rules: MachineRules, arrays: EventArrays) -> np.ndarray:
+def machine_reasons(
+    dataset: EventTables, rules: MachineRules, arrays: EventArrays | None = None
+) -> np.ndarray:
     """The classifier's reason code of each event (file order): the ones the dataset keeps for
-    ``rules`` (computed once per dataset, stored with the columnar copy), else classified now."""
+    ``rules`` (computed once per dataset, stored with the columnar copy), else classified now
+    (from ``arrays``, the events grouped by delivery, grouped here when not given).
+
+    Examples
+    --------
+    >>> from engagekit.data.sample import generate_sample
+    >>> data = generate_sample(100, seed=1)
+    >>> len(machine_reasons(data, MachineRules())) == len(data.email_events)
+    True
+    """
+    def classify() -> np.ndarray:
+        grouped = arrays if arrays is not None else EventArrays.group(
+            dataset.email_events, dataset.campaigns, dataset.contacts["contact_id"].to_numpy(np.int64))
+        return grouped.in_file_order(classify_grouped(grouped, dataset.email_events, rules).reason_code)
+
     keep = getattr(dataset, "machine_reasons", None)
-    if keep is not None:
-        return keep(rules, lambda: _classified(arrays, dataset, rules))
-    return _classified(arrays, dataset, rules)
-
-
-def _classified(arrays: EventArrays, dataset: EventTables, rules: MachineRules) -> np.ndarray:
-    return arrays.in_file_order(classify_grouped(arrays, dataset.email_events, rules).reason_code)
+    return keep(rules, classify) if keep is not None else classify()
 
 
 def _latest_flag(flags: list[np.ndarray], times: tuple[np.ndarray, ...]) -> np.ndarray:

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -96,6 +97,59 @@ def empty_table(table: str) -> pd.DataFrame:
     return _coerce(pd.DataFrame({column: [] for column in TABLES[table]}), table)
 
 
+class FrameKeeper(Protocol):
+    """Where a stored dataset keeps frames derived from it (see :meth:`Dataset.lasting`)."""
+
+    def read(self, key: str) -> pd.DataFrame | None: ...
+
+    def write(self, key: str, frame: pd.DataFrame) -> None: ...
+
+
+class ReadOnUse:
+    """A table that is read the first time it is used (once, even from several threads).
+
+    A workspace's stored copy hands its largest table, the email events, over this way: the
+    levels come from the stored activity index, so opening a workspace need not wait for tens of
+    millions of event rows that only some pages read. ``read`` must already hold what it reads
+    (an open file), so the table stays readable if the copy is replaced meanwhile.
+
+    Examples
+    --------
+    >>> table = ReadOnUse(lambda: pd.DataFrame({"a": [1]}))
+    >>> table.frame() is table.frame()
+    True
+    """
+
+    def __init__(self, read: Callable[[], pd.DataFrame]):
+        self._read: Callable[[], pd.DataFrame] | None = read
+        self._frame: pd.DataFrame | None = None
+        self._lock = threading.Lock()
+
+    def frame(self) -> pd.DataFrame:
+        with self._lock:
+            if self._frame is None:
+                self._frame, self._read = self._read(), None
+            return self._frame
+
+
+class _Table:
+    """A table field of :class:`Dataset`: holds a frame, or a :class:`ReadOnUse` it reads on use."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name, self.slot = name, f"_{name}_table"
+
+    def __get__(self, dataset: Dataset | None, owner: type | None = None) -> pd.DataFrame:
+        if dataset is None:  # the class itself (dataclasses asks for a default): there is none
+            return self
+        value = getattr(dataset, self.slot)
+        return value.frame() if isinstance(value, ReadOnUse) else value
+
+    def __set__(self, dataset: Dataset, value: pd.DataFrame | ReadOnUse) -> None:
+        if value is self:
+            raise TypeError(f"a Dataset needs its {self.name} table")
+        object.__setattr__(dataset, self.slot, value)  # frozen: set once, by __init__
+
+
 @dataclass(frozen=True)
 class Dataset:
     """All the data of one workspace, in canonical frames.
@@ -117,13 +171,13 @@ class Dataset:
     1
     """
 
-    contacts: pd.DataFrame
-    contact_tags: pd.DataFrame
-    lists: pd.DataFrame
-    list_memberships: pd.DataFrame
-    campaigns: pd.DataFrame
-    email_events: pd.DataFrame
-    orders: pd.DataFrame
+    contacts: pd.DataFrame = _Table()
+    contact_tags: pd.DataFrame = _Table()
+    lists: pd.DataFrame = _Table()
+    list_memberships: pd.DataFrame = _Table()
+    campaigns: pd.DataFrame = _Table()
+    email_events: pd.DataFrame = _Table()  # may be a ReadOnUse (see Dataset.trusted)
+    orders: pd.DataFrame = _Table()
     custom_fields: dict[str, str] = field(default_factory=dict)
     given_activity: ActivityIndex | None = field(default=None, repr=False, compare=False)
     _indexes: dict[str, ActivityIndex] = field(
@@ -132,6 +186,7 @@ class Dataset:
         default_factory=threading.Lock, init=False, repr=False, compare=False)
     given_reasons: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
     _derived: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
+    kept_by: FrameKeeper | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_frames(
@@ -179,14 +234,16 @@ class Dataset:
     @classmethod
     def trusted(
         cls, *, custom_fields: dict[str, str], activity: ActivityIndex | None = None,
-        machine_reasons: dict[str, np.ndarray] | None = None, **frames: pd.DataFrame,
+        machine_reasons: dict[str, np.ndarray] | None = None, kept_by: FrameKeeper | None = None,
+        **frames: pd.DataFrame | ReadOnUse,
     ) -> Dataset:
         """Wrap frames that already are canonical (the workspace's own columnar copy, written
         from a checked dataset), without casting or checking them again; ``activity`` is their
         activity index and ``machine_reasons`` the classifier's codes (by rules), when stored
-        with them."""
+        with them. A table given as a :class:`ReadOnUse` is read when first used; ``kept_by``
+        keeps the results of :meth:`lasting` beside the stored data."""
         return cls(**frames, custom_fields=dict(custom_fields), given_activity=activity,
-                   given_reasons=dict(machine_reasons or {}))
+                   given_reasons=dict(machine_reasons or {}), kept_by=kept_by)
 
     def check_integrity(self) -> None:
         """Raise :class:`DataError` when a key is duplicated, blank or points nowhere."""
@@ -273,6 +330,29 @@ class Dataset:
             self._derived[key] = make()
         return self._derived[key]
 
+    def lasting(self, key: str, make: Callable[[], pd.DataFrame], *, remember: bool = True) -> pd.DataFrame:
+        """Like :meth:`derived`, for a frame that is also kept with the stored data (when this
+        dataset was read from a workspace's copy), so a later process reads it at once. With
+        ``remember=False`` it is kept on disk only (a large frame the caller holds itself).
+
+        Examples
+        --------
+        >>> data = Dataset.from_frames(contacts=pd.DataFrame({"contact_id": [1],
+        ...     "email": ["ann@example.com"], "first_name": [None], "last_name": [None],
+        ...     "date_added": ["2026-01-05"], "email_status": ["subscribed"]}))
+        >>> data.lasting("sizes", lambda: pd.DataFrame({"n": [1]}))["n"].tolist()
+        [1]
+        """
+        def make_or_read() -> pd.DataFrame:
+            kept = self.kept_by.read(key) if self.kept_by is not None else None
+            if kept is None:
+                kept = make()
+                if self.kept_by is not None:
+                    self.kept_by.write(key, kept)
+            return kept
+
+        return self.derived(key, make_or_read) if remember else make_or_read()
+
     def last_sent_at(self) -> pd.Timestamp | None:
         """When the last campaign was sent (``None`` without campaigns)."""
         sent = self.campaigns["sent_at"].dropna()
@@ -307,4 +387,4 @@ class Dataset:
         return {name: len(getattr(self, name)) for name in TABLES}
 
 
-__all__ = ["Dataset", "empty_table"]
+__all__ = ["Dataset", "FrameKeeper", "ReadOnUse", "empty_table"]

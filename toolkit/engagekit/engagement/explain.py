@@ -13,7 +13,7 @@ from engagekit.data.activity import left_out_by_rule
 from engagekit.data.dataset import Dataset
 from engagekit.data.machine import classify_events, describe_verdict
 from engagekit.data.schema import LEVEL_LABELS
-from engagekit.engagement.features import last_engagement_ever, window_bounds
+from engagekit.engagement.features import last_engagement_ever_of, window_bounds
 from engagekit.engagement.levels import LevelResult
 from engagekit.errors import NotFoundError
 
@@ -116,7 +116,7 @@ def explain_contact(levels: LevelResult, contact_id: int, *, data: Dataset | Non
 
 def _ever_sentence(data: Dataset, contact_id: int, levels: LevelResult, *, in_window: bool) -> str:
     """When the contact last engaged at all, up to the as-of time (before the window, maybe)."""
-    ever = last_engagement_ever(data.activity_for(levels.config), as_of=levels.as_of, config=levels.config)
+    ever = last_engagement_ever_of(data, as_of=levels.as_of, config=levels.config)
     row = ever.loc[ever["contact_id"] == contact_id].iloc[0]
     if pd.isna(row["last_engagement_ever_at"]):
         return "Last engagement ever: none up to the as-of date."

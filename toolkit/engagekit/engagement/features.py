@@ -44,6 +44,7 @@ import pandas as pd
 
 from engagekit.config import EngagementConfig
 from engagekit.data.activity import NEVER, ActivityIndex, cell_flags, to_seconds
+from engagekit.data.dataset import Dataset
 from engagekit.timeutil import AsOf, as_timestamp
 
 FEATURE_KINDS: dict[str, str] = {
@@ -198,6 +199,24 @@ def last_engagement_ever(
         "last_engagement_ever_at": _as_times(latest),
         "days_since_last_engagement_ever": np.where(never, np.nan, (t - latest) / SECONDS_PER_DAY),
     })
+
+
+def last_engagement_ever_of(data: Dataset, *, as_of: AsOf, config: EngagementConfig) -> pd.DataFrame:
+    """:func:`last_engagement_ever` of ``data``'s index under ``config``, computed once per as-of
+    time and rule and kept with the data (a contact page, its explanations and member tables all
+    ask for it).
+
+    Examples
+    --------
+    >>> from engagekit.data.sample import generate_sample
+    >>> data = generate_sample(50, seed=3)
+    >>> first = last_engagement_ever_of(data, as_of="2026-11-30", config=EngagementConfig())
+    >>> first is last_engagement_ever_of(data, as_of="2026-11-30", config=EngagementConfig())
+    True
+    """
+    stamp = as_timestamp(as_of)
+    return data.derived(f"last engagement ever|{stamp.isoformat()}|{config.counting_key()}",
+                        lambda: last_engagement_ever(data.activity_for(config), as_of=stamp, config=config))
 
 
 def _cell_keys(index: ActivityIndex, rows: slice | np.ndarray, window: slice, t: int) -> np.ndarray:

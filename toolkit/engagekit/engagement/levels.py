@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -22,10 +23,10 @@ from engagekit.data.dataset import Dataset
 from engagekit.data.schema import LEVEL_LABELS, LEVELS
 from engagekit.engagement.features import compute_features
 from engagekit.engagement.tiers import (
-    EngagementTiers,
     Thresholds,
     assign_codes,
     judged_scores,
+    learn_thresholds,
     level_categories,
 )
 from engagekit.timeutil import AsOf, as_timestamp
@@ -54,6 +55,11 @@ class LevelResult:
 
     def counts(self) -> pd.Series:
         """Contacts per level, all four levels present, most engaged first."""
+        return self._counts.copy()
+
+    @cached_property
+    def _counts(self) -> pd.Series:
+        # Counted once: every page asks, and the table does not change after it is cut.
         return self.table["level"].value_counts(sort=False).reindex(list(LEVELS), fill_value=0)
 
     def shares(self) -> pd.Series:
@@ -64,7 +70,7 @@ class LevelResult:
 
     @property
     def n_judged(self) -> int:
-        return int((self.table["level"] != "everyone_else").sum())
+        return int(self._counts.drop("everyone_else").sum())
 
     def summary(self) -> pd.DataFrame:
         """A small table: level, label, contacts, share."""
@@ -125,8 +131,7 @@ def levels_from_features(
     if thresholds is None and len(scores) == 0:
         thresholds = Thresholds(np.nan, np.nan, 0)  # an empty workspace: nothing to learn from
     elif thresholds is None:
-        tiers = EngagementTiers.from_config(config).fit(scores[:, None])
-        thresholds = tiers.thresholds_for(0)
+        thresholds = learn_thresholds(scores[~np.isnan(scores)], config)
     codes = assign_codes(scores, thresholds)
     table["level"] = level_categories(codes)
     return LevelResult(as_of=as_of, config=config, thresholds=thresholds, table=table)
@@ -180,7 +185,7 @@ def current_and_previous(
     # so they run side by side on two cores.
     with ThreadPoolExecutor(max_workers=2) as pool:
         now_table, before_table = pool.map(
-            lambda stamp: compute_features(index, as_of=stamp, config=config), times
+            lambda stamp: _features_kept(data, index, as_of=stamp, config=config), times
         )
     current = levels_from_features(now_table, as_of=times[0], config=config)
     previous = levels_from_features(
@@ -188,6 +193,18 @@ def current_and_previous(
         thresholds=current.thresholds if previous_uses_current_thresholds else None,
     )
     return current, previous
+
+
+def _features_kept(data: Dataset | ActivityIndex, index: ActivityIndex, *, as_of: pd.Timestamp,
+                   config: EngagementConfig) -> pd.DataFrame:
+    """The features of the current and previous levels, kept with a stored dataset: a process
+    opening the same data under the same settings (a dashboard after an import) reads them."""
+    if not isinstance(data, Dataset):
+        return compute_features(index, as_of=as_of, config=config)
+    # Everything compute_features reads: the counting rule (the index) and the score fields.
+    key = "|".join(["features", as_of.isoformat(), config.counting_key(),
+                    *(str(getattr(config, name)) for name in SCORE_FIELDS if name not in COUNTING_FIELDS)])
+    return data.lasting(key, lambda: compute_features(index, as_of=as_of, config=config), remember=False)
 
 
 def level_history(

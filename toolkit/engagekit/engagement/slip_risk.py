@@ -25,9 +25,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.calibration import calibration_curve
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from engagekit.config import EngagementConfig
@@ -120,7 +117,10 @@ def _top_decile_precision(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(labels[top].mean())
 
 
-def _model() -> HistGradientBoostingClassifier:
+def _model():
+    """The classifier (scikit-learn's ensemble is imported on use, as it slows every start-up)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     return HistGradientBoostingClassifier(max_iter=150, learning_rate=0.08, max_leaf_nodes=15,
                                           l2_regularization=1.0, random_state=SEED)
 
@@ -165,6 +165,9 @@ def slip_risk(dataset: Dataset, *, as_of: pd.Timestamp, config: EngagementConfig
 def _fit_and_apply(levels: dict[pd.Timestamp, LevelResult], examples: dict[pd.Timestamp, pd.DataFrame],
                    dates: list[pd.Timestamp], features: list[str], as_of: pd.Timestamp,
                    period: pd.Timedelta) -> SlipRisk:
+    from sklearn.calibration import calibration_curve  # imported on use, as in _model
+    from sklearn.metrics import roc_auc_score
+
     test, train = examples[dates[0]], pd.concat([examples[t] for t in dates[1:]], ignore_index=True)
     backtest_model = _model().fit(train[features], train["slipped"])
     predicted = backtest_model.predict_proba(test[features])[:, 1]

@@ -15,7 +15,7 @@ import pandas as pd
 from engagekit.config import EngagementConfig
 from engagekit.data.dataset import Dataset
 from engagekit.data.schema import EventType
-from engagekit.engagement.features import last_engagement_ever
+from engagekit.engagement.features import last_engagement_ever_of
 from engagekit.segments.store import Segment
 
 EVENT_LABELS: dict[str, str] = {
@@ -91,7 +91,7 @@ def contact_card(dataset: Dataset, contact_id: int, *, as_of: pd.Timestamp,
     timeline = pd.concat([frame for frame in (emails, purchases) if len(frame)] or [emails],
                          ignore_index=True)
     timeline = timeline.sort_values("at", ascending=False, kind="stable").reset_index(drop=True)
-    ever = last_engagement_ever(dataset.activity_for(config), as_of=as_of, config=config)
+    ever = last_engagement_ever_of(dataset, as_of=as_of, config=config or EngagementConfig())
     last = ever.loc[ever["contact_id"] == contact_id, "last_engagement_ever_at"].iloc[0]
     return ContactCard(
         contact_id=int(contact_id), profile=profile, tags=tags, lists=lists,

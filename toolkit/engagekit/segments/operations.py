@@ -42,7 +42,7 @@ from engagekit.config import EngagementConfig
 from engagekit.data.dataset import Dataset
 from engagekit.data.safe_csv import to_safe_csv
 from engagekit.data.schema import LEVEL_LABELS, EmailStatus
-from engagekit.engagement.features import EVER_COLUMNS, FEATURE_COLUMNS, last_engagement_ever
+from engagekit.engagement.features import EVER_COLUMNS, FEATURE_COLUMNS, last_engagement_ever_of
 from engagekit.engagement.levels import current_and_previous
 from engagekit.errors import DataError, NotFoundError
 from engagekit.formats import format_share
@@ -293,8 +293,8 @@ def _member_table(
             if column in engagement.columns:
                 frame[column] = engagement[column].reindex(ids).to_numpy()
     if any(c in EVER_COLUMNS for c in columns):
-        ever = last_engagement_ever(dataset.activity_for(engine.config), as_of=engine.as_of,
-                                    config=engine.config).set_index("contact_id")
+        ever = last_engagement_ever_of(dataset, as_of=engine.as_of,
+                                       config=engine.config).set_index("contact_id")
         for column in EVER_COLUMNS:
             if column in columns:
                 frame[column] = ever[column].reindex(ids).to_numpy()

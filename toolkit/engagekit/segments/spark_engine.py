@@ -34,7 +34,12 @@ from engagekit.segments.operators import time_literal
 from engagekit.segments.sql_engine import SqlEngine
 from engagekit.segments.timing import events_end
 from engagekit.timeutil import AsOf, as_timestamp
-from engagekit.workspace.levels_sql import engagement_kinds, levels_query
+from engagekit.workspace.levels_sql import (
+    engagement_kinds,
+    flagged_for,
+    judged_events,
+    levels_query,
+)
 from engagekit.workspace.spark import SparkRunner, compile_for_spark
 from engagekit.workspace.tables import build_tables
 
@@ -96,11 +101,13 @@ class SparkEngine(SqlEngine):
     @cached_property
     def level_tables(self) -> tuple[Any, Any]:
         """The current and previous levels, as common table expressions of the query."""
+        flagged = flagged_for(self.runner, self.config)
         return (
-            levels_query(self.tables, as_of=self.as_of, config=self.config, name="current")
-            .cte("current_levels"),
+            levels_query(self.tables, as_of=self.as_of, config=self.config, name="current",
+                         flagged=flagged).cte("current_levels"),
             levels_query(self.tables, as_of=previous_as_of(self.as_of, self.config),
-                         config=self.config, name="previous").cte("previous_levels"),
+                         config=self.config, name="previous", flagged=flagged)
+            .cte("previous_levels"),
         )
 
     def members(self, definition: SegmentDefinition | str | dict) -> np.ndarray:
@@ -140,21 +147,25 @@ class SparkEngine(SqlEngine):
             self._measure_views[field] = sa.table(name, sa.column("contact_id"), sa.column(column, kind))
         return self._measure_views[field]
 
-    def _exists(self, table: sa.Table, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    def _exists(self, table: sa.Table, *conditions: ColumnElement[bool],
+                source: sa.FromClause | None = None) -> ColumnElement[bool]:
         contact_id = self.tables.contacts.c.contact_id
-        return sa.exists().where(table.c.contact_id == contact_id, *conditions)
+        found = sa.exists().where(table.c.contact_id == contact_id, *conditions)
+        return found if source is None else found.select_from(source)
 
     def _activity(self, criterion: Criterion) -> Mapping[str, ColumnElement[bool]]:
-        # Spark runs only where every open and click counts (see Session.engine), so "opened" and
-        # "clicked" read the events themselves, as the levels job does.
+        # "opened" and "clicked" read the events themselves, with the machine verdicts beside
+        # them, as the levels job does (engagement_kinds decides what counts).
         events = self.tables.email_events
         scope = self._scope(events.c.campaign_id, criterion)
         known = events.c.occurred_at < time_literal(events_end(self.as_of))
-        kinds = engagement_kinds(events)
+        config = self.config.for_email_activity()
+        source, person = judged_events(events, flagged_for(self.runner, config))
+        kinds = engagement_kinds(events, config, person)
         return {
             "sent": self._exists(events, scope, known),
-            "opened": self._exists(events, scope, known, kinds.engaged),
-            "clicked": self._exists(events, scope, known, kinds.clicked),
+            "opened": self._exists(events, scope, known, kinds.engaged, source=source),
+            "clicked": self._exists(events, scope, known, kinds.clicked, source=source),
         }
 
 

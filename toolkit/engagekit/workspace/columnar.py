@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -23,14 +24,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy.engine import Engine
 
+from engagekit.config import MachineRules
 from engagekit.data.activity import ActivityIndex
-from engagekit.data.dataset import Dataset
+from engagekit.data.arrow import text_in_one_chunk
+from engagekit.data.dataset import Dataset, ReadOnUse
 from engagekit.data.schema import TABLES
+from engagekit.workspace.verdicts import write_verdicts_file
 
 _COMPLETE = "custom_fields.json"  # written last: a folder without it is incomplete
+# Read on first use: the levels come from the stored activity index, so opening a workspace does
+# not wait for every event (seconds at a million contacts); only pages that list events read them.
+READ_ON_USE = ("email_events",)
 _REASONS = "machine_reasons"  # the classifier's verdicts, one file per set of machine rules
+_KEPT = "kept"  # frames derived from the data (KeptFrames)
 ABANDONED_AFTER_SECONDS = 3600
 
 
@@ -76,7 +85,9 @@ class ColumnarCache:
         if not (folder / _COMPLETE).exists():
             return None
         try:
-            frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
+            frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES
+                      if name not in READ_ON_USE}
+            frames |= {name: _read_on_use(folder / f"{name}.parquet") for name in READ_ON_USE}
             custom = json.loads((folder / _COMPLETE).read_text())
             index = ActivityIndex.load(folder / "activity")
             reasons = _load_reasons(folder / _REASONS)
@@ -84,7 +95,7 @@ class ColumnarCache:
             return None  # removed or replaced by another process meanwhile: read the database
         # Written by write() from a checked dataset, and Parquet keeps the dtypes.
         dataset = Dataset.trusted(**frames, custom_fields=custom, activity=index,
-                                  machine_reasons=reasons)
+                                  machine_reasons=reasons, kept_by=KeptFrames(folder / _KEPT))
         if index is None:  # written by an older version: index again, once
             self._save_index(dataset, folder)
         return dataset
@@ -100,6 +111,8 @@ class ColumnarCache:
                 getattr(dataset, name).to_parquet(work / f"{name}.parquet", index=False)
             dataset.activity.save(work / "activity")  # classifies the events, once
             _save_reasons(dataset.given_reasons, work / _REASONS)
+            for rules in list(dataset.given_reasons):  # flagged events for Spark, per rules
+                write_verdicts_file(work, dataset, MachineRules.model_validate_json(rules))
             (work / _COMPLETE).write_text(json.dumps(dataset.custom_fields))
             with contextlib.suppress(OSError):  # another process wrote the same copy first: keep theirs
                 work.rename(target)
@@ -131,6 +144,51 @@ class ColumnarCache:
                 work.rename(folder / "activity")
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+
+class KeptFrames:
+    """Small frames derived from one copy's data (the level history), kept in its folder.
+
+    Examples
+    --------
+    >>> kept = KeptFrames(Path(tempfile.mkdtemp()) / "kept")
+    >>> kept.read("history"), kept.write("history", pd.DataFrame({"n": [3]}))
+    (None, None)
+    >>> kept.read("history")["n"].tolist()
+    [3]
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def _path(self, key: str) -> Path:
+        return self.folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.parquet"
+
+    def read(self, key: str) -> pd.DataFrame | None:
+        try:
+            return pd.read_parquet(self._path(key))
+        except (OSError, ValueError):  # not kept yet, or the copy was replaced meanwhile
+            return None
+
+    def write(self, key: str, frame: pd.DataFrame) -> None:
+        # Best effort and atomic: a reader sees a whole file or none; a copy removed meanwhile
+        # (the data changed) simply keeps nothing.
+        with contextlib.suppress(OSError):
+            self.folder.mkdir(exist_ok=True)
+            handle, name = tempfile.mkstemp(dir=self.folder, suffix=".writing")
+            os.close(handle)
+            work = Path(name)
+            try:
+                frame.to_parquet(work, index=False)
+                work.replace(self._path(key))
+            finally:
+                work.unlink(missing_ok=True)
+
+
+def _read_on_use(path: Path) -> ReadOnUse:
+    # Opened now: a reader that comes later still reads this copy, even once it has been replaced.
+    source = pa.memory_map(str(path))
+    return ReadOnUse(lambda: text_in_one_chunk(pd.read_parquet(source)))
 
 
 def _save_reasons(reasons: dict[str, np.ndarray], folder: Path) -> None:

@@ -1,5 +1,8 @@
 """Storing imported data in the workspace: all or nothing, ids kept stable, workspace lists kept.
 
+The machine classifier's verdicts on the events (:mod:`engagekit.workspace.verdicts`) are written
+in the same transaction, for the rules asked for, so the levels job in the database finds them.
+
 An import is one write transaction. For a *merge*, the current data is read inside that same
 transaction, after the write lock is taken, so two merges running at once are applied one after
 the other and neither loses the other's contacts. Contact ids stay the same across imports for the
@@ -18,6 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engagekit.config import MachineRules
 from engagekit.data.dataset import Dataset
 from engagekit.data.io.merge import merge_datasets
 from engagekit.data.schema import TABLES
@@ -25,6 +29,7 @@ from engagekit.errors import WorkspaceError
 from engagekit.names import name_key
 from engagekit.workspace.database import Database, bump_data_version, insert_frame
 from engagekit.workspace.tables import WorkspaceTables, build_tables
+from engagekit.workspace.verdicts import flagged_events, write_verdicts
 
 IMPORT_MODES = ("replace", "merge")
 
@@ -52,6 +57,7 @@ def import_dataset(
     allow_empty: bool = False,
     keep_free_ids: bool = False,
     workspace_lists: Collection[str] = (),
+    verdict_rules: Collection[MachineRules] = (MachineRules(),),
     meanwhile: Callable[[Dataset, str], None] | None = None,
 ) -> ImportResult:
     """Store ``dataset`` in one transaction: ``replace`` the data, or ``merge`` it by email.
@@ -60,7 +66,8 @@ def import_dataset(
     a dataset without contacts is refused unless ``allow_empty``: a header-only file must never
     empty a workspace by accident. ``keep_free_ids``: see :func:`_id_map`. ``workspace_lists``
     names lists of ``dataset`` that were made in the workspace (data it held before, put back):
-    they stay workspace lists instead of becoming imported ones.
+    they stay workspace lists instead of becoming imported ones. The machine verdicts of each of
+    ``verdict_rules`` are stored with the data.
 
     ``meanwhile(stored, token)`` runs in a second thread while the rows are written, with the
     data as it is being stored and the token it will be stored under (the columnar copy is
@@ -83,8 +90,13 @@ def import_dataset(
         token = database.data_token(conn)
 
         def writing(stored: Dataset) -> None:
+            # Classified here, before the second thread reads the data: both threads then only
+            # read the verdicts the copy and the stored verdicts are made of.
+            for rules in verdict_rules:
+                flagged_events(stored, rules)
             if meanwhile is not None:
                 side_jobs.append(pool.submit(meanwhile, stored, token))
+
         merged, existing = dataset, None
         if mode == "merge":
             existing = current(conn)
@@ -94,7 +106,9 @@ def import_dataset(
         incoming = set(dataset.lists["name"].map(name_key)) - made_here
         stored = _replace_data(conn, merged, incoming_lists=incoming, keep_free_ids=keep_free_ids,
                                previous=existing if mode == "merge" else None, writing=writing)
-        return database.data_version(conn), token, stored
+        version = database.data_version(conn)
+        write_verdicts(conn, stored, verdict_rules, version)
+        return version, token, stored
 
     with ThreadPoolExecutor(max_workers=1) as pool:  # waits for the side jobs of every attempt
         try:

@@ -28,7 +28,10 @@ How the memory engine's rules are kept exactly:
   :class:`EpochSeconds`, compiled per dialect.
 - **Deliveries.** Grouping the events at or before T by (contact, campaign) gives exactly the
   deliveries known by T (their earliest event is at or before T); the flags are then "as of T".
-- **Which events count** is decided in one place, :func:`engagement_kinds`.
+- **Which events count** is decided in one place, :func:`engagement_kinds`, as in memory: the
+  classifier's verdicts (machine opens, scanner clicks) are read from the flagged events stored
+  beside ``email_events`` (:mod:`engagekit.workspace.verdicts`), joined on the event's key with a
+  left join, so an event is left out exactly when the memory engine leaves it out.
 - **Exact scores.** The score is ``CAST(numerator AS DOUBLE) / CAST(denominator AS DOUBLE)`` of two
   exact integers (:meth:`~engagekit.config.EngagementConfig.score_weights`), correctly rounded by
   every engine, so equal rates are equal doubles everywhere and group together.
@@ -42,6 +45,7 @@ How the memory engine's rules are kept exactly:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -53,8 +57,8 @@ from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.sql.selectable import CTE, Select
 
-from engagekit.config import EVERY_OPEN_AND_CLICK, EngagementConfig, exact_decimal
-from engagekit.data.activity import EventTables, to_seconds
+from engagekit.config import EngagementConfig, MachineRules, exact_decimal
+from engagekit.data.activity import EventTables, needs_verdicts, to_seconds
 from engagekit.data.schema import LEVELS, EventType, Level
 from engagekit.engagement.features import FEATURE_COLUMNS, SECONDS_PER_DAY, window_bounds
 from engagekit.engagement.levels import LevelResult, previous_as_of
@@ -62,7 +66,8 @@ from engagekit.engagement.report import EngagementReport
 from engagekit.engagement.tiers import Thresholds
 from engagekit.engagement.transitions import compute_transitions
 from engagekit.timeutil import as_timestamp
-from engagekit.workspace.tables import WorkspaceTables
+from engagekit.workspace.tables import WorkspaceTables, build_tables
+from engagekit.workspace.verdicts import VERDICT_KEY, store_verdicts, stored_rules_id
 
 # sa.Double, not sa.Float: DuckDB's FLOAT is a 4-byte REAL, which would round every score.
 DOUBLE = sa.Double()
@@ -85,32 +90,67 @@ class EngagementKinds:
     bounced: ColumnElement[bool]
 
 
-def counts_every_event(config: EngagementConfig) -> bool:
-    """Whether the job can run ``config`` in the database: it counts every open and click.
-
-    The confirmed-engagement rules need the machine classifier's verdict on each event
-    (:mod:`engagekit.data.machine`), which is computed in the library; until those verdicts are
-    stored beside the events, levels under those rules are computed in memory and stored as
-    snapshots (:meth:`~engagekit.workspace.snapshots.SnapshotStore.ensure`).
+def runs_in_database(config: EngagementConfig) -> bool:
+    """Whether the job computes ``config``'s levels where the data lives: every engagement rule
+    but orders counting as engagement, which credits each order to an email in the library.
 
     Examples
     --------
-    >>> counts_every_event(EngagementConfig()), counts_every_event(EngagementConfig(**EVERY_OPEN_AND_CLICK))
-    (False, True)
+    >>> runs_in_database(EngagementConfig()), runs_in_database(EngagementConfig(count_orders=True))
+    (True, False)
     """
-    return all(getattr(config, name) == value for name, value in EVERY_OPEN_AND_CLICK.items())
+    return not config.count_orders
 
 
-def engagement_kinds(events: sa.FromClause) -> EngagementKinds:
-    """Which events count as what. A click counts as an open; any event implies a send.
+@dataclass(frozen=True)
+class FlaggedEvents:
+    """Where the classifier's verdicts are: a table of the flagged events keyed like
+    ``email_events`` (:data:`~engagekit.workspace.verdicts.VERDICT_KEY`, and a ``reason``), and
+    the condition choosing the verdicts of the rules in force (none: the table holds only those)."""
 
-    This is the one place to change what counts as engagement (all opens, confirmed opens only,
-    clicks only) in the SQL job, as :mod:`engagekit.data.activity` is for the memory engine.
+    table: sa.FromClause
+    chosen: ColumnElement[bool] | None = None
+
+
+def judged_events(
+    events: sa.FromClause, flagged: FlaggedEvents | None
+) -> tuple[sa.FromClause, ColumnElement[bool] | None]:
+    """``events`` with their verdicts beside them (a left join: every event stays, once, as the
+    flagged keys are unique), and the condition that an event is a person's; without verdicts,
+    the events and ``None``."""
+    if flagged is None:
+        return events, None
+    verdicts = flagged.table
+    on = [verdicts.c[name] == events.c[name] for name in VERDICT_KEY]
+    if flagged.chosen is not None:
+        on.insert(0, flagged.chosen)  # in ON, not WHERE: the events without a verdict stay
+    return events.outerjoin(verdicts, sa.and_(*on)), verdicts.c.reason.is_(None)
+
+
+def engagement_kinds(events: sa.FromClause, config: EngagementConfig | None = None,
+                     person: ColumnElement[bool] | None = None) -> EngagementKinds:
+    """Which events count as what under ``config``'s engagement rule. A click counts as an
+    open; any event implies a send.
+
+    ``person`` tells an event the classifier did not flag (:func:`judged_events`); the rules of
+    :func:`engagekit.data.activity.left_out_by_rule` apply: scanner clicks are left out unless
+    they count, machine opens under *confirmed opens only*, every open under *clicks only*. This
+    is the one place deciding what counts in the SQL job, as :mod:`engagekit.data.activity` is
+    for the memory engine.
     """
+    config = config or EngagementConfig()
+    if person is None and needs_verdicts(config):
+        raise ValueError("these engagement settings need the machine verdicts (judged_events)")
     kind = events.c.event_type
+    opened = kind == EventType.OPEN.value
+    clicked = kind == EventType.CLICK.value
+    if not config.count_scanner_clicks:
+        clicked = sa.and_(clicked, person)
+    if config.engagement == "confirmed_opens":
+        opened = sa.and_(opened, person)
     return EngagementKinds(
-        engaged=kind.in_([EventType.OPEN.value, EventType.CLICK.value]),
-        clicked=kind == EventType.CLICK.value,
+        engaged=clicked if config.engagement == "clicks_only" else sa.or_(opened, clicked),
+        clicked=clicked,
         bounced=kind == EventType.BOUNCE.value,
     )
 
@@ -188,11 +228,13 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement:
 
 # -- the job ---------------------------------------------------------------------------------
 def features_cte(tables: WorkspaceTables, as_of: pd.Timestamp, config: EngagementConfig,
-                 name: str = "features") -> CTE:
-    """One row per contact: the features as of ``as_of`` and the score (see the module notes)."""
+                 name: str = "features", flagged: FlaggedEvents | None = None) -> CTE:
+    """One row per contact: the features as of ``as_of`` and the score (see the module notes);
+    ``flagged`` holds the verdicts when ``config`` needs them."""
     events, campaigns, contacts = tables.email_events, tables.campaigns, tables.contacts
     times = JobTimes.of(as_of, config)
-    kinds = engagement_kinds(events)
+    source, person = judged_events(events, flagged)
+    kinds = engagement_kinds(events, config, person)
     # floor(x) <= t  <=>  x < t + 1 s;  start < floor(x) <= end  <=>  start + 1 s <= x < end + 1 s
     known = events.c.occurred_at < sa.literal(_second(times.as_of + 1), sa.DateTime())
     in_window = sa.and_(
@@ -209,7 +251,7 @@ def features_cte(tables: WorkspaceTables, as_of: pd.Timestamp, config: Engagemen
             sa.func.max(sa.case((kinds.engaged, events.c.occurred_at))).label("last_engaged_at"),
             sa.func.max(sa.case((kinds.clicked, events.c.occurred_at))).label("last_clicked_at"),
         )
-        .select_from(events.join(campaigns, campaigns.c.campaign_id == events.c.campaign_id))
+        .select_from(source.join(campaigns, campaigns.c.campaign_id == events.c.campaign_id))
         .where(known, in_window)
         .group_by(events.c.contact_id, events.c.campaign_id, campaigns.c.sent_at)
         .cte(f"{name}_deliveries")
@@ -335,13 +377,14 @@ def _threshold(value: float) -> ColumnElement:
 
 def levels_query(
     tables: WorkspaceTables, *, as_of: pd.Timestamp, config: EngagementConfig | None = None,
-    thresholds: Thresholds | None = None, name: str = "levels",
+    thresholds: Thresholds | None = None, name: str = "levels", flagged: FlaggedEvents | None = None,
 ) -> Select:
     """Every contact's features, score and level as of ``as_of``, with the cuts on every row.
 
     Columns: ``contact_id``, :data:`LEVEL_COLUMNS`, then ``least_engaged_max``,
     ``most_engaged_min`` and ``judged`` (the same on every row). The cuts are learned at
-    ``as_of`` unless ``thresholds`` are given.
+    ``as_of`` unless ``thresholds`` are given. ``flagged``: the machine verdicts, which
+    ``config`` needs unless it counts every open and click (see :func:`engagement_kinds`).
 
     Examples
     --------
@@ -350,14 +393,16 @@ def levels_query(
     >>> from engagekit.workspace import Workspace
     >>> ws = Workspace.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
     >>> _ = ws.import_dataset(generate_sample(200, seed=1))
-    >>> query = levels_query(ws.tables, as_of=pd.Timestamp("2026-11-30"))
+    >>> query = levels_query(ws.tables, as_of=pd.Timestamp("2026-11-30"),
+    ...                      flagged=DatabaseRunner(ws.engine).flagged_events(MachineRules()))
     >>> with ws.engine.connect() as conn:
     ...     rows = conn.execute(query).all()
     >>> len(rows)
     200
     """
     config = config or EngagementConfig()
-    features = features_cte(tables, as_timestamp(as_of), config, name=f"{name}_features")
+    features = features_cte(tables, as_timestamp(as_of), config, name=f"{name}_features",
+                            flagged=flagged)
     if thresholds is None:
         cuts = cuts_query(features, config, name=f"{name}_cuts").cte(f"{name}_cuts")
         least, most, judged = cuts.c.least_engaged_max, cuts.c.most_engaged_min, cuts.c.judged
@@ -378,7 +423,7 @@ def levels_query(
 
 def transitions_query(
     tables: WorkspaceTables, *, as_of: pd.Timestamp, config: EngagementConfig | None = None,
-    previous_uses_current_thresholds: bool = False,
+    previous_uses_current_thresholds: bool = False, flagged: FlaggedEvents | None = None,
 ) -> Select:
     """The transition matrix: contacts per (``previous_level``, ``current_level``), non-empty cells.
 
@@ -386,10 +431,11 @@ def transitions_query(
     ``previous_uses_current_thresholds``.
     """
     config = config or EngagementConfig()
-    current = levels_query(tables, as_of=as_of, config=config, name="current").cte("current_levels")
+    current = levels_query(tables, as_of=as_of, config=config, name="current",
+                           flagged=flagged).cte("current_levels")
     if previous_uses_current_thresholds:
         previous_features = features_cte(tables, previous_as_of(as_of, config), config,
-                                         name="previous_features")
+                                         name="previous_features", flagged=flagged)
         previous_level = _level(previous_features, config, current.c.least_engaged_max,
                                 current.c.most_engaged_min)
         previous = sa.select(previous_features.c.contact_id, previous_level.label("level")).select_from(
@@ -397,7 +443,7 @@ def transitions_query(
         ).cte("previous_levels")
     else:
         previous = levels_query(tables, as_of=previous_as_of(as_of, config), config=config,
-                                name="previous").cte("previous_levels")
+                                name="previous", flagged=flagged).cte("previous_levels")
     return (
         sa.select(previous.c.level.label("previous_level"), current.c.level.label("current_level"),
                   sa.func.count().label("contacts"))
@@ -408,21 +454,41 @@ def transitions_query(
 
 # -- running the job ------------------------------------------------------------------------
 class Runner(Protocol):
-    """Runs a Core statement where the data lives and returns its rows as a frame."""
+    """Runs a Core statement where the data lives and returns its rows as a frame; says where
+    the machine verdicts of some rules are."""
 
     def frame(self, statement: Select) -> pd.DataFrame: ...
+
+    def flagged_events(self, rules: MachineRules) -> FlaggedEvents: ...
 
 
 @dataclass(frozen=True)
 class DatabaseRunner:
-    """A :class:`Runner` over a SQLAlchemy engine (SQLite, PostgreSQL, DuckDB, ...)."""
+    """A :class:`Runner` over a SQLAlchemy engine (SQLite, PostgreSQL, DuckDB, ...).
+
+    ``verdicts`` gives the ``rules_id`` of the stored verdicts of some rules, storing them when
+    missing (a workspace's :meth:`~engagekit.workspace.workspace.Workspace.ensure_verdicts`);
+    without it, the latest verdicts stored for those rules are read.
+    """
 
     engine: sa.Engine
+    verdicts: Callable[[MachineRules], int] | None = None
 
     def frame(self, statement: Select) -> pd.DataFrame:
         with self.engine.connect() as conn:
             result = conn.execute(statement)
             return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+    def flagged_events(self, rules: MachineRules) -> FlaggedEvents:
+        rules_id = self.verdicts(rules) if self.verdicts else stored_rules_id(self.engine, rules)
+        table = build_tables().machine_verdicts
+        return FlaggedEvents(table, table.c.rules_id == sa.literal(rules_id, sa.Integer()))
+
+
+def flagged_for(runner: Runner, config: EngagementConfig) -> FlaggedEvents | None:
+    """The verdicts ``config`` needs from ``runner`` (``None`` when it counts every open and
+    click)."""
+    return runner.flagged_events(config.machine_rules) if needs_verdicts(config) else None
 
 
 def levels_in_database(
@@ -441,15 +507,14 @@ def levels_in_database(
     >>> data = generate_sample(300, seed=4)
     >>> ws = Workspace.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
     >>> _ = ws.import_dataset(data)
-    >>> every_event = EngagementConfig(**EVERY_OPEN_AND_CLICK)  # what the database counts alone
-    >>> in_db = levels_in_database(DatabaseRunner(ws.engine), ws.tables, as_of=pd.Timestamp("2026-11-30"),
-    ...                            config=every_event)
-    >>> in_db.counts().tolist() == compute_levels(data, as_of="2026-11-30", config=every_event).counts().tolist()
+    >>> in_db = levels_in_database(ws.runner(), ws.tables, as_of=pd.Timestamp("2026-11-30"))
+    >>> in_db.counts().tolist() == compute_levels(data, as_of="2026-11-30").counts().tolist()
     True
     """
     config = config or EngagementConfig()
     stamp = as_timestamp(as_of)
-    query = levels_query(tables, as_of=stamp, config=config, thresholds=thresholds)
+    query = levels_query(tables, as_of=stamp, config=config, thresholds=thresholds,
+                         flagged=flagged_for(runner, config))
     frame = runner.frame(query.order_by(query.selected_columns.contact_id))
     return LevelResult(
         as_of=stamp, config=config,
@@ -478,9 +543,11 @@ def transition_counts(
 ) -> pd.DataFrame:
     """The 4x4 transition matrix counted by the database (rows previous, columns current, most
     engaged first), as :attr:`~engagekit.engagement.transitions.Transitions.counts` gives it."""
+    config = config or EngagementConfig()
     frame = runner.frame(transitions_query(
         tables, as_of=as_timestamp(as_of), config=config,
-        previous_uses_current_thresholds=previous_uses_current_thresholds))
+        previous_uses_current_thresholds=previous_uses_current_thresholds,
+        flagged=flagged_for(runner, config)))
     matrix = frame.pivot_table(index="previous_level", columns="current_level", values="contacts",
                                aggfunc="sum", fill_value=0)
     levels = list(LEVELS)
@@ -491,8 +558,10 @@ JOB_TABLES: tuple[str, ...] = ("contacts", "campaigns", "email_events")
 """The tables the levels job reads."""
 
 
-def copy_job_tables(engine: sa.Engine, data: EventTables, tables: WorkspaceTables) -> None:
-    """Create the tables the levels job reads in ``engine``'s database and fill them from ``data``.
+def copy_job_tables(engine: sa.Engine, data: EventTables, tables: WorkspaceTables,
+                    rules: tuple[MachineRules, ...] = (MachineRules(),)) -> None:
+    """Create the tables the levels job reads in ``engine``'s database and fill them from ``data``,
+    with the machine verdicts of each of ``rules``.
 
     For a scratch database (DuckDB, a test server) that is not a workspace. DuckDB reads the
     frames in place (through Arrow), the others get bulk inserts.
@@ -524,6 +593,7 @@ def copy_job_tables(engine: sa.Engine, data: EventTables, tables: WorkspaceTable
             elif len(frame):
                 conn.execute(sa.insert(table), frame.astype(object).where(frame.notna(), None)
                              .to_dict("records"))
+    store_verdicts(engine, data, rules)
 
 
 def thresholds_of(frame: pd.DataFrame) -> Thresholds:
@@ -555,7 +625,8 @@ def _level_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 __all__ = [
-    "JOB_TABLES", "LEVEL_COLUMNS", "DatabaseRunner", "EngagementKinds", "EpochSeconds", "JobTimes",
-    "Runner", "copy_job_tables", "cuts_query", "engagement_kinds", "features_cte", "levels_in_database",
-    "levels_query", "report_in_database", "thresholds_of", "transition_counts", "transitions_query",
+    "JOB_TABLES", "LEVEL_COLUMNS", "DatabaseRunner", "EngagementKinds", "EpochSeconds",
+    "FlaggedEvents", "JobTimes", "Runner", "copy_job_tables", "cuts_query", "engagement_kinds",
+    "features_cte", "flagged_for", "judged_events", "levels_in_database", "levels_query",
+    "report_in_database", "runs_in_database", "thresholds_of", "transition_counts", "transitions_query",
 ]

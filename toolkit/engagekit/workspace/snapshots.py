@@ -13,7 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engagekit.config import EngagementConfig
+from engagekit.config import EngagementConfig, MachineRules
 from engagekit.engagement.levels import LEVEL_DTYPE, LevelResult, compute_levels, thresholds_json
 from engagekit.engagement.tiers import Thresholds
 from engagekit.errors import NotFoundError
@@ -26,12 +26,16 @@ from engagekit.workspace.tables import SNAPSHOT_COLUMNS, build_tables
 class SnapshotStore:
     """Level snapshots of one workspace.
 
-    ``load_data`` gives the workspace data when a snapshot has to be computed.
+    ``load_data`` gives the workspace data when a snapshot has to be computed; ``verdicts`` the
+    id of the stored machine verdicts of some rules, for levels computed in the database (see
+    :class:`~engagekit.workspace.levels_sql.DatabaseRunner`).
     """
 
-    def __init__(self, database: Database, load_data: Callable[[], object]):
+    def __init__(self, database: Database, load_data: Callable[[], object],
+                 verdicts: Callable[[MachineRules], int] | None = None):
         self.database = database
         self._load_data = load_data
+        self._verdicts = verdicts
         self._snapshots = build_tables().level_snapshots
         self._rows = build_tables().snapshot_levels
 
@@ -86,16 +90,17 @@ class SnapshotStore:
         event and no contact row passes through Python. The cuts are found first (one row back),
         then bound into the insert, so the snapshot's key holds them as the memory engine's does.
         """
-        runner = DatabaseRunner(self.database.engine)
+        runner = DatabaseRunner(self.database.engine, verdicts=self._verdicts)
+        flagged = levels_sql.flagged_for(runner, config)
         job_tables = build_tables()
         if thresholds is None:
             learned = runner.frame(levels_sql.cuts_query(
-                levels_sql.features_cte(job_tables, as_of, config), config))
+                levels_sql.features_cte(job_tables, as_of, config, flagged=flagged), config))
             cuts = levels_sql.thresholds_of(learned)
         else:
             cuts = thresholds
         query = levels_sql.levels_query(job_tables, as_of=as_of, config=config,
-                                        thresholds=cuts).subquery("levels")
+                                        thresholds=cuts, flagged=flagged).subquery("levels")
         columns = ["contact_id", *SNAPSHOT_COLUMNS]
 
         def write_rows(conn: Connection, snapshot_id: int) -> None:
@@ -140,7 +145,7 @@ class SnapshotStore:
         found = self._find_learned(as_of, config)
         if found is not None:
             return found
-        if not levels_sql.counts_every_event(config):  # machine verdicts are the library's (levels_sql)
+        if not levels_sql.runs_in_database(config):  # orders are credited in the library
             return self.ensure(as_of=as_of, config=config)
         return self.store_in_database(as_of=as_of, config=config)
 

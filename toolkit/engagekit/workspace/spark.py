@@ -34,13 +34,21 @@ from sqlalchemy.engine import default
 from sqlalchemy.sql import compiler
 from sqlalchemy.sql.selectable import Select
 
+from engagekit.config import MachineRules
 from engagekit.data.dataset import Dataset
 from engagekit.errors import ConfigError
+from engagekit.workspace.levels_sql import FlaggedEvents
+from engagekit.workspace.tables import build_tables
+from engagekit.workspace.verdicts import VERDICT_FOLDER, verdicts_file
 
 TABLE_NAMES: tuple[str, ...] = (
     "contacts", "contact_tags", "lists", "list_memberships", "campaigns", "email_events", "orders",
 )
 """The canonical tables a Spark runner can read (the levels job needs the first, fifth and sixth)."""
+
+VERDICTS = VERDICT_FOLDER
+"""The source of the machine verdicts of the rules in force (see :mod:`engagekit.workspace.verdicts`),
+read beside the canonical tables when the engagement settings need them."""
 
 
 class SparkIdentifierPreparer(compiler.IdentifierPreparer):
@@ -176,7 +184,9 @@ class SparkRunner:
     sources : mapping of table name to source
         A source is a Parquet path (a file or folder, given as :class:`pathlib.Path` or a string
         ending in ``.parquet``) or a catalog table name (``"sales.crm.email_events"``). Each is
-        registered as a temporary view under its canonical name.
+        registered as a temporary view under its canonical name. ``machine_verdicts`` (the
+        flagged events of the machine rules in force, :func:`~engagekit.workspace.verdicts.
+        write_verdicts_file`) is needed unless every open and click counts.
 
     Examples
     --------
@@ -195,19 +205,39 @@ class SparkRunner:
 
     spark: Any
     sources: Mapping[str, str | Path]
+    verdict_rules: MachineRules | None = None  # the rules of the machine_verdicts source, if known
     _registered: bool = field(default=False, init=False)
 
     @classmethod
-    def from_parquet_folder(cls, spark: Any, folder: str | Path) -> SparkRunner:
-        """A runner over ``<folder>/<table>.parquet`` for each canonical table present."""
+    def from_parquet_folder(cls, spark: Any, folder: str | Path,
+                            rules: MachineRules | None = None) -> SparkRunner:
+        """A runner over ``<folder>/<table>.parquet`` for each canonical table present, and the
+        verdicts of ``rules`` (default rules by default) when written there."""
         folder = Path(folder)
-        sources = {name: folder / f"{name}.parquet" for name in TABLE_NAMES
-                   if (folder / f"{name}.parquet").exists()}
-        return cls(spark, sources)
+        sources: dict[str, str | Path] = {name: folder / f"{name}.parquet" for name in TABLE_NAMES
+                                          if (folder / f"{name}.parquet").exists()}
+        verdicts = verdicts_file(folder, rules or MachineRules())
+        if verdicts.exists():
+            sources[VERDICTS] = verdicts
+        return cls(spark, sources, verdict_rules=rules or MachineRules())
+
+    def flagged_events(self, rules: MachineRules) -> FlaggedEvents:
+        """The ``machine_verdicts`` view: the verdicts of the rules the runner was given."""
+        if VERDICTS not in self.sources:
+            raise ConfigError(
+                "The engagement settings leave machine opens or scanner clicks out, and Spark has "
+                "no machine verdicts to tell them apart: give the runner a 'machine_verdicts' "
+                "source (write_verdicts_file), or count every open and click.")
+        if self.verdict_rules is not None and rules != self.verdict_rules:
+            raise ConfigError("The runner's machine verdicts were made under other machine rules "
+                              "than the settings in force: make the runner for these rules.")
+        verdicts = build_tables().machine_verdicts
+        return FlaggedEvents(sa.table(VERDICTS, *[sa.column(c.name, c.type) for c in verdicts.c
+                                                  if c.name != "rules_id"]))
 
     def register(self) -> None:
         """Register every source as a temporary view named after its canonical table."""
-        unknown = sorted(set(self.sources) - set(TABLE_NAMES))
+        unknown = sorted(set(self.sources) - {*TABLE_NAMES, VERDICTS})
         if unknown:
             raise ConfigError(f"Unknown table(s) for Spark: {', '.join(unknown)}.")
         for name, source in self.sources.items():
@@ -233,7 +263,7 @@ class SparkRunner:
         if not self._registered:
             self.register()
         frames = {name: self.frame(sa.select(sa.literal_column("*")).select_from(sa.table(name)))
-                  for name in self.sources}
+                  for name in self.sources if name in TABLE_NAMES}
         return Dataset.from_frames(**frames, custom_fields=custom_fields)
 
     def dataframe(self, statement: Select) -> Any:
@@ -266,5 +296,5 @@ def _spark_schema(frame: pd.DataFrame) -> str:
     return ", ".join(f"`{column}` {kind(dtype)}" for column, dtype in frame.dtypes.items())
 
 
-__all__ = ["TABLE_NAMES", "SparkDialect", "SparkRunner", "compile_for_spark", "local_spark",
+__all__ = ["TABLE_NAMES", "VERDICTS", "SparkDialect", "SparkRunner", "compile_for_spark", "local_spark",
            "write_parquet_tables"]

@@ -11,6 +11,10 @@ and click of every delivery, as the classifier (:mod:`engagekit.data.machine`) a
 them: the SQL segment engine reads "opened" and "clicked" there, so both engines count the same
 events.
 
+``machine_rule_sets`` and ``machine_verdicts`` hold, per set of machine rules
+(``MachineRules`` as JSON) and data version, the email events the classifier flags, keyed as the
+levels job joins them to ``email_events`` (see :mod:`engagekit.workspace.verdicts`).
+
 ``measure_sets`` and ``contact_measures`` hold per-contact values that only the library computes
 (slip risk from its model, sunset status from a sunset rule), one set per measure, as-of time,
 settings and data token, so the SQL segment engine joins them as it joins level snapshots.
@@ -75,6 +79,8 @@ class WorkspaceTables:
     plan_members: Table
     engagement_countings: Table
     counted_deliveries: Table
+    machine_rule_sets: Table
+    machine_verdicts: Table
     measure_sets: Table
     contact_measures: Table
     meta: Table
@@ -102,6 +108,33 @@ def build_tables(custom_fields: dict[str, str] | None = None) -> WorkspaceTables
     True
     """
     return _tables(tuple((custom_fields or {}).items()))
+
+
+def _per_version(settings: str) -> list[Column]:
+    """The key of a set derived from the data under some settings: the settings (as text) and
+    the data version."""
+    return [Column(settings, Text, nullable=False), Column("data_version", Integer, nullable=False)]
+
+
+def _derived_sets(md: MetaData, heads: tuple[str, str, str], key: list[Column], rows: str,
+                  *row_items: object, **row_options: object) -> tuple[Table, Table]:
+    """A table of derived sets (``heads``: its name, its id column and the name of the unique
+    key made of the ``key`` columns, with the time each set was made) and the table of their
+    ``rows``, which go with their set."""
+    name, id_name, unique = heads
+    head = Table(
+        name, md,
+        Column(id_name, Integer, primary_key=True, autoincrement=True),
+        *key,
+        Column("created_at", DateTime, nullable=False),
+        UniqueConstraint(*[column.name for column in key], name=unique),
+    )
+    body = Table(
+        rows, md,
+        Column(id_name, Integer, ForeignKey(f"{name}.{id_name}", ondelete="CASCADE"), primary_key=True),
+        *row_items, **row_options,
+    )
+    return head, body
 
 
 @lru_cache(maxsize=64)
@@ -252,24 +285,9 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         Column("contact_id", BigInteger, primary_key=True),
         Column("holdout", sa.Boolean, nullable=False),
     )
-    engagement_countings = Table(
-        "engagement_countings",
-        md,
-        Column("counting_id", Integer, primary_key=True, autoincrement=True),
-        Column("counting", Text, nullable=False),
-        Column("data_version", Integer, nullable=False),
-        Column("created_at", DateTime, nullable=False),
-        UniqueConstraint("counting", "data_version", name="uq_counting"),
-    )
-    counted_deliveries = Table(
+    engagement_countings, counted_deliveries = _derived_sets(
+        md, ("engagement_countings", "counting_id", "uq_counting"), _per_version("counting"),
         "counted_deliveries",
-        md,
-        Column(
-            "counting_id",
-            Integer,
-            ForeignKey("engagement_countings.counting_id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
         Column("campaign_id", BigInteger, primary_key=True),
         Column("contact_id", BigInteger, primary_key=True),
         Column("engaged_at", DateTime, nullable=False),
@@ -277,26 +295,22 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         Index("ix_counted_deliveries_contact", "counting_id", "contact_id"),
         sqlite_with_rowid=False,  # a campaign's deliveries, with their times, in one range
     )
-    measure_sets = Table(
-        "measure_sets",
-        md,
-        Column("measure_set_id", Integer, primary_key=True, autoincrement=True),
-        Column("measure", String(40), nullable=False),
-        Column("as_of", DateTime, nullable=False),
-        Column("settings", Text, nullable=False),
-        Column("data_token", String(64), nullable=False),
-        Column("created_at", DateTime, nullable=False),
-        UniqueConstraint("measure", "as_of", "settings", "data_token", name="uq_measure_set"),
+    machine_rule_sets, machine_verdicts = _derived_sets(
+        md, ("machine_rule_sets", "rules_id", "uq_machine_rules"), _per_version("rules"),
+        "machine_verdicts",
+        # in the order of ix_email_events_campaign_contact, so the join reads both in step
+        Column("campaign_id", BigInteger, primary_key=True),
+        Column("contact_id", BigInteger, primary_key=True),
+        Column("event_type", String(16), primary_key=True),
+        Column("occurred_at", DateTime, primary_key=True),
+        Column("reason", sa.SmallInteger, nullable=False),
+        sqlite_with_rowid=False,
     )
-    contact_measures = Table(
+    measure_sets, contact_measures = _derived_sets(
+        md, ("measure_sets", "measure_set_id", "uq_measure_set"),
+        [Column("measure", String(40), nullable=False), Column("as_of", DateTime, nullable=False),
+         Column("settings", Text, nullable=False), Column("data_token", String(64), nullable=False)],
         "contact_measures",
-        md,
-        Column(
-            "measure_set_id",
-            Integer,
-            ForeignKey("measure_sets.measure_set_id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
         Column("contact_id", BigInteger, primary_key=True),
         # one of the two holds the value, as the measure is a number or a label
         Column("number", Float),
@@ -326,6 +340,8 @@ def _tables(custom_fields: tuple[tuple[str, str], ...]) -> WorkspaceTables:
         plan_members=plan_members,
         engagement_countings=engagement_countings,
         counted_deliveries=counted_deliveries,
+        machine_rule_sets=machine_rule_sets,
+        machine_verdicts=machine_verdicts,
         measure_sets=measure_sets,
         contact_measures=contact_measures,
         meta=meta,

@@ -3,7 +3,9 @@
 :class:`Workspace` ties together the pieces that each do one job: the :class:`Database` (engine,
 transactions, bookkeeping), the import (:mod:`engagekit.workspace.importer`), the
 :class:`ColumnarCache` beside the database, the :class:`SnapshotStore`, the :class:`MeasureStore`
-(slip risk and sunset status for SQL segments), the :class:`ListStore` and the saved settings.
+(slip risk and sunset status for SQL segments), the :class:`VerdictStore` (the machine
+classifier's verdicts for the levels job in the database), the :class:`ListStore` and the saved
+settings.
 It holds no process-wide state: each object keeps its own last loaded dataset.
 """
 
@@ -18,7 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engagekit.config import EngagementConfig
+from engagekit.config import EngagementConfig, MachineRules
 from engagekit.data.dataset import Dataset
 from engagekit.engagement.levels import LevelResult
 from engagekit.engagement.tiers import Thresholds
@@ -28,11 +30,13 @@ from engagekit.workspace.columnar import ColumnarCache
 from engagekit.workspace.countings import CountingStore
 from engagekit.workspace.database import Database, default_url, make_engine, set_meta
 from engagekit.workspace.importer import ImportResult
+from engagekit.workspace.levels_sql import DatabaseRunner
 from engagekit.workspace.lists import ListStore
 from engagekit.workspace.measures import MeasureStore
 from engagekit.workspace.plans import PlanStore
 from engagekit.workspace.snapshots import SnapshotStore
 from engagekit.workspace.tables import WorkspaceTables, build_tables
+from engagekit.workspace.verdicts import VerdictStore, verdicts_file, write_verdicts_file
 
 
 class Workspace:
@@ -52,7 +56,8 @@ class Workspace:
     def __init__(self, database: Database, cache: ColumnarCache):
         self.database = database
         self.cache = cache
-        self.snapshots = SnapshotStore(database, self.load)
+        self.verdicts = VerdictStore(database, self.load)
+        self.snapshots = SnapshotStore(database, self.load, verdicts=self.verdicts.ensure)
         self.countings = CountingStore(database, self.load)
         self.measures = MeasureStore(database)
         self.lists = ListStore(database)
@@ -140,6 +145,7 @@ class Workspace:
         result = importer.import_dataset(
             self.database, dataset, mode=mode, allow_empty=allow_empty, current=self._current_in,
             keep_free_ids=keep_free_ids, workspace_lists=workspace_lists,
+            verdict_rules=(MachineRules(), self.load_settings()[0].machine_rules),
             meanwhile=lambda stored, token: self.cache.write(stored, token, prune=False),
         )
         self.cache.prune(keep=result.data_token)
@@ -177,17 +183,30 @@ class Workspace:
             self._loaded = (token, dataset)
         return dataset
 
-    def parquet_folder(self) -> Path:
+    def parquet_folder(self, rules: MachineRules | None = None) -> Path:
         """The folder of the columnar copy of the current data, one ``<table>.parquet`` per table
-        (written first when missing): what Spark reads a workspace from."""
-        self.load()
+        and the machine verdicts of ``rules`` (default rules by default), written first when
+        missing: what Spark reads a workspace from."""
+        data = self.load()
         with self.engine.connect() as conn:
             token = self.database.data_token(conn)
         folder = self.cache.folder_for(token) if token else None
         if folder is None:  # an empty workspace has no token: write a copy under a fixed one
-            self.cache.write(self.load(), "empty")
+            self.cache.write(data, "empty")
             folder = self.cache.folder_for("empty")
+        if not verdicts_file(folder, rules or MachineRules()).exists():
+            write_verdicts_file(folder, data, rules or MachineRules())
         return folder
+
+    def runner(self) -> DatabaseRunner:
+        """A runner of the levels job inside this database, with the machine verdicts it needs
+        (stored first when missing: :meth:`ensure_verdicts`)."""
+        return DatabaseRunner(self.engine, verdicts=self.ensure_verdicts)
+
+    def ensure_verdicts(self, rules: MachineRules) -> int:
+        """The id of the stored machine verdicts of ``rules`` on the current data (see
+        :class:`VerdictStore`)."""
+        return self.verdicts.ensure(rules)
 
     def _adopt_token(self) -> str:
         def work(conn: Connection) -> str:
