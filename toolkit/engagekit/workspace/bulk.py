@@ -118,11 +118,15 @@ def _staging_folder(conn: Connection) -> Path:
 
 
 def _staging_table(table: sa.Table, name: str) -> sa.Table:
-    """``table``'s columns and constraints under another name, without its secondary indexes
-    (the target has them dropped for a large load, or keeps them and gets rows one by one)."""
-    staged = table.to_metadata(sa.MetaData(), name=name)
-    staged.indexes.clear()
-    return staged
+    """``table``'s columns, key and unique constraints under another name: the layout SQLite
+    needs to copy whole records. Secondary indexes are left out (the target has them dropped
+    for a large load, or keeps them and gets rows one by one), and so are foreign keys (the
+    staging file holds no other table; the target checks them)."""
+    columns = [sa.Column(c.name, c.type, nullable=c.nullable, primary_key=c.primary_key,
+                         autoincrement=c.autoincrement) for c in table.columns]
+    uniques = [sa.UniqueConstraint(*[c.name for c in constraint.columns])
+               for constraint in table.constraints if isinstance(constraint, sa.UniqueConstraint)]
+    return sa.Table(name, sa.MetaData(), *columns, *uniques, **table.dialect_kwargs)
 
 
 def _batches(table: sa.Table, frame: pd.DataFrame, columns: list[str]) -> pa.RecordBatchReader:
