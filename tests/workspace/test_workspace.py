@@ -258,3 +258,18 @@ def test_a_failed_staged_load_leaves_the_workspace_unchanged(workspace, sample_d
     assert workspace.read_database().n_contacts == 3
     folder = sa.engine.make_url(workspace.url).database
     assert not [p for p in Path(folder).parent.iterdir() if "staging" in p.name]
+
+
+def test_a_staged_load_removes_staging_left_by_a_killed_import(workspace, monkeypatch):
+    import os
+
+    import engagekit.workspace.database as database
+
+    monkeypatch.setattr(database, "BULK_ROWS", 1)
+    folder = Path(sa.engine.make_url(workspace.url).database).parent
+    left = folder / ".ws.db.staging-killed"
+    left.mkdir()
+    (left / "contacts_0.db").write_bytes(b"rows of a killed import")
+    os.utime(left, (0, 0))
+    workspace.import_dataset(small(), mode="replace")
+    assert not left.exists()

@@ -19,6 +19,7 @@ import contextlib
 import io
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,6 +42,8 @@ STAGING = "engagekit_staging"
 """The schema name the staging file is attached under."""
 _STAGING_KEY = "engagekit_staging_folder"  # in the pooled connection's info
 _ALIASES_KEY = "engagekit_staging_aliases"
+ABANDONED_AFTER_SECONDS = 3600
+"""A staging folder untouched this long was left by a killed import (a running one writes)."""
 MAX_STAGED = 8
 """Staging files one transaction attaches at most (SQLite attaches ten databases at most; a
 database read inside the transaction keeps its snapshot, so each load gets a file of its own)."""
@@ -112,7 +115,12 @@ def _staging_folder(conn: Connection) -> Path:
     if folder is None:
         # beside the database: on the disk chosen for it, not in a small temporary folder
         database = Path(conn.engine.url.database).expanduser()
-        folder = Path(tempfile.mkdtemp(prefix=f".{database.name}.staging-", dir=database.parent))
+        prefix = f".{database.name}.staging-"
+        for stale in database.parent.glob(f"{prefix}*"):  # left by a killed import
+            with contextlib.suppress(OSError):
+                if time.time() - stale.stat().st_mtime > ABANDONED_AFTER_SECONDS:
+                    shutil.rmtree(stale, ignore_errors=True)
+        folder = Path(tempfile.mkdtemp(prefix=prefix, dir=database.parent))
         conn.info[_STAGING_KEY] = folder
     return Path(folder)
 
