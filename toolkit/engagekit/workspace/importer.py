@@ -82,6 +82,7 @@ def import_dataset(
             "changed. Import in merge mode, or confirm that the workspace should be emptied."
         )
 
+    classified: list[Future] = []
     side_jobs: list[Future] = []
 
     def work(conn: Connection) -> tuple[int, str, Dataset]:
@@ -90,10 +91,10 @@ def import_dataset(
         token = database.data_token(conn)
 
         def writing(stored: Dataset) -> None:
-            # Classified here, before the second thread reads the data: both threads then only
-            # read the verdicts the copy and the stored verdicts are made of.
-            for rules in verdict_rules:
-                flagged_events(stored, rules)
+            # The classifier runs first in the second thread, while the rows are written; the
+            # copy follows it there, and the stored verdicts wait for it: no two threads ever
+            # make the same verdicts.
+            classified.append(pool.submit(_classify, stored, verdict_rules))
             if meanwhile is not None:
                 side_jobs.append(pool.submit(meanwhile, stored, token))
 
@@ -107,6 +108,7 @@ def import_dataset(
         stored = _replace_data(conn, merged, incoming_lists=incoming, keep_free_ids=keep_free_ids,
                                previous=existing if mode == "merge" else None, writing=writing)
         version = database.data_version(conn)
+        classified[-1].result()
         write_verdicts(conn, stored, verdict_rules, version)
         return version, token, stored
 
@@ -119,6 +121,11 @@ def import_dataset(
         side_jobs[-1].result()  # the attempt that was committed
     return ImportResult(counts=stored.summary(), data_version=version, data_token=token,
                         stored=stored)
+
+
+def _classify(stored: Dataset, rules: Collection[MachineRules]) -> None:
+    for each in rules:
+        flagged_events(stored, each)  # kept with the data
 
 
 def counts(database: Database) -> dict[str, int]:
