@@ -92,11 +92,11 @@ def staged_insert(conn: Connection, table: sa.Table, frame: pd.DataFrame, column
     quote = conn.dialect.identifier_preparer
     alias = quote.quote(f"{STAGING}_{staged.name}")
     conn.exec_driver_sql(f"ATTACH DATABASE ? AS {alias}", (str(path),))
+    conn.info.setdefault(_ALIASES_KEY, []).append(alias)  # detached even if the copy fails
     # All columns in the same order, so SQLite can copy whole records (the staging table has the
     # target's layout; columns not loaded are NULL in both).
     conn.exec_driver_sql(f"INSERT INTO main.{quote.quote(table.name)} "
                          f"SELECT * FROM {alias}.{quote.quote(staged.name)}")
-    conn.info.setdefault(_ALIASES_KEY, []).append(alias)
 
 
 def release_staging(dbapi_connection, info: dict) -> None:
