@@ -1,5 +1,7 @@
 """Workspace storage: import, load, ids kept across imports, atomicity, snapshots, PostgreSQL."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -7,6 +9,7 @@ import sqlalchemy as sa
 import engagekit as ek
 from engagekit.data.schema import TABLES
 from engagekit.workspace.database import insert_frame
+from engagekit.workspace.tables import WorkspaceTables
 
 from factories import tiny_dataset
 from postgres import fresh_database
@@ -199,3 +202,74 @@ def test_a_merge_appends_new_events_without_rewriting_the_stored_ones(workspace,
     assert written["email_events"] == 2 and written["campaigns"] == 1  # only the new rows
     assert len(result.stored.email_events) == len(sample_dataset.email_events) + 2
     _assert_same_data(result.stored, workspace.read_database())
+
+
+def _raw_rows(url):
+    """Every data table's rows as SQLite holds them: each value with its storage class."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = {}
+        for name in WorkspaceTables.DATA_TABLES:
+            columns = [row[1] for row in conn.exec_driver_sql(f"PRAGMA table_info('{name}')")]
+            values = ", ".join(f'"{c}", typeof("{c}")' for c in columns)
+            rows[name] = sorted(map(tuple, conn.exec_driver_sql(f"SELECT {values} FROM {name}")),
+                                key=repr)
+    engine.dispose()
+    return rows
+
+
+def test_sqlite_staged_load_stores_exactly_what_row_inserts_store(tmp_path, sample_dataset,
+                                                                   monkeypatch):
+    """The bulk path (Arrow -> staging file -> one INSERT ... SELECT) must store every value,
+    blank, flag, time and custom field as the row-by-row inserts do, and leave no file behind."""
+    import engagekit.workspace.database as database
+
+    flagged = sample_dataset.email_events.assign(
+        machine=pd.array([True, False, None] * (len(sample_dataset.email_events) // 3)
+                         + [None] * (len(sample_dataset.email_events) % 3), dtype="boolean"))
+    dataset = sample_dataset.replace(email_events=flagged)
+    urls = {}
+    for path, bulk_rows in [("rows", 10**12), ("staged", 1)]:
+        monkeypatch.setattr(database, "BULK_ROWS", bulk_rows)
+        (tmp_path / path).mkdir()
+        urls[path] = f"sqlite:///{tmp_path / path}/ws.db"
+        workspace = ek.Workspace.open(urls[path])
+        result = workspace.import_dataset(dataset, mode="replace")
+        _assert_same_data(result.stored, workspace.read_database())
+        workspace.engine.dispose()
+    assert _raw_rows(urls["staged"]) == _raw_rows(urls["rows"])
+    assert not [p.name for p in (tmp_path / "staged").iterdir() if "staging" in p.name]
+
+
+def test_a_failed_staged_load_leaves_the_workspace_unchanged(workspace, sample_dataset,
+                                                              monkeypatch):
+    import engagekit.workspace.bulk as bulk
+    import engagekit.workspace.database as database
+
+    workspace.import_dataset(small(), mode="replace")
+    monkeypatch.setattr(database, "BULK_ROWS", 1)
+
+    def broken(frame, kind, arrow_type):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(bulk, "_arrow", broken)
+    with pytest.raises(ek.WorkspaceError, match="unchanged.*disk full"):
+        workspace.import_dataset(sample_dataset, mode="replace")
+    assert workspace.read_database().n_contacts == 3
+    folder = sa.engine.make_url(workspace.url).database
+    assert not [p for p in Path(folder).parent.iterdir() if "staging" in p.name]
+
+
+def test_a_staged_load_removes_staging_left_by_a_killed_import(workspace, monkeypatch):
+    import os
+
+    import engagekit.workspace.database as database
+
+    monkeypatch.setattr(database, "BULK_ROWS", 1)
+    folder = Path(sa.engine.make_url(workspace.url).database).parent
+    left = folder / ".ws.db.staging-killed"
+    left.mkdir()
+    (left / "contacts_0.db").write_bytes(b"rows of a killed import")
+    os.utime(left, (0, 0))
+    workspace.import_dataset(small(), mode="replace")
+    assert not left.exists()

@@ -100,8 +100,9 @@ class ColumnarCache:
             self._save_index(dataset, folder)
         return dataset
 
-    def write(self, dataset: Dataset, token: str) -> None:
-        """Write the copy for ``token`` (atomically) and remove copies of other tokens."""
+    def write(self, dataset: Dataset, token: str, *, prune: bool = True) -> None:
+        """Write the copy for ``token`` (atomically) and, with ``prune``, remove copies of other
+        tokens (see :meth:`prune`)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self._path(token)
         work = Path(tempfile.mkdtemp(prefix=".writing-", dir=self.folder))
@@ -117,6 +118,12 @@ class ColumnarCache:
                 work.rename(target)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        if prune:
+            self.prune(keep=token)
+
+    def prune(self, *, keep: str) -> None:
+        """Remove the copies of every token but ``keep``."""
+        target = self._path(keep)
         for stale in self.folder.iterdir():
             # another writer's folder in progress is left alone, unless abandoned (a killed process)
             try:

@@ -8,7 +8,6 @@ a time, retried when another writer got in the way, and a sentence for a person 
 
 from __future__ import annotations
 
-import io
 import os
 import time
 import uuid
@@ -20,20 +19,25 @@ from typing import TypeVar
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from engagekit.errors import WorkspaceError
+from engagekit.workspace.bulk import (
+    can_stage,
+    copy_rows,
+    release_staging,
+    sqlite_times,
+    staged_insert,
+)
 from engagekit.workspace.tables import WorkspaceTables, build_tables
 
 ENV_URL = "ENGAGEKIT_WORKSPACE"
 INSERT_CHUNK = 50_000
-COPY_CHUNK = 500_000
 BULK_ROWS = 100_000
-"""From this many rows a load into an empty SQLite table builds its indexes afterwards."""
+"""From this many rows a load goes through the bulk path (:mod:`engagekit.workspace.bulk`) and,
+into an empty SQLite table, builds the table's indexes afterwards."""
 INDEX_CACHE_KIB = 512 * 1024
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_OPTION = "engagekit_write"
@@ -104,6 +108,10 @@ def make_engine(url: str) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+    @sa.event.listens_for(engine, "checkin")
+    def _checkin(dbapi_connection, record):  # pragma: no cover - exercised through every test
+        release_staging(dbapi_connection, record.info)  # the transaction has ended by now
 
     @sa.event.listens_for(engine, "begin")
     def _begin(connection):  # pragma: no cover - exercised through every test
@@ -372,7 +380,10 @@ def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None
         return
     with _indexes_built_after(conn, table, len(frame)):
         if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-            _copy_rows(conn, table, frame, columns)
+            copy_rows(conn, table, frame, columns)
+            return
+        if len(frame) >= BULK_ROWS and can_stage(conn, table, columns):
+            staged_insert(conn, table, frame, columns)
             return
         # Rows blank in every optional column (most events: a send has no user agent or link)
         # bind only the others: the driver's cost grows with the values it binds.
@@ -384,28 +395,6 @@ def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None
             return
         _insert_rows(conn, table, frame[sparse], [name for name in columns if name not in optional])
         _insert_rows(conn, table, frame[~sparse], columns)
-
-
-def _copy_rows(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: list[str]) -> None:
-    """PostgreSQL's bulk load: the rows as CSV (written by Arrow) through ``COPY ... FROM STDIN``
-    on the transaction's own connection, many times faster than one INSERT per row.
-
-    CSV as PostgreSQL reads it: an empty unquoted cell is NULL, a quoted empty one an empty text.
-    Table and column names come from the workspace schema, quoted by the dialect; values travel
-    only as data, never as SQL.
-    """
-    quote = conn.dialect.identifier_preparer
-    names = ", ".join(quote.quote(column) for column in columns)
-    statement = f"COPY {quote.format_table(table)} ({names}) FROM STDIN WITH (FORMAT csv)"
-    options = pa_csv.WriteOptions(include_header=False, batch_size=INSERT_CHUNK)
-    cursor = conn.connection.driver_connection.cursor()
-    with cursor.copy(statement) as copy:
-        for start in range(0, len(frame), COPY_CHUNK):
-            chunk = pa.Table.from_pandas(frame[columns].iloc[start : start + COPY_CHUNK],
-                                         preserve_index=False)
-            text = io.BytesIO()
-            pa_csv.write_csv(chunk, text, write_options=options)
-            copy.write(text.getvalue())
 
 
 def _insert_rows(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: list[str]) -> None:
@@ -456,7 +445,7 @@ def driver_values(column: pd.Series, kind: sa.types.TypeEngine, dialect: sa.Dial
     if pd.api.types.is_datetime64_any_dtype(column):
         blank = column.isna().to_numpy()
         if dialect.name == "sqlite":
-            values = sqlite_times(column.to_numpy("datetime64[us]")).tolist()
+            values = sqlite_times(column.to_numpy("datetime64[us]")).to_pylist()
         else:
             values = column.dt.to_pydatetime().tolist()
     else:
@@ -469,23 +458,6 @@ def driver_values(column: pd.Series, kind: sa.types.TypeEngine, dialect: sa.Dial
     for position in np.flatnonzero(blank):
         values[position] = None
     return values
-
-
-def sqlite_times(times: np.ndarray) -> np.ndarray:
-    """Times as SQLAlchemy's SQLite DATETIME text (``2026-11-24 10:15:00.000000``), so stored
-    text compares as times do; formatted by numpy, a fraction of a microsecond per value.
-
-    Examples
-    --------
-    >>> sqlite_times(np.array(["2026-11-24T10:15:00.5"], dtype="datetime64[us]")).tolist()
-    ['2026-11-24 10:15:00.500000']
-    """
-    text = np.datetime_as_string(times.astype("datetime64[us]"), unit="us")
-    if text.dtype.itemsize == 26 * 4:  # four-digit years: put the space where ISO has its "T"
-        text.view(np.uint32).reshape(len(text), 26)[:, 10] = ord(" ")
-    else:
-        text = np.char.replace(text, "T", " ")
-    return text
 
 
 def _refresh_derived_tables(conn: Connection, tables: WorkspaceTables) -> None:

@@ -13,6 +13,7 @@ lists made in the workspace survive a re-import (and a merge) as workspace lists
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +29,7 @@ from engagekit.errors import WorkspaceError
 from engagekit.names import name_key
 from engagekit.workspace.database import Database, bump_data_version, insert_frame
 from engagekit.workspace.tables import WorkspaceTables, build_tables
-from engagekit.workspace.verdicts import write_verdicts
+from engagekit.workspace.verdicts import flagged_events, write_verdicts
 
 IMPORT_MODES = ("replace", "merge")
 
@@ -57,6 +58,7 @@ def import_dataset(
     keep_free_ids: bool = False,
     workspace_lists: Collection[str] = (),
     verdict_rules: Collection[MachineRules] = (MachineRules(),),
+    meanwhile: Callable[[Dataset, str], None] | None = None,
 ) -> ImportResult:
     """Store ``dataset`` in one transaction: ``replace`` the data, or ``merge`` it by email.
 
@@ -66,6 +68,11 @@ def import_dataset(
     names lists of ``dataset`` that were made in the workspace (data it held before, put back):
     they stay workspace lists instead of becoming imported ones. The machine verdicts of each of
     ``verdict_rules`` are stored with the data.
+
+    ``meanwhile(stored, token)`` runs in a second thread while the rows are written, with the
+    data as it is being stored and the token it will be stored under (the columnar copy is
+    written from it: the database spends most of an import in C, leaving a core free). The
+    import returns once it is done; its error is raised only if the import itself succeeded.
     """
     if mode not in IMPORT_MODES:
         raise WorkspaceError(f"Import mode must be 'replace' or 'merge', not {mode!r}.")
@@ -75,9 +82,22 @@ def import_dataset(
             "changed. Import in merge mode, or confirm that the workspace should be emptied."
         )
 
+    classified: list[Future] = []
+    side_jobs: list[Future] = []
+
     def work(conn: Connection) -> tuple[int, str, Dataset]:
         # Taking the version row first serialises concurrent imports on PostgreSQL too.
         bump_data_version(conn)
+        token = database.data_token(conn)
+
+        def writing(stored: Dataset) -> None:
+            # The classifier runs first in the second thread, while the rows are written; the
+            # copy follows it there, and the stored verdicts wait for it: no two threads ever
+            # make the same verdicts.
+            classified.append(pool.submit(_classify, stored, verdict_rules))
+            if meanwhile is not None:
+                side_jobs.append(pool.submit(meanwhile, stored, token))
+
         merged, existing = dataset, None
         if mode == "merge":
             existing = current(conn)
@@ -86,17 +106,26 @@ def import_dataset(
         made_here = {name_key(name) for name in workspace_lists}
         incoming = set(dataset.lists["name"].map(name_key)) - made_here
         stored = _replace_data(conn, merged, incoming_lists=incoming, keep_free_ids=keep_free_ids,
-                               previous=existing if mode == "merge" else None)
+                               previous=existing if mode == "merge" else None, writing=writing)
         version = database.data_version(conn)
+        classified[-1].result()
         write_verdicts(conn, stored, verdict_rules, version)
-        return version, database.data_token(conn), stored
+        return version, token, stored
 
-    try:
-        version, token, stored = database.run(work, lock=build_tables().meta)
-    except WorkspaceError as error:
-        raise WorkspaceError(f"The import failed and the workspace is unchanged. {error}") from None
+    with ThreadPoolExecutor(max_workers=1) as pool:  # waits for the side jobs of every attempt
+        try:
+            version, token, stored = database.run(work, lock=build_tables().meta)
+        except WorkspaceError as error:
+            raise WorkspaceError(f"The import failed and the workspace is unchanged. {error}") from None
+    if side_jobs:
+        side_jobs[-1].result()  # the attempt that was committed
     return ImportResult(counts=stored.summary(), data_version=version, data_token=token,
                         stored=stored)
+
+
+def _classify(stored: Dataset, rules: Collection[MachineRules]) -> None:
+    for each in rules:
+        flagged_events(stored, each)  # kept with the data
 
 
 def counts(database: Database) -> dict[str, int]:
@@ -125,9 +154,10 @@ def read_tables(conn: Connection, custom_fields: dict[str, str]) -> Dataset:
 
 def _replace_data(
     conn: Connection, dataset: Dataset, *, incoming_lists: set[str], previous: Dataset | None = None,
-    keep_free_ids: bool = False,
+    keep_free_ids: bool = False, writing: Callable[[Dataset], None] = lambda stored: None,
 ) -> Dataset:
-    """Make ``dataset`` the workspace data (workspace lists kept); the data as now stored.
+    """Make ``dataset`` the workspace data (workspace lists kept); the data as now stored,
+    also handed to ``writing`` before the rows are written.
 
     ``previous`` is the data stored before (a merge): a table whose stored rows are unchanged
     and come first in ``dataset`` only gets its new rows appended, so merging a week of activity
@@ -168,10 +198,12 @@ def _replace_data(
     memberships = pd.concat([dataset.list_memberships, kept_members], ignore_index=True)
     frames = {name: getattr(dataset, name) for name in TABLES}
     frames.update(lists=lists, list_memberships=memberships)
+    stored = _as_read_back(new, frames, dataset)
+    writing(stored)
     for name in WorkspaceTables.DATA_TABLES:
         rows = stored_rows.get(name) or 0
         insert_frame(conn, getattr(new, name), frames[name].iloc[rows:])
-    return _as_read_back(new, frames, dataset)
+    return stored
 
 
 APPENDABLE = ("contacts", "contact_tags", "campaigns", "email_events", "orders")

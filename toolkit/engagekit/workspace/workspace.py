@@ -139,14 +139,16 @@ class Workspace:
         data this workspace held before), and the lists named in ``workspace_lists`` stay lists
         made in the workspace.
         """
+        # The columnar copy and the activity index come from this same pass, written while the
+        # database stores the rows: the first load after an import reads nothing back. Copies
+        # of other data are removed only once this data is committed.
         result = importer.import_dataset(
             self.database, dataset, mode=mode, allow_empty=allow_empty, current=self._current_in,
             keep_free_ids=keep_free_ids, workspace_lists=workspace_lists,
             verdict_rules=(MachineRules(), self.load_settings()[0].machine_rules),
+            meanwhile=lambda stored, token: self.cache.write(stored, token, prune=False),
         )
-        # The columnar copy and the activity index come from this same pass: the first load
-        # after an import never reads millions of rows back through the database.
-        self.cache.write(result.stored, result.data_token)
+        self.cache.prune(keep=result.data_token)
         with self._lock:
             self._loaded = (result.data_token, result.stored)
         return result
