@@ -38,6 +38,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 import engagekit as ek  # noqa: E402
 
@@ -108,38 +109,48 @@ def finished(page, timeout_ms: float = 120_000) -> float:
     return time.perf_counter()
 
 
-# Watches the app's script state from the page itself: the time from the action to the first
-# animation frame at which the run it started has ended and its output is drawn (no skeleton, no
-# running indicator), in the page's own clock. A run too short for a poll to see is still caught
-# by the observer, and nothing waits on a timeout.
-WATCH = """() => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  const run = window.__ekRun = {ran: false};
-  if (window.__ekObserver) window.__ekObserver.disconnect();
-  // Records, not the attribute read now: a run that starts and ends within one task is seen.
-  window.__ekObserver = new MutationObserver((records) => {
-    if (records.some((record) => record.oldValue === 'running')
-        || app.getAttribute('data-test-script-state') === 'running') run.ran = true;
-  });
-  window.__ekObserver.observe(app, {attributes: true, attributeOldValue: true,
-                                    attributeFilter: ['data-test-script-state']});
-  return performance.now();
-}"""
-ENDED = """() => {
-  const state = document.querySelector('[data-testid="stApp"]').getAttribute('data-test-script-state');
-  const drawn = !document.querySelector('[data-testid="stSkeleton"]')
-    && !document.querySelector('[data-testid="stStatusWidget"]');
-  return window.__ekRun.ran && state !== 'running' && state !== 'rerunRequested' && drawn
-    ? performance.now() : false;
-}"""
+class Runs:
+    """The app's script runs, seen in the messages its server sends the page over the websocket.
+
+    Each run starts with a ``new_session`` message and ends with ``script_finished``. Reading
+    them sees every run, however short: the page's own state attribute can go from running to
+    not running within one render, and then shows no run at all.
+    """
+
+    def __init__(self, page):
+        self.started = self.ended = 0
+        page.on("websocket", lambda socket: socket.on("framereceived", self._message))
+
+    def _message(self, payload) -> None:
+        if isinstance(payload, str):
+            return
+        message = ForwardMsg.FromString(payload)
+        kind = message.WhichOneof("type")
+        if kind == "new_session":
+            self.started += 1
+        elif kind == "script_finished" and message.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+            self.ended += 1
 
 
-def timed(page, action, timeout_ms: float = 120_000) -> float:
+# Two animation frames after the run's last message: what it sent is drawn.
+DRAWN = """() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(
+  !document.querySelector('[data-testid="stSkeleton"]')
+  && !document.querySelector('[data-testid="stStatusWidget"]')))))"""
+
+
+def timed(page, runs: Runs, action, timeout_ms: float = 120_000) -> float:
     """Milliseconds from ``action`` to the end of the run it started, with its output drawn."""
-    started = page.evaluate(WATCH)
+    before = runs.ended
+    started = time.perf_counter()
     action()
-    ended = page.wait_for_function(ENDED, polling="raf", timeout=timeout_ms)
-    return ended.json_value() - started
+    deadline = started + timeout_ms / 1000
+    # Done when a run has ended since the action, none is going (a rerun the page asked for is
+    # waited for) and the page has drawn what it was sent (a chart's code may still be loading).
+    while runs.ended == before or runs.started > runs.ended or not page.evaluate(DRAWN):
+        if time.perf_counter() > deadline:
+            raise RuntimeError("the action started no run that ended")
+        page.wait_for_timeout(2)  # lets Playwright deliver the websocket messages
+    return (time.perf_counter() - started) * 1000
 
 
 def nav(page, title: str) -> None:
@@ -153,6 +164,7 @@ def measure(base: str, runs: int, email: str) -> dict[str, float]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        script_runs = Runs(page)
         started = time.perf_counter()
         page.goto(base)
         page.get_by_test_id("stMetric").first.wait_for(timeout=300_000)
@@ -160,7 +172,7 @@ def measure(base: str, runs: int, email: str) -> dict[str, float]:
         for _ in range(runs):
             for title in PAGES:
                 results.setdefault(f"switch_to_{title.lower().replace(' ', '_')}_ms", []).append(
-                    timed(page, lambda title=title: nav(page, title)))
+                    timed(page, script_runs, lambda title=title: nav(page, title)))
 
         nav(page, "Data and settings")
         finished(page)
@@ -169,7 +181,7 @@ def measure(base: str, runs: int, email: str) -> dict[str, float]:
             def change(value=str(3 + (run % 3) + 1)):
                 box.fill(value)
                 box.press("Enter")
-            results.setdefault("threshold_preview_ms", []).append(timed(page, change))
+            results.setdefault("threshold_preview_ms", []).append(timed(page, script_runs, change))
 
         nav(page, "Segment builder")
         finished(page)
@@ -178,14 +190,14 @@ def measure(base: str, runs: int, email: str) -> dict[str, float]:
             def pick(condition=conditions[run % 2]):
                 page.locator("[class*='_2_op']").first.click()
                 page.get_by_role("option", name=condition, exact=True).click()
-            results.setdefault("builder_live_count_ms", []).append(timed(page, pick))
+            results.setdefault("builder_live_count_ms", []).append(timed(page, script_runs, pick))
 
         nav(page, "Transitions")
         finished(page)
         for run in range(runs):
             def click_cell(cell=(run % 4) * 4 + (run + 1) % 4):
                 page.locator(".js-plotly-plot").nth(1).locator(".scatterlayer .point").nth(cell).click(force=True)
-            results.setdefault("matrix_cell_click_ms", []).append(timed(page, click_cell))
+            results.setdefault("matrix_cell_click_ms", []).append(timed(page, script_runs, click_cell))
 
         nav(page, "Contact")
         finished(page)
@@ -195,7 +207,7 @@ def measure(base: str, runs: int, email: str) -> dict[str, float]:
             def look_up(address=addresses[run % 2]):
                 lookup.fill(address)
                 lookup.press("Enter")
-            results.setdefault("contact_lookup_ms", []).append(timed(page, look_up))
+            results.setdefault("contact_lookup_ms", []).append(timed(page, script_runs, look_up))
         browser.close()
     return {name: round(statistics.median(values), 1) for name, values in results.items()}
 

@@ -120,10 +120,15 @@ class ReadOnUse:
     True
     """
 
-    def __init__(self, read: Callable[[], pd.DataFrame]):
+    def __init__(self, read: Callable[[], pd.DataFrame], *, rows: int | None = None):
         self._read: Callable[[], pd.DataFrame] | None = read
         self._frame: pd.DataFrame | None = None
         self._lock = threading.Lock()
+        self.rows = rows  # the row count, when known without reading (a file's metadata)
+
+    @property
+    def is_read(self) -> bool:
+        return self._frame is not None
 
     def frame(self) -> pd.DataFrame:
         with self._lock:
@@ -280,7 +285,14 @@ class Dataset:
 
     @property
     def n_contacts(self) -> int:
-        return len(self.contacts)
+        return self.row_count("contacts")
+
+    def row_count(self, table: str) -> int:
+        """Rows of ``table``, without reading a table that is read on use when its count is known."""
+        value = getattr(self, f"_{table}_table")
+        if isinstance(value, ReadOnUse) and value.rows is not None and not value.is_read:
+            return value.rows
+        return len(getattr(self, table))
 
     @cached_property
     def contact_ids(self) -> np.ndarray:

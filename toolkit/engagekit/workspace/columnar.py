@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 from sqlalchemy.engine import Engine
 
 from engagekit.config import MachineRules
@@ -36,8 +37,9 @@ from engagekit.workspace.verdicts import write_verdicts_file
 
 _COMPLETE = "custom_fields.json"  # written last: a folder without it is incomplete
 # Read on first use: the levels come from the stored activity index, so opening a workspace does
-# not wait for every event (seconds at a million contacts); only pages that list events read them.
-READ_ON_USE = ("email_events",)
+# not wait for every event (seconds at a million contacts) nor for the contacts' details; only the
+# pages that list them read them.
+READ_ON_USE = ("contacts", "contact_tags", "list_memberships", "email_events", "orders")
 _REASONS = "machine_reasons"  # the classifier's verdicts, one file per set of machine rules
 _KEPT = "kept"  # frames derived from the data (KeptFrames)
 ABANDONED_AFTER_SECONDS = 3600
@@ -188,7 +190,8 @@ class KeptFrames:
 def _read_on_use(path: Path) -> ReadOnUse:
     # Opened now: a reader that comes later still reads this copy, even once it has been replaced.
     source = pa.memory_map(str(path))
-    return ReadOnUse(lambda: text_in_one_chunk(pd.read_parquet(source)))
+    rows = pq.ParquetFile(source).metadata.num_rows
+    return ReadOnUse(lambda: text_in_one_chunk(pd.read_parquet(source)), rows=rows)
 
 
 def _save_reasons(reasons: dict[str, np.ndarray], folder: Path) -> None:
