@@ -382,6 +382,9 @@ def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None
         if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
             copy_rows(conn, table, frame, columns)
             return
+        if conn.dialect.name == "duckdb":
+            _insert_registered(conn, table, frame, columns)
+            return
         if len(frame) >= BULK_ROWS and can_stage(conn, table, columns):
             staged_insert(conn, table, frame, columns)
             return
@@ -395,6 +398,20 @@ def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None
             return
         _insert_rows(conn, table, frame[sparse], [name for name in columns if name not in optional])
         _insert_rows(conn, table, frame[~sparse], columns)
+
+
+def _insert_registered(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: list[str]) -> None:
+    """DuckDB reads the frame itself (a registered view), in one statement: its driver binds an
+    ``executemany`` row by row, hours for millions of rows. The names are the schema's own."""
+    driver = conn.connection.driver_connection
+    view = f"engagekit_rows_{table.name}"
+    driver.register(view, frame[columns])
+    try:
+        names = ", ".join(conn.dialect.identifier_preparer.quote(name) for name in columns)
+        conn.exec_driver_sql(f"INSERT INTO {conn.dialect.identifier_preparer.format_table(table)} "
+                             f"({names}) SELECT {names} FROM {view}")
+    finally:
+        driver.unregister(view)
 
 
 def _insert_rows(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: list[str]) -> None:
