@@ -124,7 +124,7 @@ def _spark_value(value: Any) -> Any:
 
 
 def local_spark(cores: int = 1, *, app_name: str = "engagekit") -> Any:
-    """A local Spark session on ``cores`` cores, set up for small, quick jobs.
+    """A local Spark session on ``cores`` cores.
 
     Needs pyspark and a Java runtime. Spark keeps one active session per process: calling again
     returns it (with its first number of cores).
@@ -136,6 +136,9 @@ def local_spark(cores: int = 1, *, app_name: str = "engagekit") -> Any:
     return (
         SparkSession.builder.master(f"local[{cores}]")
         .appName(app_name)
+        # The driver is the executor in local mode: Spark's 1 GB default cannot shuffle the events
+        # of a million contacts. Set before the JVM starts (the builder starts it).
+        .config("spark.driver.memory", "6g")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(max(2 * cores, 2)))
         .config("spark.ui.enabled", "false")
