@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -43,6 +44,7 @@ READ_ON_USE = ("contacts", "contact_tags", "list_memberships", "email_events", "
 _REASONS = "machine_reasons"  # the classifier's verdicts, one file per set of machine rules
 _KEPT = "kept"  # frames derived from the data (KeptFrames)
 ABANDONED_AFTER_SECONDS = 3600
+_READING = threading.Lock()
 
 
 class ColumnarCache:
@@ -86,6 +88,13 @@ class ColumnarCache:
         folder = self._path(token)
         if not (folder / _COMPLETE).exists():
             return None
+        # One read at a time in a process: it takes milliseconds (the large tables are read on
+        # use), and four threads reading at once once raised a SystemError from inside
+        # CPython 3.11's compiler ("AST constructor recursion depth mismatch").
+        with _READING:
+            return self._read(folder)
+
+    def _read(self, folder: Path) -> Dataset | None:
         try:
             frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES
                       if name not in READ_ON_USE}
