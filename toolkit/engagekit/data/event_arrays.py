@@ -20,6 +20,7 @@ data, and exports come grouped by campaign, so it is close to one pass over the 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,11 +141,15 @@ class EventArrays:
         sent_rank = np.empty(len(sent_order), dtype=np.int64)
         sent_rank[sent_order] = np.arange(len(sent_order))
 
-        key = sent_rank[positions(campaigns["campaign_id"].to_numpy(np.int64),
-                                  events["campaign_id"].to_numpy(np.int64))]
-        key *= n_contacts
-        key += positions(contact_ids, events["contact_id"].to_numpy(np.int64))
-        row = np.argsort(key, kind="stable")
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # Arrow reads the type names while numpy sorts: both leave Python's lock free.
+            codes = pool.submit(event_codes, events["event_type"])
+            key = sent_rank[positions(campaigns["campaign_id"].to_numpy(np.int64),
+                                      events["campaign_id"].to_numpy(np.int64))]
+            key *= n_contacts
+            key += positions(contact_ids, events["contact_id"].to_numpy(np.int64))
+            row = np.argsort(key, kind="stable")
+            kind = codes.result()[row]
         key = key[row]
         boundary = np.empty(len(key), dtype=bool)
         boundary[:1] = True
@@ -154,7 +159,7 @@ class EventArrays:
         del key
         return cls(
             row=row,
-            kind=event_codes(events["event_type"])[row],
+            kind=kind,
             time_us=microseconds(events["occurred_at"])[row],
             delivery=np.cumsum(boundary) - 1,
             starts=starts,
