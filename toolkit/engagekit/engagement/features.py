@@ -73,11 +73,6 @@ EVER_COLUMNS: tuple[str, ...] = tuple(EVER_KINDS)
 
 SECONDS_PER_DAY = 86_400
 
-# Which of the 8 cells (engaged 1, clicked 2, bounced 4) count towards sends, opened, clicked, bounces.
-_CELL_SUMS = np.array(
-    [[1, cell & 1, (cell >> 1) & 1, (cell >> 2) & 1] for cell in range(8)], dtype=np.int64
-)
-
 
 def window_bounds(as_of: AsOf, config: EngagementConfig) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The (exclusive start, inclusive end) of sent times that count as of ``as_of``.
@@ -119,22 +114,29 @@ def compute_features(
     first = index.delivery_first[window]
     rows = window if first.max(initial=-1) <= t else np.flatnonzero(first <= t) + window.start
     key = _cell_keys(index, rows, window, t)
-    contact = key >> 3
-    engaged = (key & 1).astype(bool)
-    clicked_mask = (key & 2).astype(bool)
+    contact = index.delivery_contact[rows]  # a view when the window is a slice
+    cell = key.astype(np.uint8)  # the low byte holds the 3 flag bits: masks from 1 byte, not 8
+    engaged = (cell & 1).view(bool)
+    clicked_mask = ((cell >> 1) & 1).view(bool)
+    bounced = ((cell >> 2) & 1).view(bool)
+    del cell
+    # Positions in the window once: the contacts and the delivery numbers follow from them.
+    engaged_at, clicked_at = np.flatnonzero(engaged), np.flatnonzero(clicked_mask)
+    engaged_contact, clicked_contact = contact[engaged_at], contact[clicked_at]
 
-    # One counting pass: each delivery falls in one of 8 cells per contact (engaged?, clicked?,
-    # bounced?); the level features are sums of cells.
-    cells = np.bincount(key, minlength=8 * n).reshape(n, 8)
-    sends, opened, clicked, bounces = (cells @ _CELL_SUMS).T
+    # Counting passes over the deliveries of the window, per contact.
+    sends = np.bincount(contact, minlength=n)
+    opened = np.bincount(engaged_contact, minlength=n)
+    clicked = np.bincount(clicked_contact, minlength=n)
+    bounces = np.bincount(contact[bounced], minlength=n)
 
-    engaged_rows = _rows_where(engaged, rows, window)
-    clicked_rows = _rows_where(clicked_mask, rows, window)
+    engaged_rows = _delivery_numbers(engaged_at, rows)
+    clicked_rows = _delivery_numbers(clicked_at, rows)
     last_open = _latest_per_contact(
-        index, index.delivery_last_engaged, index.engagement_key, engaged_rows, contact[engaged], t, n
+        index, index.delivery_last_engaged, index.engagement_key, engaged_rows, engaged_contact, t, n
     )
     last_click = _latest_per_contact(
-        index, index.delivery_last_clicked, index.click_key, clicked_rows, contact[clicked_mask], t, n
+        index, index.delivery_last_clicked, index.click_key, clicked_rows, clicked_contact, t, n
     )
     sent_time = index.delivery_sent_times(window)
     if isinstance(rows, np.ndarray):
@@ -151,9 +153,11 @@ def compute_features(
             sends > 0, (open_weight * opened + click_weight * clicked) / (denominator * sends), 0.0
         )
     days_since = np.where(never, np.nan, (t - last_open) / SECONDS_PER_DAY)
+    # copy=False: every array is new here (the ids copied off the read-only index), so the frame
+    # takes them as they are instead of copying them into blocks.
     return pd.DataFrame(
         {
-            "contact_id": index.contact_ids,
+            "contact_id": np.array(index.contact_ids),
             "eligible_sends": sends,
             "opened": opened,
             "clicked": clicked,
@@ -165,7 +169,8 @@ def compute_features(
             "sends_since_last_engagement": sends_since,
             "bounces": bounces,
             "score": score,
-        }
+        },
+        copy=False,
     )
 
 
@@ -237,11 +242,9 @@ def _cell_keys(index: ActivityIndex, rows: slice | np.ndarray, window: slice, t:
     return key
 
 
-def _rows_where(mask: np.ndarray, rows: slice | np.ndarray, window: slice) -> np.ndarray:
-    """Delivery numbers of the masked entries of ``rows`` (a slice of the window or an array)."""
-    if isinstance(rows, slice):
-        return np.flatnonzero(mask) + window.start
-    return rows[mask]
+def _delivery_numbers(positions: np.ndarray, rows: slice | np.ndarray) -> np.ndarray:
+    """Delivery numbers of positions in ``rows`` (a slice of the index's deliveries or an array)."""
+    return positions + rows.start if isinstance(rows, slice) else rows[positions]
 
 
 def _latest_per_contact(
@@ -269,6 +272,7 @@ def _latest_per_contact(
 
 
 def _as_times(seconds: np.ndarray) -> np.ndarray:
-    # int64 min is NaT's bit pattern, so "never" becomes a blank time.
-    marked = np.where(seconds == NEVER, np.iinfo(np.int64).min, seconds)
-    return marked.astype("datetime64[s]").astype("datetime64[us]")
+    """Seconds as ``datetime64[us]``, ``NEVER`` as a blank time (NaT)."""
+    micro = seconds * 1_000_000  # NEVER wraps around here; it is overwritten just below
+    micro[seconds == NEVER] = np.iinfo(np.int64).min  # NaT's bit pattern
+    return micro.view("datetime64[us]")

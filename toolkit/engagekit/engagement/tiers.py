@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from engagekit.config import EngagementConfig, exact_decimal
-from engagekit.data.schema import LEVEL_RANKS, Level, levels_from_ranks
+from engagekit.data.schema import LEVEL_RANKS, levels_from_ranks
 
 # Level codes as returned by ``transform``: higher is more engaged.
 LEVEL_BY_CODE: dict[int, str] = {rank: str(level) for level, rank in LEVEL_RANKS.items()}
@@ -113,10 +113,12 @@ def assign_codes(score: np.ndarray, thresholds: Thresholds) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         least = judged & ((score <= 0) | (score <= least_cut))
         most = judged & ~least & (score >= most_cut)
-    codes = np.where(judged, CODE_BY_LEVEL[Level.SOMEWHAT_ENGAGED], CODE_BY_LEVEL[Level.EVERYONE_ELSE])
-    codes[least] = CODE_BY_LEVEL[Level.LEAST_ENGAGED]
-    codes[most] = CODE_BY_LEVEL[Level.MOST_ENGAGED]
-    return codes.astype(np.int64)
+    # The codes are ranks (everyone else 0, least 1, somewhat 2, most 3): a judged contact
+    # climbs one step for being judged, one for being above the least engaged, one for the top.
+    codes = judged.astype(np.int64)
+    codes += judged & ~least
+    codes += most
+    return codes
 
 
 def level_categories(codes: np.ndarray) -> pd.Categorical:
