@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def arrow_strings(values: pd.Series) -> pa.Array:
@@ -29,6 +31,22 @@ def arrow_strings(values: pd.Series) -> pa.Array:
     return array
 
 
+
+def arrow_strings_at(values: pd.Series, rows: np.ndarray) -> pa.Array:
+    """``arrow_strings(values.iloc[rows])``, with the rows taken by Arrow when the column is held
+    by Arrow: pandas' own take of such a column costs several times more at millions of rows.
+
+    Examples
+    --------
+    >>> arrow_strings_at(pd.Series(["a", None, "c"], dtype="str"), np.array([2, 0])).to_pylist()
+    ['c', 'a']
+    """
+    if values.dtype != "str":
+        return arrow_strings(values.iloc[rows])
+    taken = pc.take(pa.array(values), pa.array(np.asarray(rows, dtype=np.int64)))
+    return taken.combine_chunks() if isinstance(taken, pa.ChunkedArray) else taken
+
+
 def text_in_one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with each text column held as one Arrow array (in place; returned too).
 
@@ -48,4 +66,4 @@ def text_in_one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-__all__ = ["arrow_strings", "text_in_one_chunk"]
+__all__ = ["arrow_strings", "arrow_strings_at", "text_in_one_chunk"]

@@ -47,7 +47,7 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from engagekit.config import MachineRules
-from engagekit.data.arrow import arrow_strings
+from engagekit.data.arrow import arrow_strings_at
 from engagekit.data.event_arrays import BOUNCE, CLICK, OPEN, EventArrays
 
 REASONS: tuple[str, ...] = ("", "source", "proxy", "prefetcher", "burst", "early_click")
@@ -201,7 +201,7 @@ def _trimmed(events: pd.DataFrame, name: str, rows: np.ndarray) -> tuple[np.ndar
     rules look at each distinct value once."""
     if name not in events.columns or not len(rows):
         return np.zeros(len(rows), dtype=np.int64), [""]
-    encoded = pc.dictionary_encode(arrow_strings(events[name].iloc[rows]))
+    encoded = pc.dictionary_encode(arrow_strings_at(events[name], rows))
     distinct = [str(value).strip() for value in encoded.dictionary.to_pylist()] + [""]
     codes = pc.fill_null(encoded.indices, len(distinct) - 1).to_numpy(zero_copy_only=False)
     # the same trimmed text under two spellings gets one code
