@@ -196,33 +196,37 @@ class ActivityIndex:
 
         # The opens and clicks that count, and then their clicks, taken out once: every reduction
         # below reads only them (a fifth of the events), in runs per delivery.
-        engaged = _Events.where((kind == OPEN) | (kind == CLICK), arrays)
-        clicked = engaged.subset(kind[engaged.rows] == CLICK)
-        bounced = _Events.where(kind == BOUNCE, arrays)
-        del kind
+        counted = np.flatnonzero((kind == OPEN) | (kind == CLICK))
+        engaged = _Events.at(counted, arrays)
+        clicked = engaged.subset(kind[counted] == CLICK)
+        bounced = _Events.at(np.flatnonzero(kind == BOUNCE), arrays)
+        # The floor of the earliest time is the earliest floor: seconds after the reduction.
         n = arrays.n_deliveries
+        first = np.minimum.reduceat(arrays.time_us, arrays.starts) // 1_000_000 if n else np.zeros(0, np.int64)
+        counts = _deliveries_per_campaign(arrays)
+        delivery_contact, delivery_campaign = arrays.delivery_contact, arrays.delivery_campaign
+        sent_us, sent_order = arrays.sent_us, arrays.sent_order
+        del arrays, kind, counted  # what follows is per delivery, or the counted events only
+
+        if len(extra[0]):
+            np.minimum.at(first, extra[0], extra[1])
         engaged_at = engaged.earliest(n, extra)
         clicked_at = clicked.earliest(n)
         bounced_at = bounced.earliest(n)
-        # The floor of the earliest time is the earliest floor: seconds after the reduction.
-        first = np.minimum.reduceat(arrays.time_us, arrays.starts) // 1_000_000 if n else np.zeros(0, np.int64)
-        if len(extra[0]):
-            np.minimum.at(first, extra[0], extra[1])
         flags = [at != NEVER for at in (engaged_at, clicked_at, bounced_at)]
-        counts = _deliveries_per_campaign(arrays)
         epoch = int(first.min()) if n else 0  # every event's delivery has its earliest in ``first``
-        contact = arrays.delivery_contact.astype(np.int64)
+        contact = delivery_contact.astype(np.int64)
         cell_key = contact << 3
         cell_key |= cell_flags(*flags)
         return cls(
             contact_ids=contact_ids,
             campaign_ids=dataset.campaigns["campaign_id"].to_numpy(np.int64),
-            campaign_sent=arrays.sent_us // 1_000_000,
-            sent_order=arrays.sent_order,
+            campaign_sent=sent_us // 1_000_000,
+            sent_order=sent_order,
             delivery_offsets=np.r_[0, np.cumsum(counts)].astype(np.int64),
             # int64 (numpy's index type) so counting needs no conversion of millions of entries
             delivery_contact=contact,
-            delivery_campaign=arrays.delivery_campaign.astype(np.int32),
+            delivery_campaign=delivery_campaign.astype(np.int32),
             delivery_first=first,
             delivery_engaged=engaged_at,
             delivery_clicked=clicked_at,
@@ -442,31 +446,29 @@ def _event_keys(delivery: np.ndarray, time: np.ndarray, epoch: int) -> np.ndarra
 
 @dataclass(frozen=True)
 class _Events:
-    """Some of the events, in grouped order: their rows among all events, their deliveries, their
-    times (seconds), and where each delivery's run begins among them."""
+    """Some of the events, in grouped order: their deliveries, their times (seconds), and where
+    each delivery's run begins among them."""
 
-    rows: np.ndarray
     delivery: np.ndarray
     time: np.ndarray
     runs: np.ndarray
 
     @classmethod
-    def where(cls, mask: np.ndarray, arrays: EventArrays) -> _Events:
-        """The events (grouped order) where ``mask`` holds."""
-        rows = np.flatnonzero(mask)
-        return cls.of(rows, arrays.delivery[rows], arrays.time_us[rows] // 1_000_000)
+    def at(cls, rows: np.ndarray, arrays: EventArrays) -> _Events:
+        """The events at ``rows`` (positions in grouped order, ascending)."""
+        return cls.of(arrays.delivery[rows], arrays.time_us[rows] // 1_000_000)
 
     @classmethod
-    def of(cls, rows: np.ndarray, delivery: np.ndarray, time: np.ndarray) -> _Events:
+    def of(cls, delivery: np.ndarray, time: np.ndarray) -> _Events:
         starts = np.empty(len(delivery), dtype=bool)
         starts[:1] = True
         np.not_equal(delivery[1:], delivery[:-1], out=starts[1:])
-        return cls(rows, delivery, time, np.flatnonzero(starts))
+        return cls(delivery, time, np.flatnonzero(starts))
 
     def subset(self, mask: np.ndarray) -> _Events:
         """Those of these events where ``mask`` (one entry per event here) holds."""
         chosen = np.flatnonzero(mask)
-        return _Events.of(self.rows[chosen], self.delivery[chosen], self.time[chosen])
+        return _Events.of(self.delivery[chosen], self.time[chosen])
 
     def earliest(self, n_deliveries: int, extra: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Per delivery, the earliest of these events (and of ``extra``), ``NEVER`` if none."""
