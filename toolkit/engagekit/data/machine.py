@@ -148,8 +148,7 @@ def classify_grouped(
         ("proxy", lambda: _from_proxy(arrays, events, candidates, rules)),
         ("prefetcher", lambda: is_open & _prefetchers(arrays, is_open, is_click, after, rules)),
         ("burst", lambda: _in_burst(arrays, events, is_click, rules.burst_seconds)),
-        ("early_click", lambda: is_click & soon(rules.early_click_seconds)
-         & ~_opened_by_then(arrays, is_open)),
+        ("early_click", lambda: _before_any_open(arrays, is_open, is_click & soon(rules.early_click_seconds))),
     ]
     for code, applies in rules_in_order:
         reason[undecided & (reason == 0) & applies()] = REASONS.index(code)
@@ -238,7 +237,9 @@ def _prefetchers(
 ) -> np.ndarray:
     """Whether each event's contact is a prefetcher (see the ``prefetcher`` rule)."""
     def any_of(mask: np.ndarray) -> np.ndarray:
-        return arrays.per_delivery(mask, mask, np.logical_or, False)
+        found = np.zeros(arrays.n_deliveries, dtype=bool)
+        found[arrays.delivery[mask]] = True
+        return found
 
     bounced = any_of(arrays.kind == BOUNCE)
     fast_open = any_of(is_open & (after >= 0) & (after <= rules.prefetch_seconds))
@@ -272,10 +273,14 @@ def _in_burst(arrays: EventArrays, events: pd.DataFrame, is_click: np.ndarray,
     return out
 
 
-def _opened_by_then(arrays: EventArrays, is_open: np.ndarray) -> np.ndarray:
-    """Whether the email of each event had an open at or before the event."""
+def _before_any_open(arrays: EventArrays, is_open: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Which of the ``candidates`` (events) happened before every open of their email; only the
+    candidates are looked at, not every event."""
     first_open = arrays.per_delivery(arrays.time_us, is_open, np.minimum, np.iinfo(np.int64).max)
-    return arrays.spread(first_open) <= arrays.time_us
+    chosen = np.flatnonzero(candidates)
+    out = np.zeros(arrays.n_events, dtype=bool)
+    out[chosen[first_open[arrays.delivery[chosen]] > arrays.time_us[chosen]]] = True
+    return out
 
 
 __all__ = [
