@@ -181,17 +181,19 @@ def current_and_previous(
     config = config or EngagementConfig()
     index = activity_of(data, config)
     times = [as_timestamp(as_of), previous_as_of(as_of, config)]
-    # The two feature passes are independent and numpy leaves the GIL for most of their work,
-    # so they run side by side on two cores.
+    def features_at(stamp: pd.Timestamp) -> pd.DataFrame:
+        return _features_kept(data, index, as_of=stamp, config=config)
+
+    # The two passes are independent (unless the previous one takes the current cuts) and numpy
+    # leaves the GIL for most of their work, so they run side by side on two cores.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        now_table, before_table = pool.map(
-            lambda stamp: _features_kept(data, index, as_of=stamp, config=config), times
-        )
+        if not previous_uses_current_thresholds:
+            current, previous = pool.map(
+                lambda stamp: levels_from_features(features_at(stamp), as_of=stamp, config=config), times)
+            return current, previous
+        now_table, before_table = pool.map(features_at, times)
     current = levels_from_features(now_table, as_of=times[0], config=config)
-    previous = levels_from_features(
-        before_table, as_of=times[1], config=config,
-        thresholds=current.thresholds if previous_uses_current_thresholds else None,
-    )
+    previous = levels_from_features(before_table, as_of=times[1], config=config, thresholds=current.thresholds)
     return current, previous
 
 
