@@ -112,6 +112,18 @@ def normalise_emails(values: pd.Series) -> pd.Series:
     return emails
 
 
+def _hidden_characters(texts: pd.Series) -> pd.Series:
+    """Whether each text holds a character :func:`~engagekit.names.hidden_character` refuses;
+    only texts that are not printable ASCII are looked at one by one."""
+    cells = arrow_strings(texts)
+    plain = pc.fill_null(pc.and_(pc.string_is_ascii(cells), pc.ascii_is_printable(cells)), True)
+    hidden = pd.Series(False, index=texts.index)
+    odd = ~plain.to_numpy(zero_copy_only=False)
+    if odd.any():
+        hidden[odd] = texts[odd].map(hidden_character, na_action="ignore").notna().to_numpy()
+    return hidden
+
+
 def header_key(name: object) -> str:
     """The form under which a header is matched: trimmed, single-spaced, case-folded.
 
@@ -335,28 +347,53 @@ class _Watched(io.RawIOBase):
         text = self.partial + data
         if self.bytes == len(data):  # the first read: the byte-order mark is no cell's text
             text = text.removeprefix(b"\xef\xbb\xbf")
-        lines = text.splitlines(keepends=True)
-        # the last line may go on in the next read; so may a CR whose LF comes next
-        self.partial = lines.pop() if lines and (data and not text.endswith(b"\n")) else b""
-        self.lines += len(lines)
-        self._check_quotes([line for line in lines if b'"' in line])
-        if not data and self.partial:
-            self.lines += 1
-            self._check_quotes([self.partial] if b'"' in self.partial else [])
-            self.partial = b""
+        if data and not text.endswith(b"\n"):
+            # the last line may go on in the next read; so may a CR whose LF comes next
+            body = text[:-1] if text.endswith(b"\r") else text
+            cut = max(body.rfind(b"\n"), body.rfind(b"\r")) + 1
+        else:
+            cut = len(text)
+        whole, self.partial = text[:cut], text[cut:]
+        self.lines += _line_count(whole)
+        if b'"' in whole:
+            self._check_quotes(_lines_holding_quotes(whole))
         buffer[: len(data)] = data
         return len(data)
 
-    def _check_quotes(self, lines: list[bytes]) -> None:
-        if not lines:
-            return
-        text = [line.decode("utf-8", "replace").rstrip("\r\n") for line in lines]
+    def _check_quotes(self, lines: list[str]) -> None:
         try:
-            records = sum(1 for _ in csv.reader(text, delimiter=self.separator, strict=True))
+            records = sum(1 for _ in csv.reader(lines, delimiter=self.separator, strict=True))
         except csv.Error:
             raise _NeedsTolerantReader from None
-        if records != len(text):  # a quote left open ran into the next line
+        if records != len(lines):  # a quote left open ran into the next line
             raise _NeedsTolerantReader
+
+
+def _line_count(text: bytes) -> int:
+    """How many physical lines ``text`` holds (as ``bytes.splitlines`` counts them), without
+    making one object per line: millions of lines pass through here."""
+    ends = text.count(b"\n")
+    if b"\r" in text:  # rare: counting it costs more than the search
+        ends += text.count(b"\r") - text.count(b"\r\n")
+    return ends + (1 if text and text[-1:] not in (b"\n", b"\r") else 0)
+
+
+def _lines_holding_quotes(text: bytes) -> list[str]:
+    """The lines of ``text`` holding a quote, decoded, without their line ends; only these are
+    cut out of the text (a few in a file of millions of lines)."""
+    codes = np.frombuffer(text, dtype=np.uint8)
+    line_end = codes == ord("\n")
+    if b"\r" in text:
+        line_end |= codes == ord("\r")
+    ends = np.flatnonzero(line_end)
+    # line i runs from just after bounds[i] to bounds[i + 1]
+    bounds = np.concatenate(([-1], ends, [len(text)]))
+    line = np.unique(np.searchsorted(ends, np.flatnonzero(codes == ord('"'))))
+    starts, stops = (bounds[line] + 1).tolist(), bounds[line + 1].tolist()
+    # Line ends are ASCII, never inside a UTF-8 character: decoding the lines joined is
+    # decoding each.
+    joined = b"\n".join(text[start:stop] for start, stop in zip(starts, stops, strict=True))
+    return joined.decode("utf-8", "replace").split("\n")
 
 
 _SKIPPED_NOTE = "rows skipped (see the problems)"
@@ -497,6 +534,10 @@ def parse_times(values: pd.Series) -> pd.Series:
     >>> parse_times(pd.Series(["2026-11-24 10:15:00.123456789"])).tolist()
     [Timestamp('2026-11-24 10:15:00.123456')]
     """
+    return _each_distinct(values, _times)
+
+
+def _times(values: pd.Series) -> pd.Series:
     text = values.astype("str").str.strip()
     plain = _plain_times(text)
     if plain is not None and plain.notna().sum() == text.notna().sum() - (text == "").sum():
@@ -549,8 +590,30 @@ def parse_numbers(values: pd.Series) -> pd.Series:
     >>> parse_numbers(pd.Series(["12.5", " 3 ", "n/a", "inf"])).tolist()
     [12.5, 3.0, nan, nan]
     """
+    return _each_distinct(values, _numbers)
+
+
+def _numbers(values: pd.Series) -> pd.Series:
     numbers = pd.to_numeric(values.astype("str").str.strip(), errors="coerce").astype("float64")
     return numbers.where(np.isfinite(numbers))
+
+
+def _each_distinct(values: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``parse(values)`` for a text column, each distinct value parsed once: the columns of a
+    large file repeat their values (a campaign's send time, a handful of amounts).
+
+    ``parse`` must read each cell on its own, or with the set of the column's distinct values
+    (blank included), never their order or count: it then gives every cell what it would have
+    given it in the whole column.
+    """
+    if values.dtype != "str" or len(values) < 2:
+        return parse(values)
+    encoded = pc.dictionary_encode(arrow_strings(values))
+    distinct = pd.Series(pd.array(encoded.dictionary, dtype="str"))
+    if encoded.null_count:  # blank cells take the last place
+        distinct = pd.concat([distinct, pd.Series([np.nan], dtype="str")], ignore_index=True)
+    positions = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy()
+    return parse(distinct).take(positions).set_axis(values.index)
 
 
 def parse_ids(values: pd.Series) -> pd.Series:
@@ -564,6 +627,9 @@ def parse_ids(values: pd.Series) -> pd.Series:
     >>> parse_ids(pd.Series(["9007199254740993", "12.0", "1.5", "99999999999999999999"])).tolist()
     [9007199254740993, 12, <NA>, <NA>]
     """
+    plain = _plain_ids(values)
+    if plain is not None:
+        return plain
     text = values.astype("str").str.strip()
     digits = text.str.fullmatch(r"[+-]?\d{1,19}", na=False)
     ids = pd.Series(pd.NA, index=values.index, dtype="Int64")
@@ -581,6 +647,20 @@ def parse_ids(values: pd.Series) -> pd.Series:
         whole = (numbers == numbers.round()) & (numbers.abs() < 2**53)
         ids[other] = numbers.where(whole).astype("Int64")
     return ids
+
+
+def _plain_ids(values: pd.Series) -> pd.Series | None:
+    """Ids written as plain digits (up to 18, so below 2**63) read in one Arrow pass, blanks
+    missing; ``None`` when any other cell is present (a sign, a space, a decimal point): the
+    general reader takes those."""
+    if values.dtype != "str":
+        return None
+    cells = arrow_strings(values)
+    digits = pc.ascii_is_decimal(cells)  # false for an empty cell, null for a blank one
+    if not pc.all(digits).as_py() or (len(cells) and pc.max(pc.binary_length(cells)).as_py() > 18):
+        return None
+    ids = pc.cast(cells, pa.int64())
+    return pd.Series(pd.array(ids, dtype="Int64"), index=values.index)
 
 
 def _arrow_integers(text: pd.Series) -> np.ndarray:
@@ -601,7 +681,7 @@ def looked_up(text: pd.Series, mapping: Mapping[str, str]) -> pd.Series:
     encoded = pc.dictionary_encode(arrow_strings(text))
     found = [mapping.get(value.casefold()) for value in encoded.dictionary.to_pylist()]
     values = pa.array(found, type=pa.string()).take(encoded.indices)
-    return pd.Series(values.to_numpy(zero_copy_only=False), index=text.index, dtype="str")
+    return pd.Series(pd.array(values, dtype="str"), index=text.index)
 
 
 def split_cells(values: pd.Series, separator: str) -> pd.Series:
@@ -698,8 +778,9 @@ def infer_field(values: pd.Series) -> tuple[str, pd.Series]:
     if not present.any():
         return "text", values
     numbers = parse_numbers(values)
-    leading_zero = values[present].astype("str").str.match(r"[+-]?0\d")
-    if numbers[present].notna().all() and not leading_zero.any():
+    if numbers[present].notna().all() and not (
+        values[present].astype("str").str.match(r"[+-]?0\d").any()  # a leading zero
+    ):
         return "number", numbers
     times = parse_times(values)
     if times[present].notna().all():
@@ -790,20 +871,22 @@ class SourceFile:
             part = cls.__new__(cls)
             part.path, part.name, part.report = path, label or path.name, report
             if header is None:
-                header = cells.iloc[:1]
+                header = cells.iloc[0].tolist()
                 part._take(cells)
             else:
-                part._take(pd.concat([header, cells]), first=False)
+                part._take(cells, header=header)
             yield part
 
-    def _take(self, table: pd.DataFrame, *, first: bool = True) -> None:
-        """Keep the header and the rows of a table of text cells (header first, rows indexed by
-        their spreadsheet row); ``first`` is false for a later part of a file."""
+    def _take(self, table: pd.DataFrame, *, header: list[str] | None = None) -> None:
+        """Keep the header and the rows of a table of text cells (rows indexed by their
+        spreadsheet row): the header is the first row, or ``header`` for a later part of a file
+        (whose first row it is not)."""
         report = self.report
-        header = [cell.strip() for cell in table.iloc[0].tolist()]
+        first = header is None
+        body = table.iloc[1:] if first else table
+        header = [cell.strip() for cell in (table.iloc[0].tolist() if first else header)]
         if not any(header):
             raise DataError(f"{self.name}: the first row is empty; it should hold the column names")
-        body = table.iloc[1:]
         broken = body[0].str.startswith(_BAD_ROW)
         self.headers: dict[str, str] = {}
         positions = []
@@ -817,10 +900,14 @@ class SourceFile:
             elif key:
                 self.headers[key] = text
                 positions.append(position)
-        rows = body.iloc[:, positions].set_axis(list(self.headers), axis="columns")
-        rows = rows.apply(lambda column: column.astype("str").str.strip())
-        blank = (rows == "").all(axis="columns")
-        self.rows = rows[~blank & ~broken]
+        rows = pd.DataFrame({key: body[position].astype("str").str.strip()
+                             for key, position in zip(self.headers, positions, strict=True)},
+                            index=body.index)
+        blank = np.ones(len(rows), dtype=bool)
+        for key in rows:
+            blank &= (rows[key] == "").to_numpy()
+        kept = ~blank & ~broken.to_numpy()
+        self.rows = rows if kept.all() else rows[kept]
         self.ok = pd.Series(True, index=self.rows.index)
         self.continued = not first
         if first:
@@ -917,7 +1004,7 @@ class SourceFile:
         long = emails.str.len() > MAX_EMAIL_LENGTH
         self.flag(long, column, f"email address is longer than {MAX_EMAIL_LENGTH} characters; "
                   "row skipped", skip=True)
-        hidden = emails.notna() & ~long & emails.map(hidden_character, na_action="ignore").notna()
+        hidden = emails.notna() & ~long & _hidden_characters(emails)
         self.flag(hidden, column, "email address holds an invisible or control character; "
                   "row skipped", skip=True)
         invalid = emails.notna() & ~long & ~hidden & ~emails.str.fullmatch(_EMAIL, na=False)
