@@ -28,12 +28,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from engagekit.data.dataset import Dataset
+from engagekit.data.dataset import Dataset, to_flag
 from engagekit.data.io.merge import collapse_contacts, drop_repeated_events
 from engagekit.data.io.reading import (
     NeedsTolerantReader,
     PathLike,
     SourceFile,
+    each_distinct,
     infer_field,
     split_cells,
     storable_name,
@@ -174,7 +175,16 @@ class _InParts:
         self.report.files.extend(attempt.files[known:])
         self.report.notes.extend(attempt.notes)
         self.report.rows.update(attempt.rows)
-        return pieces[0] if len(pieces) == 1 else pd.concat(pieces)
+        return pieces[0] if len(pieces) == 1 else _joined(pieces)
+
+
+def _joined(pieces: list[pd.DataFrame]) -> pd.DataFrame:
+    """``pd.concat(pieces)``, joined a column at a time, each taken out of the pieces once
+    joined: memory holds the table once and one column twice, not the whole table twice."""
+    columns = {}
+    for column in list(pieces[0].columns):
+        columns[column] = pd.concat([piece.pop(column) for piece in pieces])
+    return pd.DataFrame(columns, copy=False)
 
 
 def read_sources(sources: dict[str, Callable[[], SourceFile]], report: ImportReport) -> Dataset:
@@ -205,7 +215,19 @@ def _read_table(source: SourceFile | _InParts, table: str, frames: dict[str, pd.
     if table == "contacts":  # tags and custom fields stay text until bad rows are gone
         for header in [*source.other_columns([*spec, "tags"]), "tags"]:
             frame[header] = source.text(header)
-    return source.kept(frame)
+    kept = source.kept(frame)
+    return _as_stored(kept, table) if table == "email_events" else kept
+
+
+def _as_stored(events: pd.DataFrame, table: str) -> pd.DataFrame:
+    """The kept rows with ids and flags in the types :meth:`Dataset.from_frames` gives them, a
+    part at a time: tens of millions of events are then not cast again, whole, at the end."""
+    for column, kind in TABLES[table].items():
+        if kind == "id" and column in REQUIRED[table]:  # a kept row has every required id
+            events[column] = events[column].astype("int64")
+        elif kind == "flag":
+            events[column] = each_distinct(events[column], to_flag)
+    return events
 
 
 def _assemble(frames: dict[str, pd.DataFrame], report: ImportReport) -> Dataset:

@@ -112,6 +112,33 @@ def normalise_emails(values: pd.Series) -> pd.Series:
     return emails
 
 
+def _trimmed(texts: pd.Series) -> pd.Series:
+    """``texts.str.strip()``, or ``texts`` when no cell starts or ends with a byte that may be
+    white space (a control byte, a space, or any byte of a non-ASCII character): trimming
+    millions of cells that need none costs seconds."""
+    cells = pa.array(texts.array)
+    if not isinstance(cells, pa.ChunkedArray) or not pa.types.is_large_string(cells.type):
+        return texts.str.strip()
+    for chunk in cells.chunks:
+        if len(chunk) == 0:
+            continue
+        data = chunk.buffers()[2]
+        if data is None:
+            continue
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)[chunk.offset:
+                                                                     chunk.offset + len(chunk) + 1]
+        text = np.frombuffer(data, dtype=np.uint8)
+        if not len(text):
+            continue
+        # An empty cell's "first" byte is the next cell's, its "last" the previous cell's:
+        # looked at anyway, which can only send the column to the real trim.
+        first = text[np.minimum(offsets[:-1], len(text) - 1)]
+        last = text[np.maximum(offsets[1:] - 1, 0)]
+        if ((first <= ord(" ")) | (first >= 0x7F) | (last <= ord(" ")) | (last >= 0x7F)).any():
+            return texts.str.strip()
+    return texts
+
+
 def _hidden_characters(texts: pd.Series) -> pd.Series:
     """Whether each text holds a character :func:`~engagekit.names.hidden_character` refuses;
     only texts that are not printable ASCII are looked at one by one."""
@@ -347,16 +374,17 @@ class _Watched(io.RawIOBase):
         text = self.partial + data
         if self.bytes == len(data):  # the first read: the byte-order mark is no cell's text
             text = text.removeprefix(b"\xef\xbb\xbf")
-        if data and not text.endswith(b"\n"):
-            # the last line may go on in the next read; so may a CR whose LF comes next
+        if not data or text.endswith(b"\n"):
+            cut = len(text)
+        elif b"\r" not in text:
+            cut = text.rfind(b"\n") + 1  # the last line may go on in the next read
+        else:  # ... and so may a CR whose LF comes next
             body = text[:-1] if text.endswith(b"\r") else text
             cut = max(body.rfind(b"\n"), body.rfind(b"\r")) + 1
-        else:
-            cut = len(text)
-        whole, self.partial = text[:cut], text[cut:]
-        self.lines += _line_count(whole)
-        if b'"' in whole:
-            self._check_quotes(_lines_holding_quotes(whole))
+        self.partial = text[cut:]
+        self.lines += _line_count(text, cut)
+        if text.find(b'"', 0, cut) >= 0:
+            self._check_quotes(_lines_holding_quotes(text, cut))
         buffer[: len(data)] = data
         return len(data)
 
@@ -369,31 +397,42 @@ class _Watched(io.RawIOBase):
             raise _NeedsTolerantReader
 
 
-def _line_count(text: bytes) -> int:
-    """How many physical lines ``text`` holds (as ``bytes.splitlines`` counts them), without
-    making one object per line: millions of lines pass through here."""
-    ends = text.count(b"\n")
-    if b"\r" in text:  # rare: counting it costs more than the search
-        ends += text.count(b"\r") - text.count(b"\r\n")
-    return ends + (1 if text and text[-1:] not in (b"\n", b"\r") else 0)
+def _line_count(text: bytes, end: int) -> int:
+    """How many physical lines ``text[:end]`` holds (as ``bytes.splitlines`` counts them),
+    without making one object per line: millions of lines pass through here."""
+    ends = text.count(b"\n", 0, end)
+    if text.find(b"\r", 0, end) >= 0:  # rare: counting it costs more than the search
+        ends += text.count(b"\r", 0, end) - text.count(b"\r\n", 0, end)
+    return ends + (1 if end and text[end - 1:end] not in (b"\n", b"\r") else 0)
 
 
-def _lines_holding_quotes(text: bytes) -> list[str]:
-    """The lines of ``text`` holding a quote, decoded, without their line ends; only these are
-    cut out of the text (a few in a file of millions of lines)."""
-    codes = np.frombuffer(text, dtype=np.uint8)
-    line_end = codes == ord("\n")
-    if b"\r" in text:
-        line_end |= codes == ord("\r")
-    ends = np.flatnonzero(line_end)
-    # line i runs from just after bounds[i] to bounds[i + 1]
-    bounds = np.concatenate(([-1], ends, [len(text)]))
-    line = np.unique(np.searchsorted(ends, np.flatnonzero(codes == ord('"'))))
-    starts, stops = (bounds[line] + 1).tolist(), bounds[line + 1].tolist()
+def _lines_holding_quotes(text: bytes, end: int) -> list[str]:
+    """The lines of ``text[:end]`` holding a quote, decoded, without their line ends; only these
+    are cut out of the text (a few in a file of millions of lines)."""
+    if text.find(b"\r", 0, end) >= 0:
+        lines = _lines_around(text, end)
+    else:  # line ends are LF only: each line found from its first quote, by byte search
+        lines, position = [], 0
+        while (quote := text.find(b'"', position, end)) >= 0:
+            start = text.rfind(b"\n", 0, quote) + 1
+            stop = text.find(b"\n", quote, end)
+            stop = end if stop < 0 else stop
+            lines.append(text[start:stop])
+            position = stop + 1
     # Line ends are ASCII, never inside a UTF-8 character: decoding the lines joined is
     # decoding each.
-    joined = b"\n".join(text[start:stop] for start, stop in zip(starts, stops, strict=True))
-    return joined.decode("utf-8", "replace").split("\n")
+    return b"\n".join(lines).decode("utf-8", "replace").split("\n")
+
+
+def _lines_around(text: bytes, end: int) -> list[bytes]:
+    """The lines of ``text[:end]`` holding a quote, any line ends (CR, LF, CRLF) counted."""
+    codes = np.frombuffer(text, dtype=np.uint8, count=end)
+    ends = np.flatnonzero((codes == ord("\n")) | (codes == ord("\r")))
+    # line i runs from just after bounds[i] to bounds[i + 1]
+    bounds = np.concatenate(([-1], ends, [end]))
+    line = np.unique(np.searchsorted(ends, np.flatnonzero(codes == ord('"'))))
+    starts, stops = (bounds[line] + 1).tolist(), bounds[line + 1].tolist()
+    return [text[start:stop] for start, stop in zip(starts, stops, strict=True)]
 
 
 _SKIPPED_NOTE = "rows skipped (see the problems)"
@@ -448,7 +487,8 @@ def _plain_parts(path: Path, name: str, rows: int | None) -> Iterator[pd.DataFra
                 parse_options=pa_csv.ParseOptions(delimiter=separator, newlines_in_values=True,
                                                   ignore_empty_lines=False),
                 convert_options=pa_csv.ConvertOptions(
-                    column_types={f"f{i}": pa.string() for i in range(width)},
+                    # large strings are what pandas holds text in: taken without a copy
+                    column_types={f"f{i}": pa.large_string() for i in range(width)},
                     strings_can_be_null=False, quoted_strings_can_be_null=False),
             )
             first_row, pending = 1, None
@@ -534,7 +574,7 @@ def parse_times(values: pd.Series) -> pd.Series:
     >>> parse_times(pd.Series(["2026-11-24 10:15:00.123456789"])).tolist()
     [Timestamp('2026-11-24 10:15:00.123456')]
     """
-    return _each_distinct(values, _times)
+    return each_distinct(values, _times)
 
 
 def _times(values: pd.Series) -> pd.Series:
@@ -590,7 +630,7 @@ def parse_numbers(values: pd.Series) -> pd.Series:
     >>> parse_numbers(pd.Series(["12.5", " 3 ", "n/a", "inf"])).tolist()
     [12.5, 3.0, nan, nan]
     """
-    return _each_distinct(values, _numbers)
+    return each_distinct(values, _numbers)
 
 
 def _numbers(values: pd.Series) -> pd.Series:
@@ -598,7 +638,7 @@ def _numbers(values: pd.Series) -> pd.Series:
     return numbers.where(np.isfinite(numbers))
 
 
-def _each_distinct(values: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> pd.Series:
+def each_distinct(values: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """``parse(values)`` for a text column, each distinct value parsed once: the columns of a
     large file repeat their values (a campaign's send time, a handful of amounts).
 
@@ -655,7 +695,7 @@ def _plain_ids(values: pd.Series) -> pd.Series | None:
     general reader takes those."""
     if values.dtype != "str":
         return None
-    cells = arrow_strings(values)
+    cells = pa.array(values.array)
     digits = pc.ascii_is_decimal(cells)  # false for an empty cell, null for a blank one
     if not pc.all(digits).as_py() or (len(cells) and pc.max(pc.binary_length(cells)).as_py() > 18):
         return None
@@ -680,7 +720,7 @@ def looked_up(text: pd.Series, mapping: Mapping[str, str]) -> pd.Series:
     """
     encoded = pc.dictionary_encode(arrow_strings(text))
     found = [mapping.get(value.casefold()) for value in encoded.dictionary.to_pylist()]
-    values = pa.array(found, type=pa.string()).take(encoded.indices)
+    values = pa.array(found, type=pa.large_string()).take(encoded.indices)
     return pd.Series(pd.array(values, dtype="str"), index=text.index)
 
 
@@ -900,14 +940,14 @@ class SourceFile:
             elif key:
                 self.headers[key] = text
                 positions.append(position)
-        rows = pd.DataFrame({key: body[position].astype("str").str.strip()
+        rows = pd.DataFrame({key: _trimmed(body[position].astype("str"))
                              for key, position in zip(self.headers, positions, strict=True)},
                             index=body.index)
-        blank = np.ones(len(rows), dtype=bool)
-        for key in rows:
-            blank &= (rows[key] == "").to_numpy()
+        empty = {key: (rows[key] == "").to_numpy() for key in rows}
+        blank = np.logical_and.reduce(list(empty.values())) if empty else np.ones(len(rows), bool)
         kept = ~blank & ~broken.to_numpy()
         self.rows = rows if kept.all() else rows[kept]
+        self._empty = {key: cells[kept] for key, cells in empty.items()}
         self.ok = pd.Series(True, index=self.rows.index)
         self.continued = not first
         if first:
@@ -986,8 +1026,8 @@ class SourceFile:
         key = header_key(column)
         if key not in self.headers:
             return pd.Series(np.nan, index=self.rows.index, dtype="str")
-        values = self.rows[key]
-        return values.where(values != "")
+        values, empty = self.rows[key], self._empty[key]
+        return values.where(~empty) if empty.any() else values
 
     def required_text(self, column: str, what: str) -> pd.Series:
         """Text that must not be blank: blank cells skip their row."""
