@@ -117,9 +117,9 @@ def _trimmed(texts: pd.Series) -> pd.Series:
     white space (a control byte, a space, or any byte of a non-ASCII character): trimming
     millions of cells that need none costs seconds."""
     cells = pa.array(texts.array)
-    if not isinstance(cells, pa.ChunkedArray) or not pa.types.is_large_string(cells.type):
+    if not pa.types.is_large_string(cells.type):
         return texts.str.strip()
-    for chunk in cells.chunks:
+    for chunk in cells.chunks if isinstance(cells, pa.ChunkedArray) else [cells]:
         if len(chunk) == 0:
             continue
         data = chunk.buffers()[2]
@@ -668,8 +668,10 @@ def parse_ids(values: pd.Series) -> pd.Series:
     [9007199254740993, 12, <NA>, <NA>]
     """
     plain = _plain_ids(values)
-    if plain is not None:
-        return plain
+    return _ids(values) if plain is None else plain
+
+
+def _ids(values: pd.Series) -> pd.Series:
     text = values.astype("str").str.strip()
     digits = text.str.fullmatch(r"[+-]?\d{1,19}", na=False)
     ids = pd.Series(pd.NA, index=values.index, dtype="Int64")
