@@ -36,6 +36,7 @@ from engagekit.data.io.reading import (
     SourceFile,
     each_distinct,
     infer_field,
+    release_freed_memory,
     split_cells,
     storable_name,
 )
@@ -167,7 +168,10 @@ class _InParts:
     def read(self, check: Callable[[SourceFile], pd.DataFrame]) -> pd.DataFrame:
         attempt = ImportReport(files=list(self.report.files))
         try:
-            pieces = [check(part) for part in SourceFile.parts(self.path, attempt)]
+            pieces = []
+            for part in SourceFile.parts(self.path, attempt):
+                pieces.append(check(part))
+                release_freed_memory()
         except NeedsTolerantReader:
             return check(SourceFile(self.path, self.report, tolerant=True))
         known = len(self.report.files)
@@ -184,6 +188,7 @@ def _joined(pieces: list[pd.DataFrame]) -> pd.DataFrame:
     columns = {}
     for column in list(pieces[0].columns):
         columns[column] = pd.concat([piece.pop(column) for piece in pieces])
+    release_freed_memory()
     return pd.DataFrame(columns, copy=False)
 
 
@@ -206,6 +211,7 @@ def _read_table(source: SourceFile | _InParts, table: str, frames: dict[str, pd.
         {column: _column(source, column, kind, column in REQUIRED[table])
          for column, kind in spec.items()},
         index=source.rows.index,
+        copy=False,  # a frame from a dict copies by default
     )
     for column in REFERENCES.get(table, ()):
         owner = frames.get(OWNERS[column], pd.DataFrame({column: []}))
