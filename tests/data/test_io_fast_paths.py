@@ -1,10 +1,10 @@
 """The fast paths of reading give what the general ones give, for any input.
 
 Each fast path (a column parsed once per distinct value or in one Arrow pass, lines counted without
-splitting them, repeated events found by a hash, parts joined a column at a time, trimming skipped)
-is compared with the plain code it stands in for, on random good and bad cells; and a canonical
-folder with random bad cells reads the same, data and report, through the fast reader in parts as
-through the tolerant reader whole.
+splitting them, repeated events found by a hash, references found in a table of ids, parts joined
+a column at a time, trimming skipped) is compared with the plain code it stands in for, on random
+good and bad cells; and a canonical folder with random bad cells reads the same, data and report,
+through the fast reader in parts as through the tolerant reader whole.
 """
 
 from __future__ import annotations
@@ -204,3 +204,13 @@ def test_a_canonical_folder_with_bad_cells_reads_the_same_in_parts_as_whole(
 @pytest.mark.parametrize("cells", [["1", "2"], ["1", None], [None, None], []])
 def test_plain_ids_keep_blanks_missing(cells):
     _same_outcome(reading.parse_ids, reading._ids, _column(cells, 1))
+
+
+IDS = st.lists(st.one_of(st.none(), st.integers(-5, 40), st.sampled_from([2**62, -(2**63)])), max_size=12)
+
+
+@SETTINGS
+@given(values=IDS, known=st.lists(st.integers(-3, 30) | st.sampled_from([2**40]), max_size=8))
+def test_references_found_in_a_table_of_ids_are_those_isin_finds(values, known):
+    values, known = pd.Series(values, dtype="Int64"), pd.Series(known, dtype="Int64")
+    assert canonical._known(values, known).tolist() == values.isin(known).tolist()
