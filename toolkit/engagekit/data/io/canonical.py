@@ -26,15 +26,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from engagekit.data.dataset import Dataset
+from engagekit.data.dataset import Dataset, to_flag
 from engagekit.data.io.merge import collapse_contacts, drop_repeated_events
 from engagekit.data.io.reading import (
     NeedsTolerantReader,
     PathLike,
     SourceFile,
+    each_distinct,
     infer_field,
+    release_freed_memory,
     split_cells,
     storable_name,
 )
@@ -94,8 +97,28 @@ def _skip_duplicates(source: SourceFile, frame: pd.DataFrame, key: str) -> None:
 
 def _skip_unknown(source: SourceFile, frame: pd.DataFrame, column: str, known: pd.Series) -> None:
     what = column.removesuffix("_id")
-    unknown = frame[column].notna() & ~frame[column].isin(known)
+    values = frame[column]
+    unknown = values.notna() & ~pd.Series(_known(values, known), index=values.index)
     source.flag(unknown, column, f"refers to a {what} that is not imported; row skipped", skip=True)
+
+
+def _known(values: pd.Series, known: pd.Series) -> np.ndarray:
+    """``values.isin(known)`` for ids; by a table indexed by id when the known ids span a range
+    not much wider than their number (contact ids 1 to n), instead of tens of millions of
+    lookups in a hash table."""
+    integers = pd.api.types.is_integer_dtype(values) and pd.api.types.is_integer_dtype(known)
+    if not integers or not len(known) or known.isna().any():
+        return values.isin(known).to_numpy(dtype=bool)
+    low, high = int(known.min()), int(known.max())
+    if high - low > 4 * len(known) + 1024:
+        return values.isin(known).to_numpy(dtype=bool)
+    table = np.zeros(high - low + 1, dtype=bool)
+    table[known.to_numpy(dtype="int64") - low] = True
+    ids = values.to_numpy(dtype="int64", na_value=low)
+    inside = values.notna().to_numpy() & (ids >= low) & (ids <= high)
+    found = np.zeros(len(ids), dtype=bool)
+    found[inside] = table[ids[inside] - low]
+    return found
 
 
 def _find(folder: Path, file_name: str) -> Path | None:
@@ -166,7 +189,10 @@ class _InParts:
     def read(self, check: Callable[[SourceFile], pd.DataFrame]) -> pd.DataFrame:
         attempt = ImportReport(files=list(self.report.files))
         try:
-            pieces = [check(part) for part in SourceFile.parts(self.path, attempt)]
+            pieces = []
+            for part in SourceFile.parts(self.path, attempt):
+                pieces.append(check(part))
+                release_freed_memory()
         except NeedsTolerantReader:
             return check(SourceFile(self.path, self.report, tolerant=True))
         known = len(self.report.files)
@@ -174,7 +200,17 @@ class _InParts:
         self.report.files.extend(attempt.files[known:])
         self.report.notes.extend(attempt.notes)
         self.report.rows.update(attempt.rows)
-        return pieces[0] if len(pieces) == 1 else pd.concat(pieces)
+        return pieces[0] if len(pieces) == 1 else _joined(pieces)
+
+
+def _joined(pieces: list[pd.DataFrame]) -> pd.DataFrame:
+    """``pd.concat(pieces)``, joined a column at a time, each taken out of the pieces once
+    joined: memory holds the table once and one column twice, not the whole table twice."""
+    columns = {}
+    for column in list(pieces[0].columns):
+        columns[column] = pd.concat([piece.pop(column) for piece in pieces])
+    release_freed_memory()
+    return pd.DataFrame(columns, copy=False)
 
 
 def read_sources(sources: dict[str, Callable[[], SourceFile]], report: ImportReport) -> Dataset:
@@ -196,6 +232,7 @@ def _read_table(source: SourceFile | _InParts, table: str, frames: dict[str, pd.
         {column: _column(source, column, kind, column in REQUIRED[table])
          for column, kind in spec.items()},
         index=source.rows.index,
+        copy=False,  # a frame from a dict copies by default
     )
     for column in REFERENCES.get(table, ()):
         owner = frames.get(OWNERS[column], pd.DataFrame({column: []}))
@@ -205,7 +242,19 @@ def _read_table(source: SourceFile | _InParts, table: str, frames: dict[str, pd.
     if table == "contacts":  # tags and custom fields stay text until bad rows are gone
         for header in [*source.other_columns([*spec, "tags"]), "tags"]:
             frame[header] = source.text(header)
-    return source.kept(frame)
+    kept = source.kept(frame)
+    return _as_stored(kept, table) if table == "email_events" else kept
+
+
+def _as_stored(events: pd.DataFrame, table: str) -> pd.DataFrame:
+    """The kept rows with ids and flags in the types :meth:`Dataset.from_frames` gives them, a
+    part at a time: tens of millions of events are then not cast again, whole, at the end."""
+    for column, kind in TABLES[table].items():
+        if kind == "id" and column in REQUIRED[table]:  # a kept row has every required id
+            events[column] = events[column].astype("int64")
+        elif kind == "flag":
+            events[column] = each_distinct(events[column], to_flag)
+    return events
 
 
 def _assemble(frames: dict[str, pd.DataFrame], report: ImportReport) -> Dataset:

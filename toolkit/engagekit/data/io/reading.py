@@ -35,6 +35,7 @@ people.csv, row 3, column 'Email': not a valid email address; row skipped (value
 from __future__ import annotations
 
 import csv
+import ctypes
 import gzip
 import io
 import re
@@ -110,6 +111,45 @@ def normalise_emails(values: pd.Series) -> pd.Series:
         emails[wide] = (emails[wide].str.normalize("NFKC").str.strip().str.lower()
                         .str.normalize("NFKC"))
     return emails
+
+
+def _trimmed(texts: pd.Series) -> pd.Series:
+    """``texts.str.strip()``, or ``texts`` when no cell starts or ends with a byte that may be
+    white space (a control byte, a space, or any byte of a non-ASCII character): trimming
+    millions of cells that need none costs seconds."""
+    cells = pa.array(texts.array)
+    if not pa.types.is_large_string(cells.type):
+        return texts.str.strip()
+    for chunk in cells.chunks if isinstance(cells, pa.ChunkedArray) else [cells]:
+        if len(chunk) == 0:
+            continue
+        data = chunk.buffers()[2]
+        if data is None:
+            continue
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)[chunk.offset:
+                                                                     chunk.offset + len(chunk) + 1]
+        text = np.frombuffer(data, dtype=np.uint8)
+        if not len(text):
+            continue
+        # An empty cell's "first" byte is the next cell's, its "last" the previous cell's:
+        # looked at anyway, which can only send the column to the real trim.
+        first = text[np.minimum(offsets[:-1], len(text) - 1)]
+        last = text[np.maximum(offsets[1:] - 1, 0)]
+        if ((first <= ord(" ")) | (first >= 0x7F) | (last <= ord(" ")) | (last >= 0x7F)).any():
+            return texts.str.strip()
+    return texts
+
+
+def _hidden_characters(texts: pd.Series) -> pd.Series:
+    """Whether each text holds a character :func:`~engagekit.names.hidden_character` refuses;
+    only texts that are not printable ASCII are looked at one by one."""
+    cells = arrow_strings(texts)
+    plain = pc.fill_null(pc.and_(pc.string_is_ascii(cells), pc.ascii_is_printable(cells)), True)
+    hidden = pd.Series(False, index=texts.index)
+    odd = ~plain.to_numpy(zero_copy_only=False)
+    if odd.any():
+        hidden[odd] = texts[odd].map(hidden_character, na_action="ignore").notna().to_numpy()
+    return hidden
 
 
 def header_key(name: object) -> str:
@@ -335,33 +375,92 @@ class _Watched(io.RawIOBase):
         text = self.partial + data
         if self.bytes == len(data):  # the first read: the byte-order mark is no cell's text
             text = text.removeprefix(b"\xef\xbb\xbf")
-        lines = text.splitlines(keepends=True)
-        # the last line may go on in the next read; so may a CR whose LF comes next
-        self.partial = lines.pop() if lines and (data and not text.endswith(b"\n")) else b""
-        self.lines += len(lines)
-        self._check_quotes([line for line in lines if b'"' in line])
-        if not data and self.partial:
-            self.lines += 1
-            self._check_quotes([self.partial] if b'"' in self.partial else [])
-            self.partial = b""
+        if not data or text.endswith(b"\n"):
+            cut = len(text)
+        elif b"\r" not in text:
+            cut = text.rfind(b"\n") + 1  # the last line may go on in the next read
+        else:  # ... and so may a CR whose LF comes next
+            body = text[:-1] if text.endswith(b"\r") else text
+            cut = max(body.rfind(b"\n"), body.rfind(b"\r")) + 1
+        self.partial = text[cut:]
+        self.lines += _line_count(text, cut)
+        if text.find(b'"', 0, cut) >= 0:
+            self._check_quotes(_lines_holding_quotes(text, cut))
         buffer[: len(data)] = data
         return len(data)
 
-    def _check_quotes(self, lines: list[bytes]) -> None:
-        if not lines:
-            return
-        text = [line.decode("utf-8", "replace").rstrip("\r\n") for line in lines]
+    def _check_quotes(self, lines: list[str]) -> None:
         try:
-            records = sum(1 for _ in csv.reader(text, delimiter=self.separator, strict=True))
+            records = sum(1 for _ in csv.reader(lines, delimiter=self.separator, strict=True))
         except csv.Error:
             raise _NeedsTolerantReader from None
-        if records != len(text):  # a quote left open ran into the next line
+        if records != len(lines):  # a quote left open ran into the next line
             raise _NeedsTolerantReader
+
+
+def _line_count(text: bytes, end: int) -> int:
+    """How many physical lines ``text[:end]`` holds (as ``bytes.splitlines`` counts them),
+    without making one object per line: millions of lines pass through here."""
+    ends = text.count(b"\n", 0, end)
+    if text.find(b"\r", 0, end) >= 0:  # rare: counting it costs more than the search
+        ends += text.count(b"\r", 0, end) - text.count(b"\r\n", 0, end)
+    return ends + (1 if end and text[end - 1:end] not in (b"\n", b"\r") else 0)
+
+
+def _lines_holding_quotes(text: bytes, end: int) -> list[str]:
+    """The lines of ``text[:end]`` holding a quote, decoded, without their line ends; only these
+    are cut out of the text (a few in a file of millions of lines)."""
+    if text.find(b"\r", 0, end) >= 0:
+        lines = _lines_around(text, end)
+    else:  # line ends are LF only: each line found from its first quote, by byte search
+        lines, position = [], 0
+        while (quote := text.find(b'"', position, end)) >= 0:
+            start = text.rfind(b"\n", 0, quote) + 1
+            stop = text.find(b"\n", quote, end)
+            stop = end if stop < 0 else stop
+            lines.append(text[start:stop])
+            position = stop + 1
+    # Line ends are ASCII, never inside a UTF-8 character: decoding the lines joined is
+    # decoding each.
+    return b"\n".join(lines).decode("utf-8", "replace").split("\n")
+
+
+def _lines_around(text: bytes, end: int) -> list[bytes]:
+    """The lines of ``text[:end]`` holding a quote, any line ends (CR, LF, CRLF) counted."""
+    codes = np.frombuffer(text, dtype=np.uint8, count=end)
+    ends = np.flatnonzero((codes == ord("\n")) | (codes == ord("\r")))
+    # line i runs from just after bounds[i] to bounds[i + 1]
+    bounds = np.concatenate(([-1], ends, [end]))
+    line = np.unique(np.searchsorted(ends, np.flatnonzero(codes == ord('"'))))
+    starts, stops = (bounds[line] + 1).tolist(), bounds[line + 1].tolist()
+    return [text[start:stop] for start, stop in zip(starts, stops, strict=True)]
 
 
 _SKIPPED_NOTE = "rows skipped (see the problems)"
 PART_ROWS = 2_000_000
 """Rows of a large file checked at a time (:meth:`SourceFile.parts`): memory stays that of a part."""
+
+
+def release_freed_memory() -> None:
+    """Give the memory freed so far back to the system, where the C library allows it (glibc).
+
+    Checking a large file a part at a time frees the arrays of each part among those kept: the
+    C library keeps that memory, in holes it cannot give back by itself, and a process reading
+    25 million events holds a gigabyte more than its data. Dask's workers do the same
+    (``malloc_trim``); elsewhere this does nothing.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
 
 
 class NeedsTolerantReader(Exception):
@@ -411,7 +510,8 @@ def _plain_parts(path: Path, name: str, rows: int | None) -> Iterator[pd.DataFra
                 parse_options=pa_csv.ParseOptions(delimiter=separator, newlines_in_values=True,
                                                   ignore_empty_lines=False),
                 convert_options=pa_csv.ConvertOptions(
-                    column_types={f"f{i}": pa.string() for i in range(width)},
+                    # large strings are what pandas holds text in: taken without a copy
+                    column_types={f"f{i}": pa.large_string() for i in range(width)},
                     strings_can_be_null=False, quoted_strings_can_be_null=False),
             )
             first_row, pending = 1, None
@@ -497,6 +597,10 @@ def parse_times(values: pd.Series) -> pd.Series:
     >>> parse_times(pd.Series(["2026-11-24 10:15:00.123456789"])).tolist()
     [Timestamp('2026-11-24 10:15:00.123456')]
     """
+    return each_distinct(values, _times)
+
+
+def _times(values: pd.Series) -> pd.Series:
     text = values.astype("str").str.strip()
     plain = _plain_times(text)
     if plain is not None and plain.notna().sum() == text.notna().sum() - (text == "").sum():
@@ -549,8 +653,30 @@ def parse_numbers(values: pd.Series) -> pd.Series:
     >>> parse_numbers(pd.Series(["12.5", " 3 ", "n/a", "inf"])).tolist()
     [12.5, 3.0, nan, nan]
     """
+    return each_distinct(values, _numbers)
+
+
+def _numbers(values: pd.Series) -> pd.Series:
     numbers = pd.to_numeric(values.astype("str").str.strip(), errors="coerce").astype("float64")
     return numbers.where(np.isfinite(numbers))
+
+
+def each_distinct(values: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``parse(values)`` for a text column, each distinct value parsed once: the columns of a
+    large file repeat their values (a campaign's send time, a handful of amounts).
+
+    ``parse`` must read each cell on its own, or with the set of the column's distinct values
+    (blank included), never their order or count: it then gives every cell what it would have
+    given it in the whole column.
+    """
+    if values.dtype != "str" or len(values) < 2:
+        return parse(values)
+    encoded = pc.dictionary_encode(arrow_strings(values))
+    distinct = pd.Series(pd.array(encoded.dictionary, dtype="str"))
+    if encoded.null_count:  # blank cells take the last place
+        distinct = pd.concat([distinct, pd.Series([np.nan], dtype="str")], ignore_index=True)
+    positions = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy()
+    return parse(distinct).take(positions).set_axis(values.index)
 
 
 def parse_ids(values: pd.Series) -> pd.Series:
@@ -564,6 +690,11 @@ def parse_ids(values: pd.Series) -> pd.Series:
     >>> parse_ids(pd.Series(["9007199254740993", "12.0", "1.5", "99999999999999999999"])).tolist()
     [9007199254740993, 12, <NA>, <NA>]
     """
+    plain = _plain_ids(values)
+    return _ids(values) if plain is None else plain
+
+
+def _ids(values: pd.Series) -> pd.Series:
     text = values.astype("str").str.strip()
     digits = text.str.fullmatch(r"[+-]?\d{1,19}", na=False)
     ids = pd.Series(pd.NA, index=values.index, dtype="Int64")
@@ -583,6 +714,20 @@ def parse_ids(values: pd.Series) -> pd.Series:
     return ids
 
 
+def _plain_ids(values: pd.Series) -> pd.Series | None:
+    """Ids written as plain digits (up to 18, so below 2**63) read in one Arrow pass, blanks
+    missing; ``None`` when any other cell is present (a sign, a space, a decimal point): the
+    general reader takes those."""
+    if values.dtype != "str":
+        return None
+    cells = pa.array(values.array)
+    digits = pc.ascii_is_decimal(cells)  # false for an empty cell, null for a blank one
+    if not pc.all(digits).as_py() or (len(cells) and pc.max(pc.binary_length(cells)).as_py() > 18):
+        return None
+    ids = pc.cast(cells, pa.int64())
+    return pd.Series(pd.array(ids, dtype="Int64"), index=values.index)
+
+
 def _arrow_integers(text: pd.Series) -> np.ndarray:
     """Cells of ``[+-]digits`` (up to 18 digits) as int64, parsed by Arrow."""
     cells = pa.array(text.str.removeprefix("+"), type=pa.string(), from_pandas=True)
@@ -600,8 +745,8 @@ def looked_up(text: pd.Series, mapping: Mapping[str, str]) -> pd.Series:
     """
     encoded = pc.dictionary_encode(arrow_strings(text))
     found = [mapping.get(value.casefold()) for value in encoded.dictionary.to_pylist()]
-    values = pa.array(found, type=pa.string()).take(encoded.indices)
-    return pd.Series(values.to_numpy(zero_copy_only=False), index=text.index, dtype="str")
+    values = pa.array(found, type=pa.large_string()).take(encoded.indices)
+    return pd.Series(pd.array(values, dtype="str"), index=text.index)
 
 
 def split_cells(values: pd.Series, separator: str) -> pd.Series:
@@ -698,8 +843,9 @@ def infer_field(values: pd.Series) -> tuple[str, pd.Series]:
     if not present.any():
         return "text", values
     numbers = parse_numbers(values)
-    leading_zero = values[present].astype("str").str.match(r"[+-]?0\d")
-    if numbers[present].notna().all() and not leading_zero.any():
+    if numbers[present].notna().all() and not (
+        values[present].astype("str").str.match(r"[+-]?0\d").any()  # a leading zero
+    ):
         return "number", numbers
     times = parse_times(values)
     if times[present].notna().all():
@@ -790,20 +936,22 @@ class SourceFile:
             part = cls.__new__(cls)
             part.path, part.name, part.report = path, label or path.name, report
             if header is None:
-                header = cells.iloc[:1]
+                header = cells.iloc[0].tolist()
                 part._take(cells)
             else:
-                part._take(pd.concat([header, cells]), first=False)
+                part._take(cells, header=header)
             yield part
 
-    def _take(self, table: pd.DataFrame, *, first: bool = True) -> None:
-        """Keep the header and the rows of a table of text cells (header first, rows indexed by
-        their spreadsheet row); ``first`` is false for a later part of a file."""
+    def _take(self, table: pd.DataFrame, *, header: list[str] | None = None) -> None:
+        """Keep the header and the rows of a table of text cells (rows indexed by their
+        spreadsheet row): the header is the first row, or ``header`` for a later part of a file
+        (whose first row it is not)."""
         report = self.report
-        header = [cell.strip() for cell in table.iloc[0].tolist()]
+        first = header is None
+        body = table.iloc[1:] if first else table
+        header = [cell.strip() for cell in (table.iloc[0].tolist() if first else header)]
         if not any(header):
             raise DataError(f"{self.name}: the first row is empty; it should hold the column names")
-        body = table.iloc[1:]
         broken = body[0].str.startswith(_BAD_ROW)
         self.headers: dict[str, str] = {}
         positions = []
@@ -817,10 +965,14 @@ class SourceFile:
             elif key:
                 self.headers[key] = text
                 positions.append(position)
-        rows = body.iloc[:, positions].set_axis(list(self.headers), axis="columns")
-        rows = rows.apply(lambda column: column.astype("str").str.strip())
-        blank = (rows == "").all(axis="columns")
-        self.rows = rows[~blank & ~broken]
+        rows = pd.DataFrame({key: _trimmed(body[position].astype("str"))
+                             for key, position in zip(self.headers, positions, strict=True)},
+                            index=body.index, copy=False)  # a frame from a dict copies by default
+        empty = {key: (rows[key] == "").to_numpy() for key in rows}
+        blank = np.logical_and.reduce(list(empty.values())) if empty else np.ones(len(rows), bool)
+        kept = ~blank & ~broken.to_numpy()
+        self.rows = rows if kept.all() else rows[kept]
+        self._empty = {key: cells[kept] for key, cells in empty.items()}
         self.ok = pd.Series(True, index=self.rows.index)
         self.continued = not first
         if first:
@@ -890,7 +1042,8 @@ class SourceFile:
         skipped = counts["read"] - counts["kept"]
         if skipped:
             self.report.notes.append(f"{self.name}: {skipped:,} of {counts['read']:,} {_SKIPPED_NOTE}")
-        return frame[self.ok]
+        # every row kept (the usual file): no copy of millions of rows
+        return frame.copy(deep=False) if self.ok.all() else frame[self.ok]
 
     # -- typed cells
 
@@ -899,8 +1052,8 @@ class SourceFile:
         key = header_key(column)
         if key not in self.headers:
             return pd.Series(np.nan, index=self.rows.index, dtype="str")
-        values = self.rows[key]
-        return values.where(values != "")
+        values, empty = self.rows[key], self._empty[key]
+        return values.where(~empty) if empty.any() else values
 
     def required_text(self, column: str, what: str) -> pd.Series:
         """Text that must not be blank: blank cells skip their row."""
@@ -917,7 +1070,7 @@ class SourceFile:
         long = emails.str.len() > MAX_EMAIL_LENGTH
         self.flag(long, column, f"email address is longer than {MAX_EMAIL_LENGTH} characters; "
                   "row skipped", skip=True)
-        hidden = emails.notna() & ~long & emails.map(hidden_character, na_action="ignore").notna()
+        hidden = emails.notna() & ~long & _hidden_characters(emails)
         self.flag(hidden, column, "email address holds an invisible or control character; "
                   "row skipped", skip=True)
         invalid = emails.notna() & ~long & ~hidden & ~emails.str.fullmatch(_EMAIL, na=False)
