@@ -696,7 +696,7 @@ def parse_ids(values: pd.Series) -> pd.Series:
 
 def _ids(values: pd.Series) -> pd.Series:
     text = values.astype("str").str.strip()
-    digits = text.str.fullmatch(r"[+-]?\d{1,19}", na=False)
+    digits = text.str.fullmatch(r"[+-]?[0-9]{1,19}", na=False)  # ASCII: \d takes any script's digits
     ids = pd.Series(pd.NA, index=values.index, dtype="Int64")
     short = digits & (text.str.len() <= 18)  # below 10**18 < 2**63: Arrow reads these exactly
     if short.all():  # the usual column: every cell a plain id, read in one pass
