@@ -163,6 +163,13 @@ CASES = [
     ("metric or click", any_of(
         where("metrics", "open_rate", "lte", 0),
         where("email_activity", "campaign", "clicked", 103)), [1, 3, 6]),
+    ("levels that exclude each other", all_of(
+        where("engagement", "current_level", "is", ["most_engaged"]),
+        any_of(where("engagement", "current_level", "is_not", ["most_engaged"]),
+               where("engagement", "previous_level", "is", ["most_engaged"]))), []),
+    ("a level or its complement", any_of(
+        where("engagement", "current_level", "is", ["most_engaged"]),
+        where("engagement", "current_level", "is_not", ["most_engaged"])), ALL),
     ("level and contact field", all_of(
         where("engagement", "current_level", "is_not", ["everyone_else"]),
         where("contact", "city", "not_contains", "par")), [2, 3, 4]),

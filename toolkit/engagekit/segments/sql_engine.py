@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from engagekit.config import EngagementConfig
+from engagekit.data.schema import LEVELS
 from engagekit.engagement.levels import previous_as_of
 from engagekit.segments.catalog import Catalog
 from engagekit.segments.definition import Criterion, Group, SegmentDefinition
@@ -186,7 +187,31 @@ class SqlEngine:
         definition = SegmentDefinition.coerce(definition)
         check_definition(definition, self.catalog)
         rows = self._rows(definition)
-        return rows, self._group(definition.criteria, rows)
+        condition = self._group(definition.criteria, rows)
+        levels = self._levels_needed(definition.criteria, rows)
+        if levels is None or levels == set(LEVELS):
+            return rows, condition
+        # Implied by the condition, so it changes no member; but SQLite then reads only these
+        # levels' range of the level index, not every row of the snapshot (at 1M contacts, the
+        # benchmark segment's count takes 115 ms instead of 145).
+        return rows, sa.and_(rows.source.c.level.in_(sorted(levels)), condition)
+
+    def _levels_needed(self, node: Group | Criterion, rows: Rows) -> set[str] | None:
+        """The levels (of the snapshot whose rows ``rows`` are) that a contact must have to meet
+        ``node``; ``None`` when any level may."""
+        if rows.snapshot is None:
+            return None
+        if isinstance(node, Criterion):
+            which = _snapshot_of(node)
+            if node.source != "engagement" or which is None or self.snapshot_ids[which] != rows.snapshot:
+                return None  # not a level of the rows' snapshot (sunset status is a measure)
+            named = set(node.value)
+            return named if node.op == "is" else set(LEVELS) - named
+        parts = [self._levels_needed(child, rows) for child in node.group]
+        if node.type == "or":
+            return None if None in parts else set().union(*parts)
+        known = [part for part in parts if part is not None]
+        return set.intersection(*known) if known else None
 
     def _rows(self, definition: SegmentDefinition) -> Rows:
         """The rows of the snapshot whose levels the definition tests (the current one first),
