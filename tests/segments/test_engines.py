@@ -150,6 +150,29 @@ CASES = [
     ("purchased recently", one("ecommerce", "purchase", "purchased_within_days", 7), [2, 3]),
     ("not purchased recently", one("ecommerce", "purchase", "not_purchased_within_days", 7),
      [1, 4, 5, 6, 7, 8]),
+    # levels beside other sources (the SQL engine reads a snapshot's rows or contacts' rows)
+    ("level or no orders", any_of(
+        where("engagement", "current_level", "is", ["most_engaged"]),
+        where("ecommerce", "order_count", "eq", 0)), [1, 5, 6, 7, 8]),
+    ("previous level or spent lt", any_of(
+        where("engagement", "previous_level", "is", ["most_engaged"]),
+        where("ecommerce", "total_spent", "lt", 25)), [2, 3, 5, 6, 7, 8]),
+    ("previous level and metric", all_of(
+        where("engagement", "previous_level", "is_not", ["least_engaged"]),
+        where("metrics", "open_rate", "gt", 0.5)), [4, 5]),
+    ("metric or click", any_of(
+        where("metrics", "open_rate", "lte", 0),
+        where("email_activity", "campaign", "clicked", 103)), [1, 3, 6]),
+    ("levels that exclude each other", all_of(
+        where("engagement", "current_level", "is", ["most_engaged"]),
+        any_of(where("engagement", "current_level", "is_not", ["most_engaged"]),
+               where("engagement", "previous_level", "is", ["most_engaged"]))), []),
+    ("a level or its complement", any_of(
+        where("engagement", "current_level", "is", ["most_engaged"]),
+        where("engagement", "current_level", "is_not", ["most_engaged"])), ALL),
+    ("level and contact field", all_of(
+        where("engagement", "current_level", "is_not", ["everyone_else"]),
+        where("contact", "city", "not_contains", "par")), [2, 3, 4]),
     # nesting
     ("and of or", all_of(
         where("engagement", "current_level", "is", ["least_engaged"]),

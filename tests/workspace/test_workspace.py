@@ -105,6 +105,23 @@ def test_snapshots_store_and_load(workspace, sample_dataset):
         workspace.load_snapshot(999)
 
 
+def test_indexes_added_to_the_schema_later_are_made_when_an_older_workspace_opens(tmp_path):
+    url = f"sqlite:///{tmp_path}/ws.db"
+    workspace = ek.Workspace.open(url)
+    workspace.import_dataset(small())
+    added = {"counted_deliveries": "ix_counted_deliveries_times", "orders": "ix_orders_contact_metrics",
+             "snapshot_levels": "ix_snapshot_levels_level"}
+    with workspace.database.transaction() as conn:  # as a workspace made before them has it
+        for name in added.values():
+            conn.exec_driver_sql(f"DROP INDEX {name}")
+    workspace.engine.dispose()
+    reopened = ek.Workspace.open(url)
+    inspector = sa.inspect(reopened.engine)
+    for table, name in added.items():
+        assert name in {index["name"] for index in inspector.get_indexes(table)}
+    assert reopened.load().n_contacts == 3
+
+
 def test_bad_url_is_a_clear_error():
     with pytest.raises(ek.WorkspaceError, match="Not a database URL"):
         ek.Workspace.open("definitely not a url")

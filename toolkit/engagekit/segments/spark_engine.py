@@ -31,7 +31,7 @@ from engagekit.segments.catalog import Catalog
 from engagekit.segments.definition import Criterion, SegmentDefinition
 from engagekit.segments.measures import ContactMeasures, column_of
 from engagekit.segments.operators import time_literal
-from engagekit.segments.sql_engine import SqlEngine
+from engagekit.segments.sql_engine import Rows, SqlEngine
 from engagekit.segments.timing import events_end
 from engagekit.timeutil import AsOf, as_timestamp
 from engagekit.workspace.levels_sql import (
@@ -125,16 +125,19 @@ class SparkEngine(SqlEngine):
         """The Spark SQL text of the query (its values are the named parameters)."""
         return compile_for_spark(self.query(definition))[0]
 
-    def _snapshot_condition(self, criterion: Criterion, test: Any) -> ColumnElement[bool]:
+    def _rows(self, definition: SegmentDefinition) -> Rows:
+        return self._contact_rows  # the levels are common table expressions, not stored rows
+
+    def _snapshot_condition(self, criterion: Criterion, test: Any, rows: Rows) -> ColumnElement[bool]:
         levels = self.level_tables[1 if criterion.field == "previous_level" else 0]
         column = levels.c.level if criterion.source == "engagement" else levels.c[criterion.field]
         matching = sa.select(levels.c.contact_id).where(test(column))
-        return self.tables.contacts.c.contact_id.in_(matching)
+        return rows.contact_id.in_(matching)
 
-    def _measure_condition(self, criterion: Criterion, test: Any) -> ColumnElement[bool]:
+    def _measure_condition(self, criterion: Criterion, test: Any, rows: Rows) -> ColumnElement[bool]:
         view = self._measure_view(criterion.field, column_of(criterion))
         matching = sa.select(view.c.contact_id).where(test(view.c[column_of(criterion)]))
-        return self.tables.contacts.c.contact_id.in_(matching)
+        return rows.contact_id.in_(matching)
 
     def _measure_view(self, field: str, column: str) -> sa.TableClause:
         """The temporary view of one measure, registered on first use. Its name is ours and new
@@ -147,13 +150,12 @@ class SparkEngine(SqlEngine):
             self._measure_views[field] = sa.table(name, sa.column("contact_id"), sa.column(column, kind))
         return self._measure_views[field]
 
-    def _exists(self, table: sa.Table, *conditions: ColumnElement[bool],
+    def _exists(self, rows: Rows, table: sa.Table, *conditions: ColumnElement[bool],
                 source: sa.FromClause | None = None) -> ColumnElement[bool]:
-        contact_id = self.tables.contacts.c.contact_id
-        found = sa.exists().where(table.c.contact_id == contact_id, *conditions)
+        found = sa.exists().where(table.c.contact_id == rows.contact_id, *conditions)
         return found if source is None else found.select_from(source)
 
-    def _activity(self, criterion: Criterion) -> Mapping[str, ColumnElement[bool]]:
+    def _activity(self, criterion: Criterion, rows: Rows) -> Mapping[str, ColumnElement[bool]]:
         # "opened" and "clicked" read the events themselves, with the machine verdicts beside
         # them, as the levels job does (engagement_kinds decides what counts).
         events = self.tables.email_events
@@ -163,9 +165,9 @@ class SparkEngine(SqlEngine):
         source, person = judged_events(events, flagged_for(self.runner, config))
         kinds = engagement_kinds(events, config, person)
         return {
-            "sent": self._exists(events, scope, known),
-            "opened": self._exists(events, scope, known, kinds.engaged, source=source),
-            "clicked": self._exists(events, scope, known, kinds.clicked, source=source),
+            "sent": self._exists(rows, events, scope, known),
+            "opened": self._exists(rows, events, scope, known, kinds.engaged, source=source),
+            "clicked": self._exists(rows, events, scope, known, kinds.clicked, source=source),
         }
 
 

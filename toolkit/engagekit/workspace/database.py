@@ -360,10 +360,24 @@ def find_or_store(database: Database, heads: sa.Table, key: dict, rows: sa.Table
         new_id = int(conn.execute(
             sa.insert(heads).values(**key, created_at=utc_now()).returning(id_column)).scalar_one())
         insert_frame(conn, rows, values.assign(**{id_column.name: new_id}))
+        refresh_statistics(conn, rows)
         return new_id
 
     # Locked for the check-then-insert, so a racing writer finds this set instead of clashing.
     return database.run(work, lock=heads)
+
+
+def refresh_statistics(conn: Connection, table: sa.Table) -> None:
+    """PostgreSQL: re-read the planner's statistics of a derived table (snapshots, countings)
+    whose new set was just stored, inside the storing transaction, so the first segment query
+    after it is planned knowing the new set's size (autovacuum would get to it only later).
+
+    SQLite keeps no statistics unless asked, and plans segment queries well without them (with
+    them it prefers a slower plan for a level or a click), so nothing is done there.
+    """
+    if conn.dialect.name == "postgresql":
+        # The table name comes from our own schema, quoted by the dialect: no user text.
+        conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.format_table(table)}")
 
 
 def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None:
@@ -488,12 +502,13 @@ def _refresh_derived_tables(conn: Connection, tables: WorkspaceTables) -> None:
                 # Names and types come from our own table definition, never from input.
                 kind = column.type.compile(dialect=conn.dialect)
                 conn.exec_driver_sql(f"ALTER TABLE email_events ADD COLUMN {column.name} {kind}")
-    # an index added to a derived table later (for a faster segment count) is made on opening
-    if inspector.has_table("snapshot_levels"):
-        stored = {index["name"] for index in inspector.get_indexes("snapshot_levels")}
-        for index in tables.snapshot_levels.indexes:
-            if index.name not in stored:
-                index.create(conn)
+    # an index added to a table later (for a faster segment count) is made on opening
+    for table in (tables.snapshot_levels, tables.counted_deliveries, tables.orders):
+        if inspector.has_table(table.name):
+            stored = {index["name"] for index in inspector.get_indexes(table.name)}
+            for index in table.indexes:
+                if index.name not in stored:
+                    index.create(conn)
     if not inspector.has_table("level_snapshots"):
         return
     stored = {column["name"] for column in inspector.get_columns("level_snapshots")}
@@ -513,6 +528,7 @@ __all__ = [
     "friendly_error",
     "insert_frame",
     "make_engine",
+    "refresh_statistics",
     "run_atomically",
     "set_meta",
     "sqlite_times",

@@ -18,7 +18,7 @@ from engagekit.engagement.levels import LEVEL_DTYPE, LevelResult, compute_levels
 from engagekit.engagement.tiers import Thresholds
 from engagekit.errors import NotFoundError
 from engagekit.workspace import levels_sql
-from engagekit.workspace.database import Database, insert_frame, utc_now
+from engagekit.workspace.database import Database, insert_frame, refresh_statistics, utc_now
 from engagekit.workspace.levels_sql import DatabaseRunner
 from engagekit.workspace.tables import SNAPSHOT_COLUMNS, build_tables
 
@@ -76,6 +76,7 @@ class SnapshotStore:
                 .returning(snapshots.c.snapshot_id)
             ).scalar_one()
             write_rows(conn, int(snapshot_id))
+            refresh_statistics(conn, self._rows)
             return int(snapshot_id)
 
         # The snapshot table is locked for the check-then-insert, so a racing writer waits and then
