@@ -147,6 +147,18 @@ def check_postgres_workspace(workspace, sample_dataset):
     workspace.engine.dispose()
 
 
+def test_a_postgres_import_leaves_the_planner_statistics_of_the_new_data(sample_dataset, tmp_path):
+    # Without them the first segment queries after an import are planned for empty tables.
+    with fresh_database() as url:
+        workspace = ek.Workspace.open(url, cache_dir=tmp_path)
+        workspace.import_dataset(sample_dataset)
+        with workspace.engine.connect() as conn:
+            rows = dict(conn.execute(sa.text(
+                "SELECT relname, reltuples FROM pg_class WHERE relname IN ('contacts', 'email_events')")).all())
+        workspace.engine.dispose()
+    assert rows == {"contacts": len(sample_dataset.contacts), "email_events": len(sample_dataset.email_events)}
+
+
 def test_bulk_insert_writes_times_exactly_as_sqlalchemy_does(workspace):
     import datetime
 

@@ -368,9 +368,10 @@ def find_or_store(database: Database, heads: sa.Table, key: dict, rows: sa.Table
 
 
 def refresh_statistics(conn: Connection, table: sa.Table) -> None:
-    """PostgreSQL: re-read the planner's statistics of a derived table (snapshots, countings)
-    whose new set was just stored, inside the storing transaction, so the first segment query
-    after it is planned knowing the new set's size (autovacuum would get to it only later).
+    """PostgreSQL: re-read the planner's statistics of a table whose rows were just stored (an
+    import's tables, a new set of snapshots or countings), inside the storing transaction, so the
+    first segment query after it is planned knowing the new rows (autovacuum would get to it
+    only later).
 
     SQLite keeps no statistics unless asked, and plans segment queries well without them (with
     them it prefers a slower plan for a level or a click), so nothing is done there.

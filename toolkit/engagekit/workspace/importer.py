@@ -27,7 +27,12 @@ from engagekit.data.io.merge import merge_datasets
 from engagekit.data.schema import TABLES
 from engagekit.errors import WorkspaceError
 from engagekit.names import name_key
-from engagekit.workspace.database import Database, bump_data_version, insert_frame
+from engagekit.workspace.database import (
+    Database,
+    bump_data_version,
+    insert_frame,
+    refresh_statistics,
+)
 from engagekit.workspace.tables import WorkspaceTables, build_tables
 from engagekit.workspace.verdicts import flagged_events, write_verdicts
 
@@ -110,6 +115,10 @@ def import_dataset(
         version = database.data_version(conn)
         classified[-1].result()
         write_verdicts(conn, stored, verdict_rules, version)
+        written = build_tables(stored.custom_fields)
+        for table in (*(getattr(written, name) for name in WorkspaceTables.DATA_TABLES),
+                      written.machine_verdicts):
+            refresh_statistics(conn, table)  # the first segment queries plan for the new data
         return version, token, stored
 
     with ThreadPoolExecutor(max_workers=1) as pool:  # waits for the side jobs of every attempt
