@@ -12,6 +12,7 @@ import pytest
 from segments_support import AS_OF, ENGINE_KINDS, engine_over, open_workspace, tiny_dataset
 
 from engagekit.config import EngagementConfig
+from engagekit.engagement.levels import compute_levels
 from engagekit.engagement.sunset import SunsetRule
 from engagekit.errors import DataError
 from engagekit.segments import (
@@ -269,6 +270,23 @@ def test_sql_engine_reuses_stored_snapshots(sqlite_workspace):
     first = SqlEngine(sqlite_workspace, as_of=AS_OF).snapshot_ids
     assert SqlEngine(sqlite_workspace, as_of=AS_OF).snapshot_ids == first
     assert len(set(first)) == 2
+
+
+def test_an_embedded_workspace_stores_the_memory_levels_for_sql_segments(dataset, monkeypatch):
+    # SQLite's own run of the levels job takes minutes at a million contacts; the memory engine
+    # has the same levels in a second from the columnar copy on the same machine.
+    from engagekit.workspace.snapshots import SnapshotStore
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the levels job ran inside SQLite")
+
+    monkeypatch.setattr(SnapshotStore, "store_in_database", refuse)
+    ws = open_workspace("sqlite")
+    ws.import_dataset(dataset)
+    engine = SqlEngine(ws, as_of=AS_OF)
+    stored = ws.snapshots.load(engine.snapshot_ids[0]).table.set_index("contact_id")["level"]
+    expected = compute_levels(dataset, as_of=AS_OF).table.set_index("contact_id")["level"]
+    assert stored.astype(str).sort_index().equals(expected.astype(str).sort_index())
 
 
 def test_evaluate_helpers(dataset, sqlite_workspace):
