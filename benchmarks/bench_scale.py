@@ -78,7 +78,7 @@ def _shard(base: ek.Dataset, number: int) -> ek.Dataset:
                                     email=base.contacts["email"].str.replace("@", f"+s{number}@",
                                                                              regex=False))
     orders = base.orders.assign(contact_id=base.orders["contact_id"] + offset,
-                                order_id=base.orders["order_id"] + offset * 10)
+                                order_id=f"s{number}-" + base.orders["order_id"].astype(str))
     return ek.Dataset.trusted(contacts=contacts, orders=orders, lists=base.lists,
                               campaigns=base.campaigns, custom_fields=base.custom_fields, **moved)
 
