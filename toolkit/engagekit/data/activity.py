@@ -37,6 +37,8 @@ from engagekit.data.event_arrays import (
     EventArrays,
     microseconds,
     positions,
+    reduce_runs,
+    run_starts,
 )
 from engagekit.data.machine import Verdicts, classify_grouped
 from engagekit.data.schema import EventType
@@ -431,7 +433,7 @@ def _deliveries_per_campaign(arrays: EventArrays) -> np.ndarray:
     """How many deliveries each campaign has, campaigns in sent order (deliveries come grouped
     by campaign in that order)."""
     campaign = arrays.delivery_campaign
-    starts = np.flatnonzero(np.r_[True, campaign[1:] != campaign[:-1]]) if len(campaign) else np.zeros(0, np.intp)
+    starts = run_starts(campaign)
     counts = np.zeros(len(arrays.sent_order), dtype=np.int64)
     sent_rank = np.empty(len(arrays.sent_order), dtype=np.int64)
     sent_rank[arrays.sent_order] = np.arange(len(arrays.sent_order))
@@ -460,10 +462,7 @@ class _Events:
 
     @classmethod
     def of(cls, delivery: np.ndarray, time: np.ndarray) -> _Events:
-        starts = np.empty(len(delivery), dtype=bool)
-        starts[:1] = True
-        np.not_equal(delivery[1:], delivery[:-1], out=starts[1:])
-        return cls(delivery, time, np.flatnonzero(starts))
+        return cls(delivery, time, run_starts(delivery))
 
     def subset(self, mask: np.ndarray) -> _Events:
         """Those of these events where ``mask`` (one entry per event here) holds."""
@@ -472,18 +471,14 @@ class _Events:
 
     def earliest(self, n_deliveries: int, extra: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Per delivery, the earliest of these events (and of ``extra``), ``NEVER`` if none."""
-        found = np.full(n_deliveries, NEVER, dtype=np.int64)
-        if len(self.runs):
-            found[self.delivery[self.runs]] = np.minimum.reduceat(self.time, self.runs)
+        found = reduce_runs(self.time, self.delivery, self.runs, n_deliveries, np.minimum, NEVER)
         if extra is not None and len(extra[0]):
             np.minimum.at(found, extra[0], extra[1])
         return found
 
     def latest(self, n_deliveries: int, extra: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Per delivery, the latest of these events (and of ``extra``), ``NEVER`` if none."""
-        found = np.full(n_deliveries, -1, dtype=np.int64)
-        if len(self.runs):
-            found[self.delivery[self.runs]] = np.maximum.reduceat(self.time, self.runs)
+        found = reduce_runs(self.time, self.delivery, self.runs, n_deliveries, np.maximum, -1)
         if extra is not None and len(extra[0]):
             np.maximum.at(found, extra[0], extra[1])
         found[found < 0] = NEVER

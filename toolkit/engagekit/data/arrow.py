@@ -31,7 +31,6 @@ def arrow_strings(values: pd.Series) -> pa.Array:
     return array
 
 
-
 def arrow_strings_at(values: pd.Series, rows: np.ndarray) -> pa.Array:
     """``arrow_strings(values.iloc[rows])``, with the rows taken by Arrow when the column is held
     by Arrow: pandas' own take of such a column costs several times more at millions of rows.

@@ -78,6 +78,37 @@ def microseconds(times: pd.Series | np.ndarray) -> np.ndarray:
     return np.asarray(times, dtype="datetime64[us]").view(np.int64)
 
 
+def run_starts(values: np.ndarray) -> np.ndarray:
+    """Where each run of equal neighbouring values begins.
+
+    Examples
+    --------
+    >>> run_starts(np.array([4, 4, 7, 4])).tolist()
+    [0, 2, 3]
+    """
+    starts = np.empty(len(values), dtype=bool)
+    starts[:1] = True
+    np.not_equal(values[1:], values[:-1], out=starts[1:])
+    return np.flatnonzero(starts)
+
+
+def reduce_runs(values: np.ndarray, delivery: np.ndarray, runs: np.ndarray, n_deliveries: int,
+                reduce: np.ufunc, empty: int) -> np.ndarray:
+    """``reduce`` of ``values`` over each run of ``delivery`` (from :func:`run_starts`), one entry
+    per delivery; ``empty`` for a delivery without values.
+
+    Examples
+    --------
+    >>> delivery = np.array([0, 0, 2])
+    >>> reduce_runs(np.array([5, 3, 9]), delivery, run_starts(delivery), 3, np.minimum, -1).tolist()
+    [3, -1, 9]
+    """
+    out = np.full(n_deliveries, empty, dtype=values.dtype)
+    if len(runs):
+        out[delivery[runs]] = reduce.reduceat(values, runs)
+    return out
+
+
 @dataclass(frozen=True)
 class EventArrays:
     """The email events of a dataset as arrays, delivery by delivery (see the module table).
@@ -187,12 +218,8 @@ class EventArrays:
         if mask is None:
             return reduce.reduceat(values, self.starts) if self.n_deliveries else values[:0]
         chosen = np.flatnonzero(mask)
-        out = np.full(self.n_deliveries, empty, dtype=values.dtype)
-        if len(chosen):
-            delivery = self.delivery[chosen]
-            runs = np.flatnonzero(np.r_[True, delivery[1:] != delivery[:-1]])
-            out[delivery[runs]] = reduce.reduceat(values[chosen], runs)
-        return out
+        delivery = self.delivery[chosen]
+        return reduce_runs(values[chosen], delivery, run_starts(delivery), self.n_deliveries, reduce, empty)
 
     def spread(self, per_delivery: np.ndarray) -> np.ndarray:
         """A value per delivery, repeated for each of its events (grouped order)."""
@@ -211,5 +238,5 @@ class EventArrays:
 
 __all__ = [
     "BOUNCE", "CLICK", "OPEN", "SEND", "UNSUBSCRIBE", "EventArrays", "event_codes", "microseconds",
-    "positions",
+    "positions", "reduce_runs", "run_starts",
 ]
