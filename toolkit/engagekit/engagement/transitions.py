@@ -103,12 +103,15 @@ def compute_transitions(previous: LevelResult, current: LevelResult) -> Transiti
     """
     before = previous.table["level"].cat.codes.to_numpy()
     after = current.table["level"].cat.codes.to_numpy()
+    # The codes number the levels most engaged first (the matrix's order); a movement compares
+    # ranks, which grow with engagement.
+    ranks = level_ranks(previous.table["level"]), level_ranks(current.table["level"])
     contacts = pd.DataFrame(
         {
             "contact_id": current.table["contact_id"].to_numpy(),
             "previous_level": previous.table["level"].array,
             "current_level": current.table["level"].array,
-            "movement": pd.Categorical.from_codes(_movement_codes(before, after), dtype=MOVEMENT_DTYPE),
+            "movement": pd.Categorical.from_codes(_movement_codes(*ranks), dtype=MOVEMENT_DTYPE),
         }
     )
     codes = before.astype(np.int64) * len(LEVELS) + after
