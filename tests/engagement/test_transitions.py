@@ -1,9 +1,9 @@
 """Movement between previous and current levels, and the transition matrix."""
 
 import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import pandas as pd
 
 import engagekit as ek
 from engagekit.engagement.levels import LEVEL_DTYPE, LevelResult
