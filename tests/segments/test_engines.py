@@ -341,3 +341,27 @@ def test_slip_risk_on_a_short_history_is_one_sentence_on_every_engine(engine):
         engine.count(segment("metrics", "slip_risk", "gte", 0.6))
     # the rest of the segment language still works on this engine
     assert engine.count(segment("metrics", "open_rate", "gte", 0)) == 6  # everyone emailed in the window
+
+
+def test_a_sql_engine_refuses_data_imported_after_it(dataset):
+    # The import removes the snapshots the engine found, and new ones may take their ids: its
+    # queries would read another data's levels. Changing a list keeps them.
+    from engagekit.data.sample import generate_sample
+    from engagekit.errors import WorkspaceError
+
+    ws = open_workspace("sqlite")
+    ws.import_dataset(dataset)
+    most = where("engagement", "current_level", "is", ["most_engaged"])
+    engine = SqlEngine(ws, as_of=AS_OF)
+    engine.count(most)
+    ws.lists.add_members("Kept", dataset.contacts["contact_id"].head(3).to_numpy())
+    assert engine.count(most) == SqlEngine(ws, as_of=AS_OF).count(most)
+
+    other = generate_sample(300, seed=99)
+    ws.import_dataset(other, mode="replace")
+    with pytest.raises(WorkspaceError, match="imported again"):
+        engine.count(most)
+    with pytest.raises(WorkspaceError, match="imported again"):
+        engine.members(most)
+    fresh = SqlEngine(ws, as_of=AS_OF)
+    assert fresh.count(most) == len(MemoryEngine(ws.load(), as_of=AS_OF).members(most))

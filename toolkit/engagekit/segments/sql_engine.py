@@ -23,7 +23,8 @@ for display only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -35,6 +36,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from engagekit.config import EngagementConfig
 from engagekit.data.schema import LEVELS
 from engagekit.engagement.levels import previous_as_of
+from engagekit.errors import WorkspaceError
 from engagekit.segments.catalog import Catalog
 from engagekit.segments.definition import Criterion, Group, SegmentDefinition
 from engagekit.segments.dialects import text_lowerer
@@ -112,6 +114,8 @@ class SqlEngine:
         self.measures = measures or ContactMeasures(workspace.load, as_of=self.as_of, config=self.config)
         self._lower = text_lowerer(workspace.engine)
         self._measure_sets: dict[str, int] = {}
+        # The snapshots, countings and measures it stores belong to this import: see _reading.
+        self._import_token = workspace.database.import_token()
 
     # -- public ------------------------------------------------------------------------------
     @cached_property
@@ -157,8 +161,7 @@ class SqlEngine:
     def members(self, definition: SegmentDefinition | str | dict) -> np.ndarray:
         """Contact ids in the segment, sorted (int64)."""
         query = self.query(definition)
-        with self.workspace.engine.connect() as conn:
-            _without_jit(conn)
+        with self._reading() as conn:
             ids = conn.execute(query).scalars().all()
         return np.array(ids, dtype=np.int64)
 
@@ -166,9 +169,24 @@ class SqlEngine:
         """How many contacts are in the segment (counted by the database)."""
         rows, condition = self._selection(definition)
         query = sa.select(sa.func.count()).select_from(rows.source).where(*rows.scope(), condition)
-        with self.workspace.engine.connect() as conn:
-            _without_jit(conn)
+        with self._reading() as conn:
             return int(conn.execute(query).scalar_one())
+
+    @contextmanager
+    def _reading(self) -> Iterator[sa.Connection]:
+        """A read of the data imported when this engine was made, or a :class:`WorkspaceError`.
+
+        The level snapshots, counted deliveries and measures it found are those of that import;
+        a later import removed them (and may store others under the same ids), so its queries
+        would read another data's levels: a wrong audience. List changes keep them.
+        """
+        with self.workspace.database.snapshot() as conn:
+            if self.workspace.database.import_token(conn) != self._import_token:
+                raise WorkspaceError(
+                    "The workspace data was imported again after this segment engine was made. "
+                    "Open a new session to count segments on the new data.")
+            _without_jit(conn)
+            yield conn
 
     def sql(self, definition: SegmentDefinition | str | dict) -> str:
         """The query as SQL text with values inlined — for display only, never to run."""

@@ -206,6 +206,11 @@ class Database:
         differs between two databases (or a backup and its original) that reached the same one."""
         return self.meta("data_token", conn) or ""
 
+    def import_token(self, conn: Connection | None = None) -> str:
+        """A random value written with every import (not with list changes): the level
+        snapshots, countings and measures stored before it are gone."""
+        return self.meta("import_token", conn) or ""
+
     def custom_fields(self, conn: Connection | None = None) -> dict[str, str]:
         """Custom contact fields stored in this workspace: name -> type."""
         table = self.tables.custom_fields

@@ -32,6 +32,7 @@ from engagekit.workspace.database import (
     bump_data_version,
     insert_frame,
     refresh_statistics,
+    set_meta,
 )
 from engagekit.workspace.tables import WorkspaceTables, build_tables
 from engagekit.workspace.verdicts import flagged_events, write_verdicts
@@ -94,6 +95,7 @@ def import_dataset(
         # Taking the version row first serialises concurrent imports on PostgreSQL too.
         bump_data_version(conn)
         token = database.data_token(conn)
+        set_meta(conn, "import_token", token)  # what segment engines made before it check
 
         def writing(stored: Dataset) -> None:
             # The classifier runs first in the second thread, while the rows are written; the
