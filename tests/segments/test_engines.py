@@ -12,9 +12,10 @@ import pytest
 from segments_support import AS_OF, ENGINE_KINDS, engine_over, open_workspace, tiny_dataset
 
 from engagekit.config import EngagementConfig
+from engagekit.data.sample import generate_sample
 from engagekit.engagement.levels import compute_levels
 from engagekit.engagement.sunset import SunsetRule
-from engagekit.errors import DataError
+from engagekit.errors import DataError, WorkspaceError
 from engagekit.segments import (
     MemoryEngine,
     SegmentDefinition,
@@ -346,9 +347,6 @@ def test_slip_risk_on_a_short_history_is_one_sentence_on_every_engine(engine):
 def test_a_sql_engine_refuses_data_imported_after_it(dataset):
     # The import removes the snapshots the engine found, and new ones may take their ids: its
     # queries would read another data's levels. Changing a list keeps them.
-    from engagekit.data.sample import generate_sample
-    from engagekit.errors import WorkspaceError
-
     ws = open_workspace("sqlite")
     ws.import_dataset(dataset)
     most = where("engagement", "current_level", "is", ["most_engaged"])
