@@ -159,6 +159,47 @@ def test_a_postgres_import_leaves_the_planner_statistics_of_the_new_data(sample_
     assert rows == {"contacts": len(sample_dataset.contacts), "email_events": len(sample_dataset.email_events)}
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_postgres_copy_stores_every_row_whatever_their_order(seed, monkeypatch):
+    """``COPY`` sends rows in key order, chunk by chunk, each chunk taken from the slice of rows
+    it lies in: rows in any order, text keys and blanks must all arrive, once each."""
+    import numpy as np
+
+    import engagekit.workspace.bulk as bulk
+    from engagekit.workspace.tables import build_tables
+
+    monkeypatch.setattr(bulk, "COPY_CHUNK", 7)
+    rng = np.random.default_rng(seed)
+    n = 60
+    events = pd.DataFrame({
+        "contact_id": rng.integers(1, 9, n), "campaign_id": rng.integers(1, 4, n),
+        "event_type": rng.choice(["send", "open", "click"], n),
+        "occurred_at": pd.Timestamp("2026-11-01") + pd.to_timedelta(rng.integers(0, 10**6, n), "s"),
+        "user_agent": rng.choice(["Mozilla/5.0", None, "a,b \"quoted\""], n),
+    })
+    verdicts = events.drop(columns="user_agent").drop_duplicates(
+        ["contact_id", "campaign_id", "event_type", "occurred_at"]).assign(rules_id=1, reason=2)
+    if seed == 2:  # already in key order: sent as it is
+        events = events.sort_values(["campaign_id", "contact_id"], kind="stable")
+    tables = build_tables()
+    with fresh_database() as url:
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            tables.metadata.create_all(conn)
+            conn.execute(sa.insert(tables.machine_rule_sets).values(
+                rules_id=1, rules="{}", data_version=1, created_at=pd.Timestamp("2026-11-01")))
+            insert_frame(conn, tables.email_events, events)
+            insert_frame(conn, tables.machine_verdicts, verdicts)
+        with engine.connect() as conn:
+            stored = {name: pd.read_sql(sa.select(*[getattr(tables, name).c[c] for c in frame.columns]), conn)
+                      for name, frame in (("email_events", events), ("machine_verdicts", verdicts))}
+        engine.dispose()
+    for name, frame in (("email_events", events), ("machine_verdicts", verdicts)):
+        def rows(f):
+            return sorted(map(repr, f.astype(object).where(f.notna(), None).itertuples(index=False)))
+        assert rows(stored[name]) == rows(frame), name
+
+
 def test_bulk_insert_writes_times_exactly_as_sqlalchemy_does(workspace):
     import datetime
 

@@ -178,9 +178,10 @@ def copy_rows(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: l
     on the transaction's own connection, many times faster than one INSERT per row.
 
     CSV as PostgreSQL reads it: an empty unquoted cell is NULL, a quoted empty one an empty text.
-    Rows of a table without a primary key (events: stored in no order) are sent in the order of
-    its index, so PostgreSQL appends to the index instead of updating it all over (a quarter
-    faster for millions of events).
+    Rows are sent in the order of the table's primary key (or of its index, for a table without
+    one: events), so PostgreSQL appends to the index instead of updating it all over: a quarter
+    faster for millions of events, three times for the machine verdicts, which come in event
+    order.
     """
     quote = conn.dialect.identifier_preparer
     names = ", ".join(quote.quote(column) for column in columns)
@@ -188,21 +189,47 @@ def copy_rows(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: l
     options = pa_csv.WriteOptions(include_header=False, batch_size=50_000)
     cursor = conn.connection.driver_connection.cursor()
     order = _index_order(table, frame)
+    # Arrow once, then its take per chunk: C that leaves Python's lock to the import's second
+    # thread, where taking rows from the pandas frame held it for most of the load.
+    rows = pa.Table.from_pandas(frame[columns], preserve_index=False)
     with cursor.copy(statement) as copy:
         for start in range(0, len(frame), COPY_CHUNK):
-            rows = slice(start, start + COPY_CHUNK) if order is None else order[start : start + COPY_CHUNK]
-            chunk = pa.Table.from_pandas(frame[columns].iloc[rows], preserve_index=False)
+            chunk = rows.slice(start, COPY_CHUNK) if order is None \
+                else _taken(rows, order[start : start + COPY_CHUNK])
             text = io.BytesIO()
             pa_csv.write_csv(chunk, text, write_options=options)
             copy.write(text.getvalue())
 
 
+def _taken(rows: pa.Table, picked: np.ndarray) -> pa.Table:
+    """``rows.take(picked)``, from the slice of ``rows`` the picked rows lie in: a take
+    concatenates the chunks it reads, and rows that come grouped (events, by campaign) lie in a
+    few."""
+    low = int(picked.min())
+    return rows.slice(low, int(picked.max()) + 1 - low).take(picked - low)
+
+
 def _index_order(table: sa.Table, frame: pd.DataFrame) -> np.ndarray | None:
-    if table.primary_key.columns or not table.indexes:
+    """The order of ``frame``'s rows by ``table``'s primary key (or first index); ``None`` when
+    they are in that order already."""
+    if table.primary_key.columns:
+        names = [column.name for column in table.primary_key.columns]
+    elif table.indexes:
+        names = [column.name for column in min(table.indexes, key=lambda index: index.name).columns]
+    else:
         return None
-    index = min(table.indexes, key=lambda index: index.name)
-    keys = [frame[column.name].to_numpy() for column in reversed(index.columns)]
-    return np.lexsort(keys)
+    if len(frame) < 2 or any(name not in frame.columns for name in names):
+        return None
+    order = np.lexsort([_sortable(frame[name]) for name in reversed(names)])
+    return None if np.array_equal(order, np.arange(len(frame))) else order
+
+
+def _sortable(values: pd.Series) -> np.ndarray:
+    """Numbers and times as they are; text as integer codes in its order (numpy sorts Python
+    strings slowly)."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        return values.to_numpy()
+    return pd.factorize(values, sort=True)[0]
 
 
 __all__ = ["can_stage", "copy_rows", "release_staging", "sqlite_times", "staged_insert"]
