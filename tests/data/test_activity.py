@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import engagekit as ek
 
@@ -67,3 +70,35 @@ def test_an_index_of_another_format_is_not_loaded(tmp_path):
 def test_no_events_gives_an_empty_index():
     built = ek.ActivityIndex.build(tiny_dataset({1: "2026-11-01"}, []))
     assert built.n_deliveries == 0 and built.n_contacts == 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 40), max_size=60), st.booleans())
+def test_events_are_grouped_in_a_stable_order_by_delivery(keys, crowded):
+    # The rows ride in the low bits of the sorted values; with no room for them (``crowded``)
+    # the stable sort orders the keys themselves. Both must be numpy's stable argsort.
+    from engagekit.data.event_arrays import _stable_order
+
+    key = np.array(keys, dtype=np.int64)
+    bound = 2**62 if crowded else 41
+    row, ordered = _stable_order(key.copy(), bound)
+    expected = np.argsort(key, kind="stable")
+    assert row.tolist() == expected.tolist()
+    assert ordered.tolist() == key[expected].tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 5), st.integers(1, 3), st.sampled_from(["send", "open", "click"]),
+                          st.integers(0, 5)), min_size=1, max_size=40))
+def test_grouped_events_keep_each_deliverys_events_in_file_order(rows):
+    from engagekit.data.event_arrays import EventArrays
+
+    campaigns = pd.DataFrame({"campaign_id": [1, 2, 3],
+                              "sent_at": pd.to_datetime(["2026-11-03", "2026-11-01", "2026-11-02"])})
+    events = pd.DataFrame(rows, columns=["contact_id", "campaign_id", "event_type", "hour"])
+    events["occurred_at"] = pd.Timestamp("2026-11-04") + pd.to_timedelta(events.pop("hour"), "h")
+    arrays = EventArrays.group(events, campaigns, np.arange(1, 6))
+    sent_rank = {1: 2, 2: 0, 3: 1}
+    expected = sorted(range(len(events)), key=lambda i: (sent_rank[events["campaign_id"][i]],
+                                                        events["contact_id"][i], i))
+    assert arrays.row.tolist() == expected
