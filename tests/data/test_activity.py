@@ -77,11 +77,11 @@ def test_no_events_gives_an_empty_index():
 def test_events_are_grouped_in_a_stable_order_by_delivery(keys, crowded):
     # The rows ride in the low bits of the sorted values; with no room for them (``crowded``)
     # the stable sort orders the keys themselves. Both must be numpy's stable argsort.
-    from engagekit.data.event_arrays import _stable_order
+    from engagekit.data.sorting import stable_order
 
     key = np.array(keys, dtype=np.int64)
     bound = 2**62 if crowded else 41
-    row, ordered = _stable_order(key.copy(), bound)
+    row, ordered = stable_order(key.copy(), bound)
     expected = np.argsort(key, kind="stable")
     assert row.tolist() == expected.tolist()
     assert ordered.tolist() == key[expected].tolist()

@@ -14,9 +14,8 @@ array               per event
 
 Deliveries are numbered by campaign in sent-time order, then by contact; ``order`` lists the events
 delivery by delivery and ``starts`` says where each delivery's run begins in it. Grouping is one
-sort of int64 values, each a delivery key with the event's row in its low bits: the row keeps the
-events of a delivery in file order, so numpy's vectorised quicksort (several times faster than
-its stable merge sort of the keys) gives the stable order.
+stable sort of an int64 key (:func:`~engagekit.data.sorting.stable_order`), so the events of a
+delivery keep their file order.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ import pyarrow.compute as pc
 
 from engagekit.data.arrow import arrow_strings
 from engagekit.data.schema import EVENT_TYPES, EventType
+from engagekit.data.sorting import stable_order
 
 SEND, OPEN, CLICK, BOUNCE, UNSUBSCRIBE = (EVENT_TYPES.index(kind.value) for kind in EventType)
 _DENSE_SLACK = 4  # a lookup table up to this many times the number of ids beats a binary search
@@ -110,27 +110,6 @@ def reduce_runs(values: np.ndarray, delivery: np.ndarray, runs: np.ndarray, n_de
     return out
 
 
-def _stable_order(key: np.ndarray, key_bound: int) -> tuple[np.ndarray, np.ndarray]:
-    """The stable ascending order of ``key`` (values below ``key_bound``, int64, overwritten)
-    and the keys in that order.
-
-    Examples
-    --------
-    >>> [part.tolist() for part in _stable_order(np.array([5, 2, 5, 2, 0]), 6)]
-    [[4, 1, 3, 0, 2], [0, 2, 2, 5, 5]]
-    """
-    row_bits = max(len(key) - 1, 1).bit_length()
-    if key_bound > (1 << (63 - row_bits)):  # no room for the rows: numpy's stable sort
-        row = np.argsort(key, kind="stable")
-        return row, key[row]
-    key <<= row_bits
-    key |= np.arange(len(key), dtype=np.int64)
-    key.sort()  # values are distinct: any sort is stable
-    row = key & ((1 << row_bits) - 1)
-    key >>= row_bits
-    return row, key
-
-
 @dataclass(frozen=True)
 class EventArrays:
     """The email events of a dataset as arrays, delivery by delivery (see the module table).
@@ -201,7 +180,7 @@ class EventArrays:
                                       events["campaign_id"].to_numpy(np.int64))]
             key *= n_contacts
             key += positions(contact_ids, events["contact_id"].to_numpy(np.int64))
-            row, key = _stable_order(key, len(sent_order) * n_contacts)
+            row, key = stable_order(key, len(sent_order) * n_contacts)
             kind = codes.result()[row]
         boundary = np.empty(len(key), dtype=bool)
         boundary[:1] = True

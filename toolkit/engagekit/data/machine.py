@@ -44,10 +44,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 
 from engagekit.config import MachineRules
-from engagekit.data.arrow import arrow_strings_at
+from engagekit.data.arrow import dictionary_at
 from engagekit.data.event_arrays import BOUNCE, CLICK, OPEN, EventArrays
 
 REASONS: tuple[str, ...] = ("", "source", "proxy", "prefetcher", "burst", "early_click")
@@ -200,9 +199,9 @@ def _trimmed(events: pd.DataFrame, name: str, rows: np.ndarray) -> tuple[np.ndar
     rules look at each distinct value once."""
     if name not in events.columns or not len(rows):
         return np.zeros(len(rows), dtype=np.int64), [""]
-    encoded = pc.dictionary_encode(arrow_strings_at(events[name], rows))
-    distinct = [str(value).strip() for value in encoded.dictionary.to_pylist()] + [""]
-    codes = pc.fill_null(encoded.indices, len(distinct) - 1).to_numpy(zero_copy_only=False)
+    codes, distinct = dictionary_at(events[name], rows)
+    distinct = [value.strip() for value in distinct] + [""]
+    codes[codes < 0] = len(distinct) - 1
     # the same trimmed text under two spellings gets one code
     first = {value: code for code, value in reversed(list(enumerate(distinct)))}
     canonical = np.array([first[value] for value in distinct], dtype=np.int64)
@@ -276,8 +275,12 @@ def _in_burst(arrays: EventArrays, events: pd.DataFrame, is_click: np.ndarray,
 def _before_any_open(arrays: EventArrays, is_open: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     """Which of the ``candidates`` (events) happened before every open of their email; only the
     candidates are looked at, not every event."""
-    first_open = arrays.per_delivery(arrays.time_us, is_open, np.minimum, np.iinfo(np.int64).max)
     chosen = np.flatnonzero(candidates)
+    # the opens of the candidates' emails alone (clicks on delivery are few; opens are millions)
+    asked = np.zeros(arrays.n_deliveries, dtype=bool)
+    asked[arrays.delivery[chosen]] = True
+    first_open = arrays.per_delivery(arrays.time_us, is_open & asked[arrays.delivery], np.minimum,
+                                     np.iinfo(np.int64).max)
     out = np.zeros(arrays.n_events, dtype=bool)
     out[chosen[first_open[arrays.delivery[chosen]] > arrays.time_us[chosen]]] = True
     return out
