@@ -291,7 +291,9 @@ def _raw_rows(url):
 def test_sqlite_staged_load_stores_exactly_what_row_inserts_store(tmp_path, sample_dataset,
                                                                    monkeypatch):
     """The bulk path (Arrow -> staging file -> one INSERT ... SELECT) must store every value,
-    blank, flag, time and custom field as the row-by-row inserts do, and leave no file behind."""
+    blank, flag, time and custom field as the row-by-row inserts do, in the same order, and
+    leave no file behind; also with large tables staged in two files at once."""
+    import engagekit.workspace.bulk as bulk
     import engagekit.workspace.database as database
 
     flagged = sample_dataset.email_events.assign(
@@ -299,16 +301,29 @@ def test_sqlite_staged_load_stores_exactly_what_row_inserts_store(tmp_path, samp
                          + [None] * (len(sample_dataset.email_events) % 3), dtype="boolean"))
     dataset = sample_dataset.replace(email_events=flagged)
     urls = {}
-    for path, bulk_rows in [("rows", 10**12), ("staged", 1)]:
+    for path, bulk_rows, split_rows in [("rows", 10**12, 10**12), ("staged", 1, 10**12),
+                                        ("split", 1, 40)]:
         monkeypatch.setattr(database, "BULK_ROWS", bulk_rows)
+        monkeypatch.setattr(bulk, "SPLIT_ROWS", split_rows)
         (tmp_path / path).mkdir()
         urls[path] = f"sqlite:///{tmp_path / path}/ws.db"
         workspace = ek.Workspace.open(urls[path])
         result = workspace.import_dataset(dataset, mode="replace")
         _assert_same_data(result.stored, workspace.read_database())
         workspace.engine.dispose()
-    assert _raw_rows(urls["staged"]) == _raw_rows(urls["rows"])
-    assert not [p.name for p in (tmp_path / "staged").iterdir() if "staging" in p.name]
+    assert _raw_rows(urls["staged"]) == _raw_rows(urls["rows"]) == _raw_rows(urls["split"])
+
+    def stored_order(url):
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            order = conn.exec_driver_sql("SELECT contact_id, campaign_id, event_type, occurred_at "
+                                         "FROM email_events ORDER BY rowid").all()
+        engine.dispose()
+        return order
+
+    assert stored_order(urls["split"]) == stored_order(urls["rows"])
+    for path in ("staged", "split"):
+        assert not [p.name for p in (tmp_path / path).iterdir() if "staging" in p.name]
 
 
 def test_a_failed_staged_load_leaves_the_workspace_unchanged(workspace, sample_dataset,

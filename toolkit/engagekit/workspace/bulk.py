@@ -1,9 +1,10 @@
 """Bulk loads of large frames into the workspace database, inside the caller's transaction.
 
 - **SQLite**: the rows go from Arrow through ADBC's bulk ingest (C, no Python object per value)
-  into a staging file beside the database; the transaction then attaches that file and copies
-  the table in with one ``INSERT INTO ... SELECT *``, which SQLite runs as a record-by-record
-  transfer when the target is empty and of the same layout. The workspace itself only changes
+  into a staging file beside the database (two at once for millions of rows); the transaction
+  then attaches each file and copies its rows in with one ``INSERT INTO ... SELECT *``, which
+  SQLite runs as a record-by-record transfer (the target of the same layout, its indexes
+  dropped for the load or the table empty). The workspace itself only changes
   inside the caller's transaction, so a failed or killed import leaves it as it was; the staging
   file is removed when the connection goes back to the pool.
 - **PostgreSQL** (psycopg): ``COPY ... FROM STDIN`` on the transaction's own connection, the rows
@@ -21,6 +22,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import adbc_driver_sqlite.dbapi as adbc_sqlite
@@ -37,6 +39,10 @@ from engagekit.errors import WorkspaceError
 COPY_CHUNK = 500_000
 BATCH_ROWS = 1_000_000
 """Rows per Arrow batch handed to the driver: memory holds one batch's converted values."""
+
+SPLIT_ROWS = 2_000_000
+"""A load of at least twice this many rows is staged in two files at once."""
+STAGING_THREADS = 2
 
 STAGING = "engagekit_staging"
 """The schema name the staging file is attached under."""
@@ -77,26 +83,49 @@ def can_stage(conn: Connection, table: sa.Table, columns: list[str]) -> bool:
 
 
 def staged_insert(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: list[str]) -> None:
-    """Insert ``frame``'s ``columns`` into ``table`` (SQLite) through a staging file."""
+    """Insert ``frame``'s ``columns`` into ``table`` (SQLite) through staging files.
+
+    Millions of rows are split in two files written at once: the driver binds the values in C,
+    away from Python's lock, so two threads take half the time. The parts are then copied in
+    in their order, so the table holds the rows as ``frame`` has them.
+    """
     folder = _staging_folder(conn)
-    staged = _staging_table(table, f"{table.name}_{len(list(folder.iterdir()))}")
+    free = MAX_STAGED - len(conn.info.get(_ALIASES_KEY, ()))
+    n_parts = min(max(len(frame) // SPLIT_ROWS, 1), STAGING_THREADS, free)
+    bounds = np.linspace(0, len(frame), n_parts + 1).astype(int)
+    first = len(list(folder.iterdir()))
+    parts = [(_staging_table(table, f"{table.name}_{first + k}"), frame.iloc[low:high])
+             for k, (low, high) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
+    with ThreadPoolExecutor(max_workers=n_parts) as pool:
+        paths = list(pool.map(lambda part: _staged_file(conn, folder, table, *part, columns), parts))
+    quote = conn.dialect.identifier_preparer
+    for (staged, _), path in zip(parts, paths, strict=True):
+        alias = quote.quote(f"{STAGING}_{staged.name}")
+        conn.exec_driver_sql(f"ATTACH DATABASE ? AS {alias}", (str(path),))
+        conn.info.setdefault(_ALIASES_KEY, []).append(alias)  # detached even if the copy fails
+        # All columns in the same order, so SQLite can copy whole records (the staging table has
+        # the target's layout; columns not loaded are NULL in both).
+        conn.exec_driver_sql(f"INSERT INTO main.{quote.quote(table.name)} "
+                             f"SELECT * FROM {alias}.{quote.quote(staged.name)}")
+
+
+def _staged_file(conn: Connection, folder: Path, table: sa.Table, staged: sa.Table,
+                 frame: pd.DataFrame, columns: list[str]) -> Path:
+    """Write ``frame`` into a new staging file holding ``staged`` (``table``'s layout)."""
     path = folder / f"{staged.name}.db"
     try:
-        with adbc_sqlite.connect(str(path)) as staging, staging.cursor() as cursor:
+        # A scratch file, removed whatever happens: no journal and no flush to disk (settings
+        # SQLite takes outside a transaction only); the driver ingests in one transaction.
+        with adbc_sqlite.connect(str(path), autocommit=True) as staging, staging.cursor() as cursor:
+            for pragma in ("PRAGMA journal_mode=OFF", "PRAGMA synchronous=OFF"):
+                cursor.execute(pragma)
+                cursor.fetchall()
             cursor.execute(str(CreateTable(staged).compile(dialect=conn.dialect)))
             cursor.adbc_ingest(staged.name, _batches(table, frame, columns), mode="append")
-            staging.commit()
     except adbc_sqlite.Error as error:  # the driver's first line says what failed (disk full...)
         reason = str(error).splitlines()[0]
         raise WorkspaceError(f"The workspace database failed: {reason}") from None
-    quote = conn.dialect.identifier_preparer
-    alias = quote.quote(f"{STAGING}_{staged.name}")
-    conn.exec_driver_sql(f"ATTACH DATABASE ? AS {alias}", (str(path),))
-    conn.info.setdefault(_ALIASES_KEY, []).append(alias)  # detached even if the copy fails
-    # All columns in the same order, so SQLite can copy whole records (the staging table has the
-    # target's layout; columns not loaded are NULL in both).
-    conn.exec_driver_sql(f"INSERT INTO main.{quote.quote(table.name)} "
-                         f"SELECT * FROM {alias}.{quote.quote(staged.name)}")
+    return path
 
 
 def release_staging(dbapi_connection, info: dict) -> None:

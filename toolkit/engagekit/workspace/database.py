@@ -39,6 +39,8 @@ BULK_ROWS = 100_000
 """From this many rows a load goes through the bulk path (:mod:`engagekit.workspace.bulk`) and,
 into an empty SQLite table, builds the table's indexes afterwards."""
 INDEX_CACHE_KIB = 512 * 1024
+INDEX_SORT_THREADS = 2
+"""Helper threads SQLite's sorter may use to build an index after a bulk load."""
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_OPTION = "engagekit_write"
 
@@ -470,8 +472,10 @@ def _indexes_built_after(conn: Connection, table: sa.Table, rows: int) -> Iterat
         index.drop(conn, checkfirst=True)
     yield
     conn.exec_driver_sql(f"PRAGMA cache_size=-{INDEX_CACHE_KIB}")  # sort in memory, not temp files
+    conn.exec_driver_sql(f"PRAGMA threads={INDEX_SORT_THREADS}")  # a fifth faster at 25M rows
     for index in table.indexes:
         index.create(conn)
+    conn.exec_driver_sql("PRAGMA threads=0")
     conn.exec_driver_sql("PRAGMA cache_size=-2000")  # SQLite's default again
 
 
