@@ -73,3 +73,47 @@ def test_the_natural_as_of_is_midnight_after_the_last_send_or_now():
     assert data.default_as_of(now="2027-01-01") == pd.Timestamp("2026-11-30")
     assert data.default_as_of(now="2026-11-29 20:00") == pd.Timestamp("2026-11-29 20:00")
     assert tiny_dataset({}, []).default_as_of(now="2027-01-01") == pd.Timestamp("2027-01-01")
+
+
+# -- event texts held as codes ------------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from engagekit.data.arrow import dictionary_at  # noqa: E402
+from engagekit.data.dataset import as_codes  # noqa: E402
+from engagekit.data.event_arrays import event_codes  # noqa: E402
+
+_TEXTS = st.lists(st.one_of(st.none(), st.sampled_from(["send", "open", "click", "b", "ä", ""])),
+                  max_size=30)
+
+
+@given(values=_TEXTS, seed=st.integers(0, 2**16))
+@settings(max_examples=60, deadline=None)
+def test_coded_text_keeps_every_value_and_has_the_same_codes_in_any_row_order(values, seed):
+    coded = as_codes(pd.Series(values, dtype="object"))
+    assert coded.astype(object).where(coded.notna(), None).tolist() == values
+    shuffled = pd.Series(values, dtype="object").sample(frac=1, random_state=seed)
+    again = as_codes(shuffled)
+    assert list(again.cat.categories) == list(coded.cat.categories) == sorted(set(values) - {None})
+    # taken back by position, the codes name the same texts as the plain text column does
+    rows = shuffled.index.to_numpy()
+    codes, distinct = dictionary_at(coded, rows)
+    plain_codes, plain_distinct = dictionary_at(pd.Series(values, dtype="str"), rows)
+    assert [distinct[c] if c >= 0 else None for c in codes] == \
+        [plain_distinct[c] if c >= 0 else None for c in plain_codes]
+    assert event_codes(coded).tolist() == event_codes(pd.Series(values, dtype="str")).tolist()
+
+
+def test_a_dataset_holds_event_texts_as_codes_and_a_copy_of_it_is_equal():
+    ds = tiny_dataset({1: "2026-11-01 09:00"}, [(1, 1, "send", "2026-11-01 09:00"),
+                                                (1, 1, "open", "2026-11-01 10:00"),
+                                                (2, 1, "send", "2026-11-01 09:00")])
+    events = ds.email_events
+    for column in ("event_type", "user_agent", "ip", "link"):
+        assert isinstance(events[column].dtype, pd.CategoricalDtype), column
+    again = ek.Dataset.from_frames(**{name: getattr(ds, name) for name in
+                                      ("contacts", "contact_tags", "lists", "list_memberships",
+                                       "campaigns", "orders")},
+                                   email_events=events.astype({"event_type": "str"}),
+                                   custom_fields=ds.custom_fields)
+    pd.testing.assert_frame_equal(again.email_events, events)

@@ -49,6 +49,9 @@ def dictionary_at(values: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, list
     ([0, -1, 1, 0], ['a', 'c'])
     """
     rows = np.asarray(rows, dtype=np.int64)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # codes already: take them
+        return (values.cat.codes.to_numpy()[rows].astype(np.int64),
+                [str(value) for value in values.cat.categories])
     if values.dtype != "str":
         return _encoded(arrow_strings(values.iloc[rows]))
     order, ascending = stable_order(rows.copy(), max(len(values), 1))

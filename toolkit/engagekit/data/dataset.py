@@ -18,7 +18,14 @@ import pandas as pd
 
 from engagekit.config import EngagementConfig, MachineRules
 from engagekit.data.activity import ActivityIndex
-from engagekit.data.schema import OPTIONAL, REQUIRED, STANDARD_CONTACT_COLUMNS, TABLES, TIME_DTYPE
+from engagekit.data.schema import (
+    CODED,
+    OPTIONAL,
+    REQUIRED,
+    STANDARD_CONTACT_COLUMNS,
+    TABLES,
+    TIME_DTYPE,
+)
 from engagekit.errors import DataError
 from engagekit.timeutil import AsOf, as_timestamp, natural_as_of
 
@@ -31,6 +38,26 @@ def to_time(values: pd.Series) -> pd.Series:
         return values.astype(TIME_DTYPE)
     parsed = pd.to_datetime(values, format="ISO8601", utc=True)
     return parsed.dt.tz_localize(None).astype(TIME_DTYPE)
+
+
+def as_codes(values: pd.Series) -> pd.Series:
+    """Text as a categorical of its distinct values in sorted order, so that the same data always
+    has the same codes (blanks stay blank).
+
+    Examples
+    --------
+    >>> as_codes(pd.Series(["open", None, "click"])).cat.codes.tolist()
+    [1, -1, 0]
+    """
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        text = values if values.dtype == "str" else values.astype("str").where(values.notna(), None)
+        values = text.astype("category")
+    categories = values.cat.categories
+    if categories.dtype != "str":
+        values = values.cat.rename_categories(categories.astype("str"))
+    if not values.cat.categories.is_monotonic_increasing:
+        values = values.cat.reorder_categories(values.cat.categories.sort_values())
+    return values
 
 
 FLAG_DTYPE = "boolean"  # pandas' nullable boolean: true, false or blank (unknown)
@@ -76,9 +103,12 @@ def _coerce(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     for column in optional:
         if column not in out.columns:
             out[column] = pd.Series(pd.NA, index=out.index, dtype="object")
+    coded = CODED.get(table, ())
     for column, kind in spec.items():
         values = out[column]
-        if kind == "flag":
+        if column in coded:
+            out[column] = as_codes(values)
+        elif kind == "flag":
             out[column] = values if values.dtype == "boolean" else to_flag(values)
         elif kind == "id":
             out[column] = values.astype("int64", copy=False)

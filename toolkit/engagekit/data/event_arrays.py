@@ -44,7 +44,11 @@ def event_codes(values: pd.Series | np.ndarray) -> np.ndarray:
     >>> event_codes(pd.Series(["send", "click", "open"])).tolist()
     [0, 2, 1]
     """
-    found = pc.index_in(arrow_strings(pd.Series(values)), value_set=pa.array(EVENT_TYPES))
+    values = pd.Series(values)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # each distinct name looked up once
+        names = event_codes(np.asarray(values.cat.categories, dtype=object))
+        return np.r_[names, -1].astype(np.int8)[values.cat.codes.to_numpy()]
+    found = pc.index_in(arrow_strings(values), value_set=pa.array(EVENT_TYPES))
     return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int8)
 
 

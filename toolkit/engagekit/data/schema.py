@@ -96,6 +96,13 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
     "email_events": ("machine", "user_agent", "ip", "link", "synthesised"),
 }
 
+# Text columns held as codes into their distinct values (a pandas categorical): tens of millions
+# of events carry a handful of event types, user agents and links, a few bytes each instead of a
+# string each.
+CODED: dict[str, tuple[str, ...]] = {
+    "email_events": ("event_type", "user_agent", "ip", "link"),
+}
+
 # Columns a row cannot do without; the others may be blank.
 REQUIRED: dict[str, tuple[str, ...]] = {
     "contacts": ("contact_id", "email"),

@@ -28,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
-from engagekit.data.dataset import Dataset, to_flag
+from engagekit.data.dataset import Dataset, as_codes, to_flag
 from engagekit.data.io.merge import collapse_contacts, drop_repeated_events
 from engagekit.data.io.reading import (
     NeedsTolerantReader,
@@ -42,6 +43,7 @@ from engagekit.data.io.reading import (
     storable_name,
 )
 from engagekit.data.schema import (
+    CODED,
     CSV_FILES,
     EMAIL_STATUSES,
     EVENT_TYPES,
@@ -208,7 +210,13 @@ def _joined(pieces: list[pd.DataFrame]) -> pd.DataFrame:
     joined: memory holds the table once and one column twice, not the whole table twice."""
     columns = {}
     for column in list(pieces[0].columns):
-        columns[column] = pd.concat([piece.pop(column) for piece in pieces])
+        parts = [piece.pop(column) for piece in pieces]
+        if all(isinstance(part.dtype, pd.CategoricalDtype) for part in parts):
+            # codes into the union of the parts' values (a plain concat would make them text)
+            columns[column] = pd.Series(union_categoricals(parts, sort_categories=True),
+                                        index=parts[0].index.append([part.index for part in parts[1:]]))
+        else:
+            columns[column] = pd.concat(parts)
     release_freed_memory()
     return pd.DataFrame(columns, copy=False)
 
@@ -254,6 +262,8 @@ def _as_stored(events: pd.DataFrame, table: str) -> pd.DataFrame:
             events[column] = events[column].astype("int64")
         elif kind == "flag":
             events[column] = each_distinct(events[column], to_flag)
+        elif column in CODED[table]:
+            events[column] = as_codes(events[column])
     return events
 
 
