@@ -110,16 +110,20 @@ def random_configs():
     )
 
 
+def assert_levels_equal(want, have, which: str) -> None:
+    assert have.thresholds == want.thresholds or (
+        np.isnan(want.thresholds.least_engaged_max) and np.isnan(have.thresholds.least_engaged_max)
+        and want.thresholds.judged == have.thresholds.judged
+    ), which
+    # the job returns contacts by id; the memory engine keeps the dataset's order
+    want_table = want.table.sort_values("contact_id", kind="stable").reset_index(drop=True)
+    have_table = have.table.sort_values("contact_id", kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(have_table, want_table, check_exact=True, obj=which)
+
+
 def assert_reports_equal(expected, got, matrix) -> None:
     for which in ("current", "previous"):
-        want, have = getattr(expected, which), getattr(got, which)
-        assert have.thresholds == want.thresholds or (
-            np.isnan(want.thresholds.least_engaged_max) and np.isnan(have.thresholds.least_engaged_max)
-            and want.thresholds.judged == have.thresholds.judged
-        ), which
-        # the job returns contacts by id; the memory engine keeps the dataset's order
-        want_table = want.table.sort_values("contact_id", kind="stable").reset_index(drop=True)
-        pd.testing.assert_frame_equal(have.table, want_table, check_exact=True, obj=f"{which} levels")
+        assert_levels_equal(getattr(expected, which), getattr(got, which), f"{which} levels")
     pd.testing.assert_frame_equal(matrix, expected.transitions.counts.astype("int64"),
                                   check_names=False, obj="transition matrix")
 
@@ -132,6 +136,9 @@ class Target:
     def load(self, dataset, rules):  # returns (the dataset as stored, a runner)
         raise NotImplementedError
 
+    def check_stored(self, expected, as_of, config, use_current) -> None:
+        """Levels stored as snapshots by the database itself equal the memory engine's."""
+
 
 class WorkspaceTarget(Target):
     """An import stores the verdicts of the default rules; other rules are stored on demand."""
@@ -143,6 +150,16 @@ class WorkspaceTarget(Target):
     def load(self, dataset, rules):
         self.workspace.import_dataset(dataset, mode="replace", allow_empty=True)
         return self.workspace.load(), self.workspace.runner()
+
+    def check_stored(self, expected, as_of, config, use_current) -> None:
+        store = self.workspace.snapshots
+        current = store.store_in_database(as_of=as_of, config=config)
+        previous = store.store_in_database(
+            as_of=expected.previous.as_of, config=config,
+            thresholds=expected.current.thresholds if use_current else None)
+        for which, snapshot_id in (("current", current), ("previous", previous)):
+            want, have = getattr(expected, which), store.load(snapshot_id)
+            assert_levels_equal(want, have, f"stored {which} levels")
 
 
 class DuckTarget(Target):
@@ -192,6 +209,7 @@ def compare_on(target: Target, cases: int = CASES_PER_ENGINE) -> int:
             matrix = transition_counts(runner, TABLES, as_of=stamp, config=config,
                                        previous_uses_current_thresholds=use_current)
             assert_reports_equal(expected, got, matrix)
+            target.check_stored(expected, stamp, config, use_current)
             compared.append(1)
 
     check()

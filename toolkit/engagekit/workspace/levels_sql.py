@@ -316,7 +316,7 @@ def features_cte(tables: WorkspaceTables, as_of: pd.Timestamp, config: Engagemen
     )
 
 
-def cuts_query(features: CTE, config: EngagementConfig, name: str = "cuts") -> Select:
+def cuts_query(features: sa.FromClause, config: EngagementConfig, name: str = "cuts") -> Select:
     """One row: ``least_engaged_max``, ``most_engaged_min`` (NULL when nobody is judged), ``judged``.
 
     The cuts of :class:`~engagekit.engagement.tiers.EngagementTiers`: the score of the
@@ -354,7 +354,7 @@ def cuts_query(features: CTE, config: EngagementConfig, name: str = "cuts") -> S
     )
 
 
-def _level(features: CTE, config: EngagementConfig, least: ColumnElement,
+def _level(features: sa.FromClause, config: EngagementConfig, least: ColumnElement,
            most: ColumnElement) -> ColumnElement:
     """The level rules of :mod:`engagekit.engagement.tiers`, as one CASE."""
     score = features.c.score
@@ -403,6 +403,13 @@ def levels_query(
     config = config or EngagementConfig()
     features = features_cte(tables, as_timestamp(as_of), config, name=f"{name}_features",
                             flagged=flagged)
+    return levels_of(features, config, thresholds, name=name)
+
+
+def levels_of(features: sa.FromClause, config: EngagementConfig,
+              thresholds: Thresholds | None = None, name: str = "levels") -> Select:
+    """:func:`levels_query` over features already at hand (a CTE of :func:`features_cte`, or
+    the table :func:`store_features` filled): cuts learned from them unless ``thresholds``."""
     if thresholds is None:
         cuts = cuts_query(features, config, name=f"{name}_cuts").cte(f"{name}_cuts")
         least, most, judged = cuts.c.least_engaged_max, cuts.c.most_engaged_min, cuts.c.judged
@@ -419,6 +426,36 @@ def levels_query(
         most.label("most_engaged_min"),
         judged.label("judged"),
     ).select_from(source)
+
+
+FEATURES_TABLE = "engagekit_features"
+
+
+def store_features(conn: sa.Connection, tables: WorkspaceTables, as_of: pd.Timestamp,
+                   config: EngagementConfig, flagged: FlaggedEvents | None = None) -> sa.Table:
+    """The features as of ``as_of`` computed once into a temporary table of ``conn``'s
+    transaction (dropped with :func:`drop_features`, or by a rollback), so the cuts and then the
+    levels read them instead of computing them from every event twice."""
+    feature_kinds = build_tables().snapshot_levels.c
+    columns = [sa.Column("contact_id", sa.BigInteger, primary_key=True),
+               *[sa.Column(name, DOUBLE if isinstance(feature_kinds[name].type, sa.Float)
+                           else feature_kinds[name].type)
+                 for name in LEVEL_COLUMNS if name != "level"],
+               sa.Column("score_numerator", sa.BigInteger)]
+    table = sa.Table(FEATURES_TABLE, sa.MetaData(), *columns, prefixes=["TEMPORARY"])
+    table.create(conn)
+    features = features_cte(tables, as_of, config, flagged=flagged)
+    names = [column.name for column in columns]
+    conn.execute(sa.insert(table).from_select(names, sa.select(*[features.c[n] for n in names])))
+    if conn.dialect.name == "postgresql":
+        # a temporary table is never analysed by autovacuum: plan the reads knowing its rows
+        conn.exec_driver_sql(f"ANALYZE {FEATURES_TABLE}")
+    return table
+
+
+def drop_features(conn: sa.Connection, table: sa.Table) -> None:
+    """Drop the table of :func:`store_features`."""
+    table.drop(conn)
 
 
 def transitions_query(
@@ -519,7 +556,7 @@ def levels_in_database(
     return LevelResult(
         as_of=stamp, config=config,
         thresholds=thresholds or thresholds_of(frame),
-        table=_level_table(frame),
+        table=level_table(frame),
     )
 
 
@@ -609,8 +646,9 @@ def _number(value: object) -> float:
     return math.nan if value is None or pd.isna(value) else float(value)
 
 
-def _level_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows of :func:`levels_query` typed as the memory engine's feature table."""
+def level_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`levels_query` (or of a stored snapshot) typed as the memory engine's
+    feature table, whatever types the database gave (text times, a column of blanks)."""
     table = pd.DataFrame({"contact_id": frame["contact_id"].to_numpy(np.int64)})
     for column in ("eligible_sends", "opened", "clicked", "sends_since_last_engagement", "bounces"):
         table[column] = frame[column].to_numpy(np.int64)
@@ -626,7 +664,8 @@ def _level_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 __all__ = [
     "JOB_TABLES", "LEVEL_COLUMNS", "DatabaseRunner", "EngagementKinds", "EpochSeconds",
-    "FlaggedEvents", "JobTimes", "Runner", "copy_job_tables", "cuts_query", "engagement_kinds",
-    "features_cte", "flagged_for", "judged_events", "levels_in_database", "levels_query",
-    "report_in_database", "runs_in_database", "thresholds_of", "transition_counts", "transitions_query",
+    "FlaggedEvents", "JobTimes", "Runner", "copy_job_tables", "cuts_query", "drop_features",
+    "engagement_kinds", "features_cte", "flagged_for", "judged_events", "level_table",
+    "levels_in_database", "levels_of", "levels_query", "report_in_database", "runs_in_database",
+    "store_features", "thresholds_of", "transition_counts", "transitions_query",
 ]

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engagekit.config import EngagementConfig, MachineRules
-from engagekit.engagement.levels import LEVEL_DTYPE, LevelResult, compute_levels, thresholds_json
+from engagekit.engagement.levels import LevelResult, compute_levels, thresholds_json
 from engagekit.engagement.tiers import Thresholds
 from engagekit.errors import NotFoundError
 from engagekit.workspace import levels_sql
@@ -55,27 +55,35 @@ class SnapshotStore:
         return self._store(levels.as_of, levels.config, levels.thresholds, learned, write_rows,
                            data_version=data_version)
 
-    def _store(self, as_of: pd.Timestamp, config: EngagementConfig, thresholds: Thresholds,
+    def _store(self, as_of: pd.Timestamp, config: EngagementConfig,
+               thresholds: Thresholds | Callable[[Connection], Thresholds],
                learned: bool, write_rows: Callable[[Connection, int], None], *,
-               data_version: int | None = None) -> int:
+               data_version: int | None = None,
+               done: Callable[[Connection], None] = lambda conn: None) -> int:
+        """Store a snapshot whose rows ``write_rows`` inserts; ``thresholds`` may be found inside
+        the storing transaction (a function of its connection), and ``done`` runs at its end."""
         snapshots = self._snapshots
-        key = {
-            "as_of": as_of.to_pydatetime(),
-            "config": config.to_json(),
-            "thresholds": thresholds_json(thresholds),
-            # the version of the data the levels were computed from, when the caller knows it
-            "data_version": self.database.data_version() if data_version is None else data_version,
-        }
+        version = self.database.data_version() if data_version is None else data_version
 
         def work(conn: Connection) -> int:
+            cuts = thresholds(conn) if callable(thresholds) else thresholds
+            key = {
+                "as_of": as_of.to_pydatetime(),
+                "config": config.to_json(),
+                "thresholds": thresholds_json(cuts),
+                # the version of the data the levels were computed from, when the caller knows it
+                "data_version": version,
+            }
             found = self._find(conn, key)
             if found is not None:
+                done(conn)
                 return found
             snapshot_id = conn.execute(
                 sa.insert(snapshots).values(**key, learned=learned, created_at=utc_now())
                 .returning(snapshots.c.snapshot_id)
             ).scalar_one()
             write_rows(conn, int(snapshot_id))
+            done(conn)
             refresh_statistics(conn, self._rows)
             return int(snapshot_id)
 
@@ -88,28 +96,36 @@ class SnapshotStore:
         """Compute the levels as of ``as_of`` inside the database and store them as a snapshot.
 
         The levels job (:mod:`engagekit.workspace.levels_sql`) runs as ``INSERT ... SELECT``: no
-        event and no contact row passes through Python. The cuts are found first (one row back),
-        then bound into the insert, so the snapshot's key holds them as the memory engine's does.
+        event and no contact row passes through Python. The features are computed once, into a
+        temporary table of the storing transaction; the cuts are found from it (one row back) and
+        bound into the insert, so the snapshot's key holds them as the memory engine's does.
         """
         runner = DatabaseRunner(self.database.engine, verdicts=self._verdicts)
         flagged = levels_sql.flagged_for(runner, config)
-        job_tables = build_tables()
-        if thresholds is None:
-            learned = runner.frame(levels_sql.cuts_query(
-                levels_sql.features_cte(job_tables, as_of, config, flagged=flagged), config))
-            cuts = levels_sql.thresholds_of(learned)
-        else:
-            cuts = thresholds
-        query = levels_sql.levels_query(job_tables, as_of=as_of, config=config,
-                                        thresholds=cuts, flagged=flagged).subquery("levels")
         columns = ["contact_id", *SNAPSHOT_COLUMNS]
+        features: list[sa.Table] = []  # of this attempt (a retried transaction starts again)
+        found_cuts: list[Thresholds] = []
+
+        def cuts(conn: Connection) -> Thresholds:
+            features.append(levels_sql.store_features(conn, build_tables(), as_of, config, flagged))
+            if thresholds is None:
+                learned = conn.execute(levels_sql.cuts_query(features[-1], config))
+                found_cuts.append(levels_sql.thresholds_of(
+                    pd.DataFrame(learned.all(), columns=list(learned.keys()))))
+            else:
+                found_cuts.append(thresholds)
+            return found_cuts[-1]
 
         def write_rows(conn: Connection, snapshot_id: int) -> None:
+            query = levels_sql.levels_of(features[-1], config, found_cuts[-1]).subquery("levels")
             rows = sa.select(sa.literal(snapshot_id, sa.Integer()).label("snapshot_id"),
                              *[query.c[column] for column in columns])
             conn.execute(sa.insert(self._rows).from_select(["snapshot_id", *columns], rows))
 
-        return self._store(as_of, config, cuts, thresholds is None, write_rows)
+        def done(conn: Connection) -> None:
+            levels_sql.drop_features(conn, features[-1])
+
+        return self._store(as_of, config, cuts, thresholds is None, write_rows, done=done)
 
     def _find(self, conn: Connection, key: dict) -> int | None:
         found = conn.execute(
@@ -188,12 +204,11 @@ class SnapshotStore:
                 .order_by(rows.c.contact_id),
                 conn,
             )
-        table["level"] = table["level"].astype(LEVEL_DTYPE)
         return LevelResult(
             as_of=pd.Timestamp(head["as_of"]),
             config=EngagementConfig.from_json(head["config"]),
             thresholds=Thresholds.from_dict(json.loads(head["thresholds"])),
-            table=table,
+            table=levels_sql.level_table(table),
         )
 
 
