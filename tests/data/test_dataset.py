@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import engagekit as ek
+from engagekit.data.arrow import dictionary_at
+from engagekit.data.dataset import as_codes
+from engagekit.data.event_arrays import event_codes
 
 from factories import tiny_dataset
 
@@ -76,13 +81,6 @@ def test_the_natural_as_of_is_midnight_after_the_last_send_or_now():
 
 
 # -- event texts held as codes ------------------------------------------------------------------
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from engagekit.data.arrow import dictionary_at  # noqa: E402
-from engagekit.data.dataset import as_codes  # noqa: E402
-from engagekit.data.event_arrays import event_codes  # noqa: E402
-
 _TEXTS = st.lists(st.one_of(st.none(), st.sampled_from(["send", "open", "click", "b", "ä", ""])),
                   max_size=30)
 

@@ -434,7 +434,7 @@ FEATURES_TABLE = "engagekit_features"
 def store_features(conn: sa.Connection, tables: WorkspaceTables, as_of: pd.Timestamp,
                    config: EngagementConfig, flagged: FlaggedEvents | None = None) -> sa.Table:
     """The features as of ``as_of`` computed once into a temporary table of ``conn``'s
-    transaction (dropped with :func:`drop_features`, or by a rollback), so the cuts and then the
+    transaction (for the caller to drop; a rollback drops it too), so the cuts and then the
     levels read them instead of computing them from every event twice."""
     feature_kinds = build_tables().snapshot_levels.c
     columns = [sa.Column("contact_id", sa.BigInteger, primary_key=True),
@@ -451,11 +451,6 @@ def store_features(conn: sa.Connection, tables: WorkspaceTables, as_of: pd.Times
         # a temporary table is never analysed by autovacuum: plan the reads knowing its rows
         conn.exec_driver_sql(f"ANALYZE {FEATURES_TABLE}")
     return table
-
-
-def drop_features(conn: sa.Connection, table: sa.Table) -> None:
-    """Drop the table of :func:`store_features`."""
-    table.drop(conn)
 
 
 def transitions_query(
@@ -664,7 +659,7 @@ def level_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 __all__ = [
     "JOB_TABLES", "LEVEL_COLUMNS", "DatabaseRunner", "EngagementKinds", "EpochSeconds",
-    "FlaggedEvents", "JobTimes", "Runner", "copy_job_tables", "cuts_query", "drop_features",
+    "FlaggedEvents", "JobTimes", "Runner", "copy_job_tables", "cuts_query",
     "engagement_kinds", "features_cte", "flagged_for", "judged_events", "level_table",
     "levels_in_database", "levels_of", "levels_query", "report_in_database", "runs_in_database",
     "store_features", "thresholds_of", "transition_counts", "transitions_query",

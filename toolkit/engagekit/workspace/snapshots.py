@@ -55,41 +55,37 @@ class SnapshotStore:
         return self._store(levels.as_of, levels.config, levels.thresholds, learned, write_rows,
                            data_version=data_version)
 
-    def _store(self, as_of: pd.Timestamp, config: EngagementConfig,
-               thresholds: Thresholds | Callable[[Connection], Thresholds],
+    def _store(self, as_of: pd.Timestamp, config: EngagementConfig, thresholds: Thresholds,
                learned: bool, write_rows: Callable[[Connection, int], None], *,
-               data_version: int | None = None,
-               done: Callable[[Connection], None] = lambda conn: None) -> int:
-        """Store a snapshot whose rows ``write_rows`` inserts; ``thresholds`` may be found inside
-        the storing transaction (a function of its connection), and ``done`` runs at its end."""
-        snapshots = self._snapshots
-        version = self.database.data_version() if data_version is None else data_version
-
-        def work(conn: Connection) -> int:
-            cuts = thresholds(conn) if callable(thresholds) else thresholds
-            key = {
-                "as_of": as_of.to_pydatetime(),
-                "config": config.to_json(),
-                "thresholds": thresholds_json(cuts),
-                # the version of the data the levels were computed from, when the caller knows it
-                "data_version": version,
-            }
-            found = self._find(conn, key)
-            if found is not None:
-                done(conn)
-                return found
-            snapshot_id = conn.execute(
-                sa.insert(snapshots).values(**key, learned=learned, created_at=utc_now())
-                .returning(snapshots.c.snapshot_id)
-            ).scalar_one()
-            write_rows(conn, int(snapshot_id))
-            done(conn)
-            refresh_statistics(conn, self._rows)
-            return int(snapshot_id)
-
+               data_version: int | None = None) -> int:
+        key = self._key(as_of, config, thresholds, data_version)
         # The snapshot table is locked for the check-then-insert, so a racing writer waits and then
         # finds this snapshot instead of clashing with it on the unique key.
-        return self.database.run(work, lock=snapshots)
+        return self.database.run(lambda conn: self._find_or_insert(conn, key, learned, write_rows),
+                                 lock=self._snapshots)
+
+    def _key(self, as_of: pd.Timestamp, config: EngagementConfig, thresholds: Thresholds,
+             data_version: int | None) -> dict:
+        return {
+            "as_of": as_of.to_pydatetime(),
+            "config": config.to_json(),
+            "thresholds": thresholds_json(thresholds),
+            # the version of the data the levels were computed from, when the caller knows it
+            "data_version": self.database.data_version() if data_version is None else data_version,
+        }
+
+    def _find_or_insert(self, conn: Connection, key: dict, learned: bool,
+                        write_rows: Callable[[Connection, int], None]) -> int:
+        found = self._find(conn, key)
+        if found is not None:
+            return found
+        snapshot_id = conn.execute(
+            sa.insert(self._snapshots).values(**key, learned=learned, created_at=utc_now())
+            .returning(self._snapshots.c.snapshot_id)
+        ).scalar_one()
+        write_rows(conn, int(snapshot_id))
+        refresh_statistics(conn, self._rows)
+        return int(snapshot_id)
 
     def store_in_database(self, *, as_of: pd.Timestamp, config: EngagementConfig,
                           thresholds: Thresholds | None = None) -> int:
@@ -103,29 +99,27 @@ class SnapshotStore:
         runner = DatabaseRunner(self.database.engine, verdicts=self._verdicts)
         flagged = levels_sql.flagged_for(runner, config)
         columns = ["contact_id", *SNAPSHOT_COLUMNS]
-        features: list[sa.Table] = []  # of this attempt (a retried transaction starts again)
-        found_cuts: list[Thresholds] = []
+        version = self.database.data_version()  # read before the data, as ensure() does
 
-        def cuts(conn: Connection) -> Thresholds:
-            features.append(levels_sql.store_features(conn, build_tables(), as_of, config, flagged))
-            if thresholds is None:
-                learned = conn.execute(levels_sql.cuts_query(features[-1], config))
-                found_cuts.append(levels_sql.thresholds_of(
-                    pd.DataFrame(learned.all(), columns=list(learned.keys()))))
-            else:
-                found_cuts.append(thresholds)
-            return found_cuts[-1]
+        def work(conn: Connection) -> int:
+            features = levels_sql.store_features(conn, build_tables(), as_of, config, flagged)
+            cuts = thresholds
+            if cuts is None:
+                learned = conn.execute(levels_sql.cuts_query(features, config))
+                cuts = levels_sql.thresholds_of(pd.DataFrame(learned.all(), columns=list(learned.keys())))
 
-        def write_rows(conn: Connection, snapshot_id: int) -> None:
-            query = levels_sql.levels_of(features[-1], config, found_cuts[-1]).subquery("levels")
-            rows = sa.select(sa.literal(snapshot_id, sa.Integer()).label("snapshot_id"),
-                             *[query.c[column] for column in columns])
-            conn.execute(sa.insert(self._rows).from_select(["snapshot_id", *columns], rows))
+            def write_rows(conn: Connection, snapshot_id: int) -> None:
+                query = levels_sql.levels_of(features, config, cuts).subquery("levels")
+                rows = sa.select(sa.literal(snapshot_id, sa.Integer()).label("snapshot_id"),
+                                 *[query.c[column] for column in columns])
+                conn.execute(sa.insert(self._rows).from_select(["snapshot_id", *columns], rows))
 
-        def done(conn: Connection) -> None:
-            levels_sql.drop_features(conn, features[-1])
+            key = self._key(as_of, config, cuts, version)
+            snapshot_id = self._find_or_insert(conn, key, thresholds is None, write_rows)
+            features.drop(conn)
+            return snapshot_id
 
-        return self._store(as_of, config, cuts, thresholds is None, write_rows, done=done)
+        return self.database.run(work, lock=self._snapshots)
 
     def _find(self, conn: Connection, key: dict) -> int | None:
         found = conn.execute(
