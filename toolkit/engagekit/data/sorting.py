@@ -1,14 +1,23 @@
-"""Stable orders of millions of integers, by numpy's vectorised quicksort.
+"""Stable orders of millions of integers: values that carry their position, sorted by whichever
+of numpy's sorts suits their order.
 
-numpy's stable sort of int64 is a merge sort, several times slower than its quicksort, which
-on x86 runs on the vector units. Sorting values that carry their position in their low bits is
-stable by construction: no two values are equal, and among equal keys the lower position
-comes first.
+Sorting values that carry their position in their low bits is stable by construction: no two
+values are equal, and among equal keys the lower position comes first. So either of numpy's
+sorts gives the same order, and the faster one for the data is chosen:
+
+- its quicksort, which on x86 runs on the vector units, for values in no particular order;
+- its stable sort (timsort, on int64), which merges the runs already in order: keys that come
+  mostly in order (email events exported campaign by campaign, or by time: a fifth of
+  neighbours out of order) sort two to three times faster than by the quicksort, while on
+  shuffled keys (half of neighbours out of order) it is slower by half.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+MOSTLY_IN_ORDER = 1 / 3
+"""Below this share of neighbours out of order, runs in order are long enough for timsort."""
 
 
 def stable_order(key: np.ndarray, key_bound: int) -> tuple[np.ndarray, np.ndarray]:
@@ -25,9 +34,10 @@ def stable_order(key: np.ndarray, key_bound: int) -> tuple[np.ndarray, np.ndarra
     if key_bound > (1 << (63 - row_bits)):
         row = np.argsort(key, kind="stable")
         return row, key[row]
+    descents = np.count_nonzero(key[1:] < key[:-1])
     key <<= row_bits
     key |= np.arange(len(key), dtype=np.int64)
-    key.sort()
+    key.sort(kind="stable" if descents < len(key) * MOSTLY_IN_ORDER else None)
     row = key & ((1 << row_bits) - 1)
     key >>= row_bits
     return row, key
