@@ -159,6 +159,27 @@ def test_a_postgres_import_leaves_the_planner_statistics_of_the_new_data(sample_
     assert rows == {"contacts": len(sample_dataset.contacts), "email_events": len(sample_dataset.email_events)}
 
 
+def test_postgres_rows_stored_for_segments_are_read_from_their_indexes_alone(sample_dataset, tmp_path):
+    # Snapshot and counting rows are VACUUMed once stored, so index-only scans read no table
+    # page; the levels' shares per snapshot have their statistics, so the planner takes them.
+    with fresh_database() as url:
+        workspace = ek.Workspace.open(url, cache_dir=tmp_path)
+        workspace.import_dataset(sample_dataset)
+        engine = ek.SqlEngine(workspace, as_of="2026-11-30")
+        clicked = {"source": "email_activity", "field": "last_n_days", "op": "clicked", "value": 30}
+        assert engine.count({"version": 1, "criteria": {"type": "and", "group": [
+            {"source": "engagement", "field": "current_level", "op": "is", "value": ["somewhat_engaged"]},
+            clicked]}}) > 0
+        with workspace.engine.connect() as conn:
+            pages = dict(conn.execute(sa.text(
+                "SELECT relname, relpages = relallvisible FROM pg_class "
+                "WHERE relname IN ('snapshot_levels', 'counted_deliveries')")).all())
+            statistics = set(conn.execute(sa.text("SELECT stxname FROM pg_statistic_ext")).scalars())
+        workspace.engine.dispose()
+    assert pages == {"snapshot_levels": True, "counted_deliveries": True}
+    assert "st_snapshot_levels_level" in statistics
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_postgres_copy_stores_every_row_whatever_their_order(seed, monkeypatch):
     """``COPY`` sends rows in key order, chunk by chunk, each chunk taken from the slice of rows

@@ -18,7 +18,13 @@ from engagekit.engagement.levels import LevelResult, compute_levels, thresholds_
 from engagekit.engagement.tiers import Thresholds
 from engagekit.errors import NotFoundError
 from engagekit.workspace import levels_sql
-from engagekit.workspace.database import Database, insert_frame, refresh_statistics, utc_now
+from engagekit.workspace.database import (
+    Database,
+    insert_frame,
+    mark_visible,
+    refresh_statistics,
+    utc_now,
+)
 from engagekit.workspace.levels_sql import DatabaseRunner
 from engagekit.workspace.tables import SNAPSHOT_COLUMNS, build_tables
 
@@ -61,8 +67,10 @@ class SnapshotStore:
         key = self._key(as_of, config, thresholds, data_version)
         # The snapshot table is locked for the check-then-insert, so a racing writer waits and then
         # finds this snapshot instead of clashing with it on the unique key.
-        return self.database.run(lambda conn: self._find_or_insert(conn, key, learned, write_rows),
-                                 lock=self._snapshots)
+        snapshot_id = self.database.run(
+            lambda conn: self._find_or_insert(conn, key, learned, write_rows), lock=self._snapshots)
+        mark_visible(self.database, self._rows)
+        return snapshot_id
 
     def _key(self, as_of: pd.Timestamp, config: EngagementConfig, thresholds: Thresholds,
              data_version: int | None) -> dict:
@@ -119,7 +127,9 @@ class SnapshotStore:
             features.drop(conn)
             return snapshot_id
 
-        return self.database.run(work, lock=self._snapshots)
+        snapshot_id = self.database.run(work, lock=self._snapshots)
+        mark_visible(self.database, self._rows)
+        return snapshot_id
 
     def _find(self, conn: Connection, key: dict) -> int | None:
         found = conn.execute(
