@@ -1,5 +1,6 @@
 """Workspace storage: import, load, ids kept across imports, atomicity, snapshots, PostgreSQL."""
 
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +13,7 @@ from engagekit.workspace.database import insert_frame
 from engagekit.workspace.tables import WorkspaceTables
 
 from factories import tiny_dataset
-from postgres import fresh_database
+from postgres import fresh_database, postgres_url
 
 
 @pytest.fixture
@@ -178,6 +179,30 @@ def test_postgres_rows_stored_for_segments_are_read_from_their_indexes_alone(sam
         workspace.engine.dispose()
     assert pages == {"snapshot_levels": True, "counted_deliveries": True}
     assert "st_snapshot_levels_level" in statistics
+
+
+def test_a_postgres_user_who_does_not_own_the_tables_opens_a_workspace_missing_its_statistics(tmp_path):
+    # A read-only role (a dashboard's) cannot make them; counts are only slower without them.
+    role, password = f"engagekit_reader_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    try:
+        with fresh_database() as url:
+            owner = ek.Workspace.open(url, cache_dir=tmp_path / "owner")
+            owner.import_dataset(small())
+            with owner.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("DROP STATISTICS st_snapshot_levels_level")
+                conn.exec_driver_sql(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'")
+                conn.exec_driver_sql(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"')
+            owner.engine.dispose()
+            as_reader = sa.engine.make_url(url).set(username=role, password=password)
+            reader = ek.Workspace.open(as_reader.render_as_string(hide_password=False),
+                                       cache_dir=tmp_path / "reader")
+            assert reader.load().n_contacts == 3
+            reader.engine.dispose()
+    finally:
+        admin = sa.create_engine(postgres_url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
+        admin.dispose()
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

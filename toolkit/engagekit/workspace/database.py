@@ -514,12 +514,17 @@ def _create_statistics(engine: Engine) -> None:
     if not missing:
         return
     quote = engine.dialect.identifier_preparer.quote
-    with engine.begin() as conn:
-        for name, (table, columns) in missing.items():
-            # Names come from our own schema, quoted by the dialect: no user text.
-            conn.exec_driver_sql(f"CREATE STATISTICS IF NOT EXISTS {quote(name)} (mcv) ON "
-                                 f"{', '.join(map(quote, columns))} FROM {quote(table)}")
-            conn.exec_driver_sql(f"ANALYZE {quote(table)}")
+    try:
+        with engine.begin() as conn:
+            for name, (table, columns) in missing.items():
+                # Names come from our own schema, quoted by the dialect: no user text.
+                conn.exec_driver_sql(f"CREATE STATISTICS IF NOT EXISTS {quote(name)} (mcv) ON "
+                                     f"{', '.join(map(quote, columns))} FROM {quote(table)}")
+                conn.exec_driver_sql(f"ANALYZE {quote(table)}")
+    except sa.exc.DBAPIError:
+        # A user who does not own the tables (a read-only dashboard role) opens the workspace
+        # all the same: the statistics only make counts faster, and its owner's next open makes them.
+        return
 
 
 def mark_visible(database: Database, table: sa.Table) -> None:
