@@ -65,10 +65,14 @@ class SnapshotStore:
                learned: bool, write_rows: Callable[[Connection, int], None], *,
                data_version: int | None = None) -> int:
         key = self._key(as_of, config, thresholds, data_version)
-        # The snapshot table is locked for the check-then-insert, so a racing writer waits and then
-        # finds this snapshot instead of clashing with it on the unique key.
-        snapshot_id = self.database.run(
-            lambda conn: self._find_or_insert(conn, key, learned, write_rows), lock=self._snapshots)
+        return self._run_storing(lambda conn: self._find_or_insert(conn, key, learned, write_rows))
+
+    def _run_storing(self, work: Callable[[Connection], int]) -> int:
+        """``work`` (which finds or stores a snapshot) in one write transaction, the snapshot
+        table locked for the check-then-insert, so a racing writer waits and then finds this
+        snapshot instead of clashing with it on the unique key; its rows then made visible to
+        index-only scans (:func:`~engagekit.workspace.database.mark_visible`)."""
+        snapshot_id = self.database.run(work, lock=self._snapshots)
         mark_visible(self.database, self._rows)
         return snapshot_id
 
@@ -127,9 +131,7 @@ class SnapshotStore:
             features.drop(conn)
             return snapshot_id
 
-        snapshot_id = self.database.run(work, lock=self._snapshots)
-        mark_visible(self.database, self._rows)
-        return snapshot_id
+        return self._run_storing(work)
 
     def _find(self, conn: Connection, key: dict) -> int | None:
         found = conn.execute(
