@@ -8,7 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import engagekit as ek
+from engagekit.data.activity import NEVER
 from engagekit.data.sorting import stable_order
+from engagekit.engagement.features import last_engagement_ever
 
 from factories import tiny_dataset
 
@@ -39,11 +41,34 @@ def test_first_event_engagement_click_and_bounce_per_delivery():
     by_pair = {(int(built.contact_ids[c]), int(built.campaign_ids[k])): i
                for i, (c, k) in enumerate(zip(built.delivery_contact, built.delivery_campaign, strict=True))}
     first = by_pair[(1, 1)]
-    assert built.delivery_first[first] == seconds("2026-11-01T10:00")
-    assert built.delivery_engaged[first] == seconds("2026-11-01T12:00")  # a click also counts as an open
-    assert built.delivery_clicked[first] == seconds("2026-11-01T12:05")
-    assert built.delivery_bounced[by_pair[(2, 2)]] == seconds("2026-11-10T10:00:01")
-    assert built.delivery_engaged[by_pair[(3, 2)]] == np.iinfo(np.int64).max  # never
+    as_seconds = {name: built.seconds(getattr(built, f"delivery_{name}"))
+                  for name in ("first", "engaged", "clicked", "bounced")}
+    assert as_seconds["first"][first] == seconds("2026-11-01T10:00")
+    assert as_seconds["engaged"][first] == seconds("2026-11-01T12:00")  # a click also counts as an open
+    assert as_seconds["clicked"][first] == seconds("2026-11-01T12:05")
+    assert as_seconds["bounced"][by_pair[(2, 2)]] == seconds("2026-11-10T10:00:01")
+    assert as_seconds["engaged"][by_pair[(3, 2)]] == NEVER  # never
+    assert built.delivery_engaged[by_pair[(3, 2)]] == built.never
+
+
+def test_delivery_times_take_four_bytes_while_the_data_spans_less_than_68_years():
+    built = index()
+    assert built.delivery_first.dtype == np.int32 and built.epoch == seconds("2026-11-01T10:00")
+    assert built.delivery_first[0] == 0  # seconds after the earliest event
+
+
+def test_data_spanning_more_than_68_years_gives_the_same_features_in_eight_byte_times():
+    # An email sent 80 years before the others, never opened: it is outside every window, so
+    # the features are those of the data without it, whatever the width of the times.
+    old = {**{1: "2026-11-01 10:00", 2: "2026-11-10 10:00"}, 3: "1946-11-01 10:00"}
+    wide = ek.ActivityIndex.build(tiny_dataset(old, [*EVENTS, (1, 3, "send", "1946-11-01 10:00")]))
+    assert wide.delivery_first.dtype == np.int64
+    narrow = index()
+    for as_of in ("2026-11-01 11:00", "2026-11-01 12:03", "2026-11-12", "2026-12-30"):
+        expected = ek.compute_features(narrow, as_of=as_of)
+        pd.testing.assert_frame_equal(ek.compute_features(wide, as_of=as_of), expected)
+        pd.testing.assert_frame_equal(last_engagement_ever(wide, as_of=as_of),
+                                      last_engagement_ever(narrow, as_of=as_of))
 
 
 def test_deliveries_are_grouped_by_campaign_in_sent_order():

@@ -17,6 +17,10 @@ Rules encoded here:
   an order is an engagement of the last email sent to the contact at most
   ``order_attribution_days`` before it.
 - Events are kept to the second; the keys below allow 136 years between the first and last event.
+- Times per delivery are seconds after the index's ``epoch`` (its earliest event): ``int32`` while
+  the data spans less than 68 years (four bytes a value instead of eight, for tens of millions of
+  deliveries), else ``int64``; :meth:`ActivityIndex.offset` and :meth:`ActivityIndex.seconds`
+  convert from and to seconds since the Unix epoch.
 """
 
 from __future__ import annotations
@@ -44,8 +48,9 @@ from engagekit.data.machine import Verdicts, classify_grouped
 from engagekit.data.schema import EventType
 
 NEVER = np.iinfo(np.int64).max
+"""No such event (in seconds since the Unix epoch)."""
 _LOW_MASK = (1 << 32) - 1
-_FORMAT_VERSION = 5
+_FORMAT_VERSION = 6
 _COUNTING_FILE = "counting.json"
 
 
@@ -86,18 +91,22 @@ class ActivityIndex:
     delivery_contact, delivery_campaign
         One entry per delivery (a contact, campaign pair with any event).
     delivery_first, delivery_engaged, delivery_clicked, delivery_bounced
-        Earliest event, open-or-click, click and bounce of the delivery (seconds; ``NEVER`` if none).
+        Earliest event, open-or-click, click and bounce of the delivery (seconds after ``epoch``;
+        :attr:`never` if none).
     delivery_last_engaged, delivery_last_clicked
-        Latest open-or-click and click of the delivery (``NEVER`` if none).
+        Latest open-or-click and click of the delivery (seconds after ``epoch``; :attr:`never`
+        if none).
     delivery_cell_key, delivery_flag_time
         ``contact << 3 | flags``, the flags saying whether the delivery was ever engaged (1),
-        clicked (2) and bounced (4); and the time by which all its flags are known (-1 if it has
-        none). As of any T after the flag time the key is final: counting is one ``bincount``.
+        clicked (2) and bounced (4); and the time by which all its flags are known (seconds
+        after ``epoch``; the type's least value if it has none). As of any T after the flag time
+        the key is final: counting is one ``bincount``.
     engagement_key, click_key
         Sorted ``delivery << 32 | (time - epoch)`` of every open-or-click and every click event: the
         latest engagement of a delivery up to any time T is one binary search away.
     epoch
-        The time subtracted in the keys.
+        The earliest event (seconds since the Unix epoch), which every time above is counted
+        from.
     counting
         The engagement rule the index counts (:meth:`EngagementConfig.counting_key`).
     """
@@ -130,6 +139,31 @@ class ActivityIndex:
     def n_deliveries(self) -> int:
         return len(self.delivery_contact)
 
+    @property
+    def never(self) -> int:
+        """The delivery time of an event that never happened (the time type's greatest value)."""
+        return int(np.iinfo(self.delivery_first.dtype).max)
+
+    def offset(self, t: int) -> int:
+        """``t`` (seconds since the Unix epoch) as a delivery time: seconds after ``epoch``,
+        held inside the time type so that every time before it is earlier and :attr:`never` later.
+
+        Examples
+        --------
+        >>> from engagekit.data.sample import generate_sample
+        >>> index = ActivityIndex.build(generate_sample(50, seed=1))
+        >>> index.offset(int(index.epoch) + 60), index.offset(2**62) == index.never - 1
+        (60, True)
+        """
+        limits = np.iinfo(self.delivery_first.dtype)
+        return min(max(int(t) - int(self.epoch), int(limits.min) + 1), int(limits.max) - 1)
+
+    def seconds(self, times: np.ndarray) -> np.ndarray:
+        """Delivery times as seconds since the Unix epoch (int64), :attr:`never` as ``NEVER``."""
+        absolute = times.astype(np.int64) + int(self.epoch)
+        absolute[times == self.never] = NEVER
+        return absolute
+
     def window(self, start: int, end: int) -> slice:
         """The deliveries of campaigns sent in ``(start, end]`` (seconds), as one slice."""
         sent = self.campaign_sent[self.sent_order]
@@ -143,15 +177,17 @@ class ActivityIndex:
         return np.repeat(self.campaign_sent[self.sent_order[first:last]], runs)
 
     def latest_up_to(self, keys: np.ndarray, deliveries: np.ndarray, t: int) -> np.ndarray:
-        """For each delivery, its latest keyed event at or before ``t`` (``NEVER`` if none)."""
-        offset = np.int64(t) - int(self.epoch)
+        """For each delivery, its latest keyed event at or before ``t`` (seconds since the
+        Unix epoch), as a delivery time (:attr:`never` if none)."""
+        offset = int(t) - int(self.epoch)
+        time_type = self.delivery_first.dtype
         if offset < 0 or not len(keys):
-            return np.full(len(deliveries), NEVER, dtype=np.int64)
-        wanted = (deliveries.astype(np.int64) << 32) | min(int(offset), _LOW_MASK)
+            return np.full(len(deliveries), self.never, dtype=time_type)
+        wanted = (deliveries.astype(np.int64) << 32) | min(offset, _LOW_MASK)
         position = np.searchsorted(keys, wanted, side="right") - 1
         found = keys[np.maximum(position, 0)]
         hit = (position >= 0) & ((found >> 32) == deliveries)
-        return np.where(hit, (found & _LOW_MASK) + int(self.epoch), NEVER)
+        return np.where(hit, found & _LOW_MASK, self.never).astype(time_type)
 
     def engaged_between(self, start: int, end: int, *, clicks_only: bool = False) -> np.ndarray:
         """Positions of the contacts with a counted open or click (a click, with ``clicks_only``)
@@ -177,9 +213,9 @@ class ActivityIndex:
     def build(cls, dataset: EventTables, config: EngagementConfig | None = None) -> ActivityIndex:
         """Index the email events of ``dataset`` that count as engagement under ``config``.
 
-        Memory stays a few dozen bytes per event: event types are int8 codes, positions int32,
-        and the events are grouped by delivery once (:class:`EventArrays`), for the classifier
-        and for the index alike.
+        Memory stays a few dozen bytes per event: event types are int8 codes, positions and
+        times int32, and the events are grouped by delivery once (:class:`EventArrays`), for the
+        classifier and for the index alike.
 
         Examples
         --------
@@ -194,29 +230,35 @@ class ActivityIndex:
         left_out = _left_out_grouped(dataset, arrays, config)
         kind = arrays.kind if left_out is None else np.where(left_out, SEND, arrays.kind)
         del left_out
-        extra = _order_engagements(dataset, arrays, config)  # (delivery, time) of credited orders
+        delivery, at = _order_engagements(dataset, arrays, config)  # credited orders
+
+        # The floor of the earliest time is the earliest floor: seconds after the reduction.
+        n = arrays.n_deliveries
+        first = np.minimum.reduceat(arrays.time_us, arrays.starts) // 1_000_000 if n else np.zeros(0, np.int64)
+        if len(delivery):
+            np.minimum.at(first, delivery, at)
+        epoch = int(first.min()) if n else 0  # every event's delivery has its earliest in ``first``
+        latest = max(int(arrays.time_us.max()) // 1_000_000 if n else epoch, int(at.max(initial=epoch)))
+        time_type = np.int32 if latest - epoch < np.iinfo(np.int32).max - 1 else np.int64
+        first = (first - epoch).astype(time_type)
+        extra = (delivery, (at - epoch).astype(time_type))
 
         # The opens and clicks that count, and then their clicks, taken out once: every reduction
         # below reads only them (a fifth of the events), in runs per delivery.
         counted = np.flatnonzero((kind == OPEN) | (kind == CLICK))
-        engaged = _Events.at(counted, arrays)
+        engaged = _Events.at(counted, arrays, epoch, time_type)
         clicked = engaged.subset(kind[counted] == CLICK)
-        bounced = _Events.at(np.flatnonzero(kind == BOUNCE), arrays)
-        # The floor of the earliest time is the earliest floor: seconds after the reduction.
-        n = arrays.n_deliveries
-        first = np.minimum.reduceat(arrays.time_us, arrays.starts) // 1_000_000 if n else np.zeros(0, np.int64)
+        bounced = _Events.at(np.flatnonzero(kind == BOUNCE), arrays, epoch, time_type)
         counts = _deliveries_per_campaign(arrays)
         delivery_contact, delivery_campaign = arrays.delivery_contact, arrays.delivery_campaign
         sent_us, sent_order = arrays.sent_us, arrays.sent_order
         del arrays, kind, counted  # what follows is per delivery, or the counted events only
 
-        if len(extra[0]):
-            np.minimum.at(first, extra[0], extra[1])
         engaged_at = engaged.earliest(n, extra)
         clicked_at = clicked.earliest(n)
         bounced_at = bounced.earliest(n)
-        flags = [at != NEVER for at in (engaged_at, clicked_at, bounced_at)]
-        epoch = int(first.min()) if n else 0  # every event's delivery has its earliest in ``first``
+        never = np.iinfo(time_type).max
+        flags = [at != never for at in (engaged_at, clicked_at, bounced_at)]
         contact = delivery_contact.astype(np.int64)
         cell_key = contact << 3
         cell_key |= cell_flags(*flags)
@@ -237,8 +279,8 @@ class ActivityIndex:
             delivery_flag_time=_flag_time(engaged_at, clicked, clicked_at, bounced, bounced_at),
             delivery_last_engaged=engaged.latest(n, extra),
             delivery_last_clicked=clicked.latest(n),
-            engagement_key=engaged.keys(epoch, extra),
-            click_key=clicked.keys(epoch),
+            engagement_key=engaged.keys(extra),
+            click_key=clicked.keys(),
             epoch=np.array(epoch, dtype=np.int64),
             counting=config.counting_key(),
         )
@@ -417,12 +459,14 @@ def _flag_time(
     engaged_at: np.ndarray, clicked: _Events, clicked_at: np.ndarray, bounced: _Events,
     bounced_at: np.ndarray,
 ) -> np.ndarray:
-    """The time by which every flag of a delivery is known (-1 when it has none).
+    """The time by which every flag of a delivery is known (the type's least value when it has
+    none).
 
     A click is an engagement, so a clicked delivery's first click is never before its first
     engagement: only the clicked and bounced deliveries (few) need looking at after the first.
     """
-    latest = np.where(engaged_at == NEVER, -1, engaged_at)
+    limits = np.iinfo(engaged_at.dtype)
+    latest = np.where(engaged_at == limits.max, limits.min, engaged_at)
     for events, at in ((clicked, clicked_at), (bounced, bounced_at)):
         deliveries = events.delivery[events.runs]
         latest[deliveries] = np.maximum(latest[deliveries], at[deliveries])
@@ -441,25 +485,27 @@ def _deliveries_per_campaign(arrays: EventArrays) -> np.ndarray:
     return counts
 
 
-def _event_keys(delivery: np.ndarray, time: np.ndarray, epoch: int) -> np.ndarray:
+def _event_keys(delivery: np.ndarray, time: np.ndarray) -> np.ndarray:
     # The events come delivery by delivery (each delivery's in file order, mostly by time): the
     # keys are long runs in order, which timsort merges several times faster than a quicksort.
-    return np.sort((delivery.astype(np.int64) << 32) | (time - epoch), kind="stable")
+    return np.sort((delivery.astype(np.int64) << 32) | time, kind="stable")
 
 
 @dataclass(frozen=True)
 class _Events:
-    """Some of the events, in grouped order: their deliveries, their times (seconds), and where
-    each delivery's run begins among them."""
+    """Some of the events, in grouped order: their deliveries, their times (seconds after the
+    index's epoch), and where each delivery's run begins among them."""
 
     delivery: np.ndarray
     time: np.ndarray
     runs: np.ndarray
 
     @classmethod
-    def at(cls, rows: np.ndarray, arrays: EventArrays) -> _Events:
+    def at(cls, rows: np.ndarray, arrays: EventArrays, epoch: int, time_type: type) -> _Events:
         """The events at ``rows`` (positions in grouped order, ascending)."""
-        return cls.of(arrays.delivery[rows], arrays.time_us[rows] // 1_000_000)
+        seconds = arrays.time_us[rows] // 1_000_000
+        seconds -= epoch
+        return cls.of(arrays.delivery[rows], seconds.astype(time_type))
 
     @classmethod
     def of(cls, delivery: np.ndarray, time: np.ndarray) -> _Events:
@@ -471,23 +517,26 @@ class _Events:
         return _Events.of(self.delivery[chosen], self.time[chosen])
 
     def earliest(self, n_deliveries: int, extra: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-        """Per delivery, the earliest of these events (and of ``extra``), ``NEVER`` if none."""
-        found = reduce_runs(self.time, self.delivery, self.runs, n_deliveries, np.minimum, NEVER)
+        """Per delivery, the earliest of these events (and of ``extra``), the type's greatest
+        value if none."""
+        never = np.iinfo(self.time.dtype).max
+        found = reduce_runs(self.time, self.delivery, self.runs, n_deliveries, np.minimum, never)
         if extra is not None and len(extra[0]):
             np.minimum.at(found, extra[0], extra[1])
         return found
 
     def latest(self, n_deliveries: int, extra: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-        """Per delivery, the latest of these events (and of ``extra``), ``NEVER`` if none."""
+        """Per delivery, the latest of these events (and of ``extra``), the type's greatest
+        value if none."""
         found = reduce_runs(self.time, self.delivery, self.runs, n_deliveries, np.maximum, -1)
         if extra is not None and len(extra[0]):
             np.maximum.at(found, extra[0], extra[1])
-        found[found < 0] = NEVER
+        found[found < 0] = np.iinfo(found.dtype).max
         return found
 
-    def keys(self, epoch: int, extra: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-        """The sorted ``delivery << 32 | (time - epoch)`` of these events (and of ``extra``)."""
+    def keys(self, extra: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """The sorted ``delivery << 32 | time`` of these events (and of ``extra``)."""
         delivery, time = self.delivery, self.time
         if extra is not None and len(extra[0]):
             delivery, time = np.concatenate([delivery, extra[0]]), np.concatenate([time, extra[1]])
-        return _event_keys(delivery, time, epoch)
+        return _event_keys(delivery, time)

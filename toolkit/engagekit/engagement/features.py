@@ -112,8 +112,9 @@ def compute_features(
     # Usually every delivery of a window campaign is known by T (its send is before T), and the
     # window is used as a slice, without copying; otherwise the unknown ones are left out.
     first = index.delivery_first[window]
-    rows = window if first.max(initial=-1) <= t else np.flatnonzero(first <= t) + window.start
-    key = _cell_keys(index, rows, window, t)
+    known_by = index.offset(t)  # t as the index keeps times
+    rows = window if first.max(initial=-1) <= known_by else np.flatnonzero(first <= known_by) + window.start
+    key = _cell_keys(index, rows, window, known_by)
     contact = index.delivery_contact[rows]  # a view when the window is a slice
     cell = key.astype(np.uint8)  # the low byte holds the 3 flag bits: masks from 1 byte, not 8
     engaged = (cell & 1).view(bool)
@@ -195,7 +196,7 @@ def last_engagement_ever(
         raise ValueError("The activity index counts engagement by other settings than the config: "
                          "build it with this config (Dataset.activity_for(config)).")
     t = to_seconds(as_timestamp(as_of))
-    rows = np.flatnonzero(index.delivery_engaged <= t)
+    rows = np.flatnonzero(index.delivery_engaged <= index.offset(t))
     latest = _latest_per_contact(index, index.delivery_last_engaged, index.engagement_key, rows,
                                  index.delivery_contact[rows], t, index.n_contacts)
     never = latest == NEVER
@@ -225,7 +226,7 @@ def last_engagement_ever_of(data: Dataset, *, as_of: AsOf, config: EngagementCon
 
 
 def _cell_keys(index: ActivityIndex, rows: slice | np.ndarray, window: slice, t: int) -> np.ndarray:
-    """``contact << 3 | flags`` of the deliveries as of ``t``.
+    """``contact << 3 | flags`` of the deliveries as of ``t`` (as the index keeps times).
 
     The stored keys hold every flag a delivery ever gets; only deliveries with a flag still in the
     future at ``t`` (a late open of a campaign sent before ``t``) are worked out again.
@@ -256,19 +257,21 @@ def _latest_per_contact(
     t: int,
     n: int,
 ) -> np.ndarray:
-    """Latest event time up to ``t`` per contact, over the given deliveries (all engaged by ``t``).
+    """Latest event time up to ``t`` per contact (seconds since the Unix epoch, ``NEVER`` if
+    none), over the given deliveries (all engaged by ``t``).
 
     A delivery's latest event overall is usually before ``t``; only for the few whose events run
     past ``t`` is the latest one at or before ``t`` looked up among the events.
     """
     latest = delivery_latest[rows]
-    later = latest > t
+    later = latest > index.offset(t)
     if later.any():
         latest = latest.copy()
         latest[later] = index.latest_up_to(keys, rows[later], t)
-    per_contact = np.full(n, -1, dtype=np.int64)
+    # in the index's own time type: ``ufunc.at`` runs many times slower when it has to cast
+    per_contact = np.full(n, -1, dtype=latest.dtype)
     np.maximum.at(per_contact, contact, latest)
-    return np.where(per_contact < 0, NEVER, per_contact)
+    return np.where(per_contact < 0, NEVER, per_contact.astype(np.int64) + int(index.epoch))
 
 
 def _as_times(seconds: np.ndarray) -> np.ndarray:

@@ -245,7 +245,7 @@ class MemoryEngine:
         rows = np.flatnonzero(in_scope[index.delivery_campaign])
         contacts = index.delivery_contact[rows]
         # The index keeps whole seconds; see engagekit.segments.timing.events_end for SQL's side.
-        t = to_seconds(self.as_of)
+        t = index.offset(to_seconds(self.as_of))
 
         def fact(first_time: np.ndarray) -> np.ndarray:
             out = np.zeros(self.n, dtype=bool)

@@ -48,12 +48,12 @@ def counted_deliveries(index: ActivityIndex) -> pd.DataFrame:
     >>> bool((rows["clicked_at"].dropna() >= rows.loc[rows["clicked_at"].notna(), "engaged_at"]).all())
     True
     """
-    engaged = index.delivery_engaged != NEVER
-    clicked = index.delivery_clicked[engaged]
+    engaged = index.delivery_engaged != index.never
+    clicked = index.seconds(index.delivery_clicked[engaged])
     return pd.DataFrame({
         "campaign_id": index.campaign_ids[index.delivery_campaign[engaged]],
         "contact_id": index.contact_ids[index.delivery_contact[engaged]],
-        "engaged_at": _times(index.delivery_engaged[engaged]),
+        "engaged_at": _times(index.seconds(index.delivery_engaged[engaged])),
         "clicked_at": _times(np.where(clicked == NEVER, np.iinfo(np.int64).min, clicked)),
     })
 
