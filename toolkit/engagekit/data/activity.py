@@ -54,6 +54,19 @@ _FORMAT_VERSION = 6
 _COUNTING_FILE = "counting.json"
 
 
+def as_datetimes(seconds: np.ndarray) -> np.ndarray:
+    """Seconds since the Unix epoch (int64) as ``datetime64[us]``, ``NEVER`` as a blank time (NaT).
+
+    Examples
+    --------
+    >>> as_datetimes(np.array([0, NEVER])).tolist()
+    [datetime.datetime(1970, 1, 1, 0, 0), None]
+    """
+    micro = seconds * 1_000_000  # NEVER wraps around here; it is overwritten just below
+    micro[seconds == NEVER] = np.iinfo(np.int64).min  # NaT's bit pattern
+    return micro.view("datetime64[us]")
+
+
 def to_seconds(times: pd.Series | pd.Timestamp | np.ndarray) -> np.ndarray | int:
     """Naive UTC times as whole seconds since the Unix epoch (int64)."""
     if isinstance(times, pd.Timestamp):
@@ -230,18 +243,18 @@ class ActivityIndex:
         left_out = _left_out_grouped(dataset, arrays, config)
         kind = arrays.kind if left_out is None else np.where(left_out, SEND, arrays.kind)
         del left_out
-        delivery, at = _order_engagements(dataset, arrays, config)  # credited orders
+        credited, credited_at = _order_engagements(dataset, arrays, config)  # orders, as engagements
 
         # The floor of the earliest time is the earliest floor: seconds after the reduction.
         n = arrays.n_deliveries
         first = np.minimum.reduceat(arrays.time_us, arrays.starts) // 1_000_000 if n else np.zeros(0, np.int64)
-        if len(delivery):
-            np.minimum.at(first, delivery, at)
+        if len(credited):
+            np.minimum.at(first, credited, credited_at)
         epoch = int(first.min()) if n else 0  # every event's delivery has its earliest in ``first``
-        latest = max(int(arrays.time_us.max()) // 1_000_000 if n else epoch, int(at.max(initial=epoch)))
+        latest = max(int(arrays.time_us.max()) // 1_000_000 if n else epoch, int(credited_at.max(initial=epoch)))
         time_type = np.int32 if latest - epoch < np.iinfo(np.int32).max - 1 else np.int64
         first = (first - epoch).astype(time_type)
-        extra = (delivery, (at - epoch).astype(time_type))
+        extra = (credited, (credited_at - epoch).astype(time_type))
 
         # The opens and clicks that count, and then their clicks, taken out once: every reduction
         # below reads only them (a fifth of the events), in runs per delivery.

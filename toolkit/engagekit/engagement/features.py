@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from engagekit.config import EngagementConfig
-from engagekit.data.activity import NEVER, ActivityIndex, cell_flags, to_seconds
+from engagekit.data.activity import NEVER, ActivityIndex, as_datetimes, cell_flags, to_seconds
 from engagekit.data.dataset import Dataset
 from engagekit.timeutil import AsOf, as_timestamp
 
@@ -164,8 +164,8 @@ def compute_features(
             "clicked": clicked,
             "open_rate": open_rate,
             "click_rate": click_rate,
-            "last_open_at": _as_times(last_open),
-            "last_click_at": _as_times(last_click),
+            "last_open_at": as_datetimes(last_open),
+            "last_click_at": as_datetimes(last_click),
             "days_since_last_engagement": days_since,
             "sends_since_last_engagement": sends_since,
             "bounces": bounces,
@@ -202,7 +202,7 @@ def last_engagement_ever(
     never = latest == NEVER
     return pd.DataFrame({
         "contact_id": index.contact_ids,
-        "last_engagement_ever_at": _as_times(latest),
+        "last_engagement_ever_at": as_datetimes(latest),
         "days_since_last_engagement_ever": np.where(never, np.nan, (t - latest) / SECONDS_PER_DAY),
     })
 
@@ -272,10 +272,3 @@ def _latest_per_contact(
     per_contact = np.full(n, -1, dtype=latest.dtype)
     np.maximum.at(per_contact, contact, latest)
     return np.where(per_contact < 0, NEVER, per_contact.astype(np.int64) + int(index.epoch))
-
-
-def _as_times(seconds: np.ndarray) -> np.ndarray:
-    """Seconds as ``datetime64[us]``, ``NEVER`` as a blank time (NaT)."""
-    micro = seconds * 1_000_000  # NEVER wraps around here; it is overwritten just below
-    micro[seconds == NEVER] = np.iinfo(np.int64).min  # NaT's bit pattern
-    return micro.view("datetime64[us]")

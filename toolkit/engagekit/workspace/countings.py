@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 import pandas as pd
 
 from engagekit.config import EngagementConfig
-from engagekit.data.activity import NEVER, ActivityIndex
+from engagekit.data.activity import ActivityIndex, as_datetimes
 from engagekit.workspace.database import Database, find_or_store
 from engagekit.workspace.tables import build_tables
 
@@ -49,18 +48,12 @@ def counted_deliveries(index: ActivityIndex) -> pd.DataFrame:
     True
     """
     engaged = index.delivery_engaged != index.never
-    clicked = index.seconds(index.delivery_clicked[engaged])
     return pd.DataFrame({
         "campaign_id": index.campaign_ids[index.delivery_campaign[engaged]],
         "contact_id": index.contact_ids[index.delivery_contact[engaged]],
-        "engaged_at": _times(index.seconds(index.delivery_engaged[engaged])),
-        "clicked_at": _times(np.where(clicked == NEVER, np.iinfo(np.int64).min, clicked)),
+        "engaged_at": as_datetimes(index.seconds(index.delivery_engaged[engaged])),
+        "clicked_at": as_datetimes(index.seconds(index.delivery_clicked[engaged])),  # never: blank
     })
-
-
-def _times(seconds: np.ndarray) -> np.ndarray:
-    # int64 min is NaT's bit pattern: "never" becomes a blank time
-    return seconds.astype("datetime64[s]").astype("datetime64[us]")
 
 
 __all__ = ["CountingStore", "counted_deliveries"]
