@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import engagekit as ek
+from engagekit.data import sorting
 from engagekit.data.activity import NEVER
+from engagekit.data.event_arrays import positions
 from engagekit.data.sorting import stable_order
 from engagekit.engagement.features import last_engagement_ever
 
@@ -99,15 +103,17 @@ def test_no_events_gives_an_empty_index():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.integers(0, 40), max_size=60), st.booleans(), st.integers(0, 60))
-def test_events_are_grouped_in_a_stable_order_by_delivery(keys, crowded, sorted_up_to):
-    # The rows ride in the low bits of the sorted values; with no room for them (``crowded``)
-    # the stable sort orders the keys themselves. Keys mostly in order (sorted up to a point)
-    # take timsort, others the quicksort. Every way must be numpy's stable argsort.
+@given(st.lists(st.integers(0, 40), max_size=60), st.booleans(), st.integers(0, 60), st.integers(1, 9))
+def test_events_are_grouped_in_a_stable_order_by_delivery(keys, crowded, sorted_up_to, chunk):
+    # The rows ride in the low bits of the sorted values (written a chunk at a time); with no
+    # room for them (``crowded``) the stable sort orders the keys themselves. Keys mostly in
+    # order (sorted up to a point) take timsort, others the quicksort. Every way must be numpy's
+    # stable argsort.
     keys = sorted(keys[:sorted_up_to]) + keys[sorted_up_to:]
     key = np.array(keys, dtype=np.int64)
     bound = 2**62 if crowded else 41
-    row, ordered = stable_order(key.copy(), bound)
+    with patch.object(sorting, "_CHUNK", chunk):
+        row, ordered = stable_order(key.copy(), bound)
     expected = np.argsort(key, kind="stable")
     assert row.tolist() == expected.tolist()
     assert ordered.tolist() == key[expected].tolist()
@@ -128,3 +134,18 @@ def test_grouped_events_keep_each_deliverys_events_in_file_order(rows):
     expected = sorted(range(len(events)), key=lambda i: (sent_rank[events["campaign_id"][i]],
                                                         events["contact_id"][i], i))
     assert arrays.row.tolist() == expected
+    pairs = [(events["campaign_id"][i], events["contact_id"][i]) for i in expected]
+    changes = [pair != before for pair, before in zip(pairs[1:], pairs[:-1], strict=True)]
+    assert arrays.delivery.tolist() == np.cumsum([0, *changes]).tolist()
+    assert arrays.n_deliveries == len(set(pairs))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-50, 50), min_size=1, max_size=30, unique=True),
+       st.sampled_from([0, 1, 10**6, 2**40, -(2**40)]), st.booleans(), st.data())
+def test_positions_find_each_value_among_ids_wherever_the_ids_lie(ids, offset, shuffled, data):
+    # ids near zero, far from it or negative, dense or sparse, sorted or not: each lookup path
+    ids = np.array(sorted(ids) if not shuffled else ids, dtype=np.int64) + offset
+    picks = data.draw(st.lists(st.integers(0, len(ids) - 1), max_size=40))
+    assert positions(ids, ids[picks]).tolist() == picks
+    assert positions(ids, ids[picks], of=ids * 3).tolist() == (ids[picks] * 3).tolist()

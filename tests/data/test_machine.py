@@ -111,6 +111,26 @@ def test_source_flag_decides_before_the_rules_both_ways():
     assert found.machine_open.tolist() == [True, False, False]
 
 
+@pytest.mark.parametrize(("rules", "rows", "expected"), [
+    (MachineRules(proxy_seconds=0.5), [(1, 1, "open", 0.5, PROXY), (1, 2, "open", 0.500001, PROXY)],
+     ["proxy", ""]),
+    (MachineRules(early_click_seconds=2.25), [(1, 1, "click", 2.25), (1, 2, "click", 2.250001)],
+     ["early_click", ""]),
+    (MachineRules(burst_seconds=0.75), [(1, 1, "click", 3600, {"link": "a"}),
+                                        (1, 1, "click", 3600.75, {"link": "b"}),
+                                        (1, 2, "click", 3600, {"link": "a"}),
+                                        (1, 2, "click", 3600.750001, {"link": "b"})],
+     ["burst", "burst", "", ""]),
+])
+def test_time_limits_hold_to_the_microsecond_for_limits_in_fractions_of_a_second(rules, rows, expected):
+    assert verdicts(rows, rules).reason.tolist() == expected
+
+
+def test_seconds_after_send_are_given_for_each_event_in_file_order():
+    found = verdicts([(1, 2, "open", 7.5, PROXY), (1, 1, "click", 3600.25)])
+    assert found.seconds_after_send.tolist() == [7.5, 3600.25]
+
+
 def test_rules_are_configurable():
     rows = [(1, 1, "open", 200, PROXY)]
     assert verdicts(rows).reason.tolist() == [""]

@@ -45,6 +45,7 @@ from engagekit.data.event_arrays import (
     run_starts,
 )
 from engagekit.data.machine import Verdicts, classify_grouped
+from engagekit.data.memory import reused_memory
 from engagekit.data.schema import EventType
 
 NEVER = np.iinfo(np.int64).max
@@ -237,7 +238,11 @@ class ActivityIndex:
         >>> index.n_contacts
         200
         """
-        config = config or EngagementConfig()
+        with reused_memory():  # hundreds of large arrays made and dropped: see data.memory
+            return cls._build(dataset, config or EngagementConfig())
+
+    @classmethod
+    def _build(cls, dataset: EventTables, config: EngagementConfig) -> ActivityIndex:
         contact_ids = dataset.contacts["contact_id"].to_numpy(np.int64)
         arrays = EventArrays.group(dataset.email_events, dataset.campaigns, contact_ids)
         left_out = _left_out_grouped(dataset, arrays, config)

@@ -9,7 +9,7 @@ array               per event
 ``campaign``        the campaign's position in ``campaigns`` (int32)
 ``kind``            the event type as an int8 code, its position in :data:`~engagekit.data.schema.EVENT_TYPES`
 ``time_us``         when it happened, microseconds since the epoch (int64)
-``delivery``        the number of its delivery (a contact, campaign pair), int64
+``delivery``        the number of its delivery (a contact, campaign pair), int32 (int64 beyond 2^31)
 ==================  ============================================================================
 
 Deliveries are numbered by campaign in sent-time order, then by contact; ``order`` lists the events
@@ -52,8 +52,9 @@ def event_codes(values: pd.Series | np.ndarray) -> np.ndarray:
     return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int8)
 
 
-def positions(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Position of each value in ``ids`` (every value is one of ``ids``), as int32 when it fits.
+def positions(ids: np.ndarray, values: np.ndarray, *, of: np.ndarray | None = None) -> np.ndarray:
+    """Position of each value in ``ids`` (every value is one of ``ids``), as int32 when it fits;
+    with ``of`` (one entry per id), the entry of ``of`` at that position instead.
 
     Ids that are sorted and nearly dense (the usual 1..n) are looked up in a table, one memory
     access per value; other ids by binary search or a hash index.
@@ -62,20 +63,27 @@ def positions(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
     --------
     >>> positions(np.array([3, 4, 7]), np.array([7, 3, 3])).tolist()
     [2, 0, 0]
+    >>> positions(np.array([3, 4, 7]), np.array([7, 3]), of=np.array([30, 40, 70])).tolist()
+    [70, 30]
     """
     ids = np.asarray(ids, dtype=np.int64)
     values = np.asarray(values, dtype=np.int64)
     kind = np.int32 if len(ids) < np.iinfo(np.int32).max else np.int64
+    if of is None:
+        of = np.arange(len(ids), dtype=kind)
     if not len(ids) or not len(values):
-        return np.zeros(len(values), dtype=kind)
+        return np.zeros(len(values), dtype=of.dtype)
     if np.all(ids[1:] > ids[:-1]):
         low, span = int(ids[0]), int(ids[-1]) - int(ids[0]) + 1
         if span <= _DENSE_SLACK * len(ids) + 1024:
-            table = np.zeros(span, dtype=kind)
-            table[ids - low] = np.arange(len(ids), dtype=kind)
-            return table[values - low]
-        return np.searchsorted(ids, values).astype(kind)
-    return pd.Index(ids).get_indexer(values).astype(kind)
+            # ids from near zero (the usual 1..n) index the table as they are: no shifted copy
+            # of millions of values
+            shift = 0 if 0 <= low <= span else low
+            table = np.zeros(span + low - shift, dtype=of.dtype)
+            table[ids - shift] = of
+            return table[values - shift] if shift else table[values]
+        return of[np.searchsorted(ids, values)]
+    return of[pd.Index(ids).get_indexer(values)]
 
 
 def microseconds(times: pd.Series | np.ndarray) -> np.ndarray:
@@ -180,9 +188,8 @@ class EventArrays:
         with ThreadPoolExecutor(max_workers=1) as pool:
             # Arrow reads the type names while numpy sorts: both leave Python's lock free.
             codes = pool.submit(event_codes, events["event_type"])
-            key = sent_rank[positions(campaigns["campaign_id"].to_numpy(np.int64),
-                                      events["campaign_id"].to_numpy(np.int64))]
-            key *= n_contacts
+            key = positions(campaigns["campaign_id"].to_numpy(np.int64),
+                            events["campaign_id"].to_numpy(np.int64), of=sent_rank * n_contacts)
             key += positions(contact_ids, events["contact_id"].to_numpy(np.int64))
             row, key = stable_order(key, len(sent_order) * n_contacts)
             kind = codes.result()[row]
@@ -192,11 +199,14 @@ class EventArrays:
         starts = np.flatnonzero(boundary)
         delivery_key = key[starts]
         del key
+        boundary[:1] = False  # the first delivery is number 0
+        # a sum of booleans straight into the integer type: numpy's default casts each one
+        delivery = np.cumsum(boundary, dtype=np.int32 if len(starts) < 2**31 else np.int64)
         return cls(
             row=row,
             kind=kind,
             time_us=microseconds(events["occurred_at"])[row],
-            delivery=np.cumsum(boundary) - 1,
+            delivery=delivery,
             starts=starts,
             delivery_contact=(delivery_key % n_contacts).astype(np.int32),
             delivery_campaign=sent_order[delivery_key // n_contacts].astype(np.int32),
@@ -229,9 +239,16 @@ class EventArrays:
         """A value per delivery, repeated for each of its events (grouped order)."""
         return per_delivery[self.delivery]
 
+    def microseconds_after_send(self) -> np.ndarray:
+        """How long after its campaign's send each event happened, in microseconds (grouped
+        order)."""
+        after = self.sent_us[self.delivery_campaign[self.delivery]]
+        np.subtract(self.time_us, after, out=after)
+        return after
+
     def seconds_after_send(self) -> np.ndarray:
         """How long after its campaign's send each event happened, in seconds (grouped order)."""
-        return (self.time_us - self.spread(self.sent_us[self.delivery_campaign])) / 1e6
+        return self.microseconds_after_send() / 1e6
 
     def in_file_order(self, values: np.ndarray) -> np.ndarray:
         """Per-event ``values`` in grouped order, put back in the order of the events frame."""

@@ -40,6 +40,7 @@ prefetched the earlier ones too. What the verdicts change in the levels is chose
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -67,8 +68,9 @@ class Verdicts:
     reason_code : numpy.ndarray of int8
         The rule that decided, as its position in :data:`REASONS` (0: none did).
     seconds_after_send : numpy.ndarray of float, optional
-        How long after its campaign's send each event happened (``None`` for verdicts made
-        from stored reason codes, :meth:`from_codes`).
+        How long after its campaign's send each event happened: given by
+        :func:`classify_events`, ``None`` for verdicts made from stored reason codes
+        (:meth:`from_codes`) and for the grouped ones of :func:`classify_grouped`.
     """
 
     machine_open: np.ndarray
@@ -120,25 +122,27 @@ def classify_events(
     """
     arrays = EventArrays.group(events, campaigns)
     verdicts = classify_grouped(arrays, events, rules)
-    return Verdicts(*(arrays.in_file_order(getattr(verdicts, item.name)) for item in fields(Verdicts)))
+    return Verdicts(*(arrays.in_file_order(getattr(verdicts, item.name))
+                      for item in fields(Verdicts) if item.name != "seconds_after_send"),
+                    seconds_after_send=arrays.in_file_order(arrays.seconds_after_send()))
 
 
 def classify_grouped(
     arrays: EventArrays, events: pd.DataFrame, rules: MachineRules | None = None
 ) -> Verdicts:
     """:func:`classify_events` on events grouped by delivery (``arrays`` of ``events``); the
-    verdicts come in the arrays' grouped order.
+    verdicts come in the arrays' grouped order (without ``seconds_after_send``).
 
     The text columns (user agent, address, link) are read only for the events a rule could
-    flag, so millions of sends cost nothing there.
+    flag, so millions of sends cost nothing there. Times are compared in whole microseconds,
+    as the events hold them.
     """
     rules = rules or MachineRules()
     is_open, is_click = arrays.kind == OPEN, arrays.kind == CLICK
-    after = arrays.seconds_after_send()
-    soon = lambda limit: (after >= 0) & (after <= limit)  # noqa: E731 - a rule reads best inline
-    source = _column(events, "machine")
-    marked = source.eq(True).fillna(False).to_numpy(dtype=bool)[arrays.row]
-    undecided = ~marked & ~source.eq(False).fillna(False).to_numpy(dtype=bool)[arrays.row]
+    after = arrays.microseconds_after_send()
+    soon = lambda limit: (after >= 0) & (after <= _microseconds(limit))  # noqa: E731 - reads best inline
+    marked, confirmed = _marked_by_source(events, arrays.row)
+    undecided = ~(marked | confirmed)
 
     reason = np.zeros(arrays.n_events, dtype=np.int8)
     reason[marked & (is_open | is_click)] = REASONS.index("source")
@@ -152,12 +156,7 @@ def classify_grouped(
     for code, applies in rules_in_order:
         reason[undecided & (reason == 0) & applies()] = REASONS.index(code)
     flagged = reason != 0
-    return Verdicts(
-        machine_open=flagged & is_open,
-        scanner_click=flagged & is_click,
-        reason_code=reason,
-        seconds_after_send=after,
-    )
+    return Verdicts(machine_open=flagged & is_open, scanner_click=flagged & is_click, reason_code=reason)
 
 
 def describe_verdict(reason: str, seconds_after_send: float, rules: MachineRules | None = None) -> str:
@@ -187,10 +186,20 @@ def describe_verdict(reason: str, seconds_after_send: float, rules: MachineRules
     }[reason]
 
 
-def _column(events: pd.DataFrame, name: str) -> pd.Series:
-    if name in events.columns:
-        return events[name]
-    return pd.Series(pd.NA, index=events.index, dtype="object")
+def _microseconds(seconds: float) -> int:
+    """A rule's limit in whole microseconds (an event after it by any part of one is beyond)."""
+    return math.floor(seconds * 1_000_000)
+
+
+def _marked_by_source(events: pd.DataFrame, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which events (at ``row``, positions in the frame) the source marked as a machine's,
+    and which as a person's; neither where ``machine`` is blank or absent."""
+    if "machine" not in events.columns:
+        neither = np.zeros(len(row), dtype=bool)
+        return neither, neither
+    machine = pd.array(events["machine"], dtype="boolean")
+    return (machine.to_numpy(dtype=bool, na_value=False)[row],
+            (~machine).to_numpy(dtype=bool, na_value=False)[row])
 
 
 def _trimmed(events: pd.DataFrame, name: str, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -240,12 +249,12 @@ def _prefetchers(
         found[arrays.delivery[mask]] = True
         return found
 
-    bounced = any_of(arrays.kind == BOUNCE)
-    fast_open = any_of(is_open & (after >= 0) & (after <= rules.prefetch_seconds))
-    kept = arrays.delivery_contact[~bounced]
-    deliveries = np.bincount(kept, minlength=arrays.n_contacts)
-    slow = np.bincount(kept, weights=~fast_open[~bounced], minlength=arrays.n_contacts)
-    clicks = np.bincount(arrays.delivery_contact[any_of(is_click)], minlength=arrays.n_contacts)
+    kept = ~any_of(arrays.kind == BOUNCE)
+    fast_open = any_of(is_open & (after >= 0) & (after <= _microseconds(rules.prefetch_seconds)))
+    contact = arrays.delivery_contact
+    deliveries = np.bincount(contact[kept], minlength=arrays.n_contacts)
+    slow = np.bincount(contact[kept & ~fast_open], minlength=arrays.n_contacts)
+    clicks = np.bincount(contact[any_of(is_click)], minlength=arrays.n_contacts)
     chosen = (deliveries >= rules.prefetch_min_sends) & (slow == 0) & (clicks == 0)
     return arrays.spread(chosen[arrays.delivery_contact])
 
@@ -257,13 +266,13 @@ def _in_burst(arrays: EventArrays, events: pd.DataFrame, is_click: np.ndarray,
     out = np.zeros(arrays.n_events, dtype=bool)
     if len(chosen) < 2:
         return out
-    delivery, time = arrays.delivery[chosen], arrays.time_us[chosen] / 1e6
+    delivery, time = arrays.delivery[chosen], arrays.time_us[chosen]
     ordered = np.lexsort((time, delivery))  # stable: equal times keep the file's order
     chosen, delivery, time = chosen[ordered], delivery[ordered], time[ordered]
     link, distinct = _trimmed(events, "link", arrays.row[chosen])
     blank = distinct.index("")
     known = (link[1:] != blank) & (link[:-1] != blank)
-    pair = (delivery[1:] == delivery[:-1]) & (np.diff(time) <= seconds) & (
+    pair = (delivery[1:] == delivery[:-1]) & (np.diff(time) <= _microseconds(seconds)) & (
         ~known | (link[1:] != link[:-1]))
     hit = np.zeros(len(chosen), dtype=bool)
     hit[1:] |= pair

@@ -18,6 +18,7 @@ import numpy as np
 
 MOSTLY_IN_ORDER = 1 / 3
 """Below this share of neighbours out of order, runs in order are long enough for timsort."""
+_CHUNK = 1 << 20
 
 
 def stable_order(key: np.ndarray, key_bound: int) -> tuple[np.ndarray, np.ndarray]:
@@ -36,7 +37,8 @@ def stable_order(key: np.ndarray, key_bound: int) -> tuple[np.ndarray, np.ndarra
         return row, key[row]
     descents = np.count_nonzero(key[1:] < key[:-1])
     key <<= row_bits
-    key |= np.arange(len(key), dtype=np.int64)
+    for start in range(0, len(key), _CHUNK):  # the positions a chunk at a time: no second array
+        key[start : start + _CHUNK] |= np.arange(start, min(start + _CHUNK, len(key)), dtype=np.int64)
     key.sort(kind="stable" if descents < len(key) * MOSTLY_IN_ORDER else None)
     row = key & ((1 << row_bits) - 1)
     key >>= row_bits
