@@ -38,10 +38,10 @@ from engagekit.data.io.reading import (
     SourceFile,
     each_distinct,
     infer_field,
-    release_freed_memory,
     split_cells,
     storable_name,
 )
+from engagekit.data.memory import release_freed_memory
 from engagekit.data.schema import (
     CODED,
     CSV_FILES,

@@ -35,7 +35,6 @@ people.csv, row 3, column 'Email': not a valid email address; row skipped (value
 from __future__ import annotations
 
 import csv
-import ctypes
 import gzip
 import io
 import re
@@ -439,28 +438,6 @@ def _lines_around(text: bytes, end: int) -> list[bytes]:
 _SKIPPED_NOTE = "rows skipped (see the problems)"
 PART_ROWS = 2_000_000
 """Rows of a large file checked at a time (:meth:`SourceFile.parts`): memory stays that of a part."""
-
-
-def release_freed_memory() -> None:
-    """Give the memory freed so far back to the system, where the C library allows it (glibc).
-
-    Checking a large file a part at a time frees the arrays of each part among those kept: the
-    C library keeps that memory, in holes it cannot give back by itself, and a process reading
-    25 million events holds a gigabyte more than its data. Dask's workers do the same
-    (``malloc_trim``); elsewhere this does nothing.
-    """
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
-
-
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
-        return None
-
-
-_MALLOC_TRIM = _malloc_trim()
 
 
 class NeedsTolerantReader(Exception):
