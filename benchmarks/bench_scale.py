@@ -12,6 +12,11 @@ Each step runs in its own process, so its wall time and peak memory (VmHWM) are 
   in a PostgreSQL workspace of the same data (``bench_in_database.py``'s database, imported once;
   up to 1M contacts, the sizes whose data is the benchmark sample itself);
 - ``audience_export``: the send-ready audience of that segment written as CSV;
+- ``merge_week``: a week's export merged in (``--mode merge``): every contact again and one new
+  campaign with its sends, opens (some on arrival, from a privacy proxy) and clicks: the stored
+  rows are appended to, and the classifier's verdicts and the activity index grow from the
+  stored ones (``engagekit.data.growth``) instead of being made again from every event;
+- ``levels_after_merge``: the levels in a fresh process after that merge;
 - ``import_postgres``: with PostgreSQL set as above, the same import into a fresh PostgreSQL
   workspace (a database made for the step and dropped after it), up to 1M contacts.
 
@@ -48,7 +53,9 @@ from engagekit.data.sample import generate_sample  # noqa: E402
 from data import DATA_DIR, END, SEED, dataset_dir, ensure_dataset, load_dataset  # noqa: E402
 
 SHARD = 1_000_000
-STEPS = ("import", "first_levels", "later_levels", "segment_count", "audience_export")
+STEPS = ("import", "first_levels", "later_levels", "segment_count", "audience_export", "merge_week",
+         "levels_after_merge")
+WEEK_SENT = "2026-12-01T09:00:00"  # after the sample's last campaign
 SEGMENT = {"version": 1, "criteria": {"type": "or", "group": [
     {"source": "engagement", "field": "current_level", "op": "is", "value": ["most_engaged"]},
     {"type": "and", "group": [
@@ -119,6 +126,54 @@ def _append(shard: Path, folder: Path, *, header: bool) -> None:
             shutil.copyfileobj(source, target, 1 << 24)
 
 
+def ensure_week_files(n_contacts: int) -> Path:
+    """A week's export after the ``n_contacts`` data (written once): every contact again and one
+    new campaign sent to the subscribed ones, a third of whom open it (a third of those within
+    seconds, through a privacy proxy) and one in twenty-five click."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    folder = scale_dir(n_contacts).with_name(f"scale_{n_contacts}_week")
+    if (folder / "done").exists():
+        return folder
+    source = ensure_files(n_contacts)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    shutil.copyfile(source / "contacts.csv", folder / "contacts.csv")
+    contacts = pacsv.read_csv(source / "contacts.csv", convert_options=pacsv.ConvertOptions(
+        include_columns=["contact_id", "email_status"]))
+    campaign_id = int(pacsv.read_csv(source / "campaigns.csv")["campaign_id"].to_numpy().max()) + 1
+    pacsv.write_csv(pa.table({"campaign_id": [campaign_id], "name": ["Weekly digest: December"],
+                              "sent_at": [WEEK_SENT]}), folder / "campaigns.csv")
+    ids = contacts["contact_id"].to_numpy()[
+        np.asarray(contacts["email_status"].to_pylist(), dtype=object) == "subscribed"]
+    random = np.random.default_rng(SEED)
+    opened = ids[random.random(len(ids)) < 1 / 3]
+    on_arrival = random.random(len(opened)) < 1 / 3
+    clicked = ids[random.random(len(ids)) < 1 / 25]
+    sent = np.datetime64(WEEK_SENT, "s")
+    open_at = sent + np.where(on_arrival, random.integers(2, 60, len(opened)),
+                              random.integers(600, 86_400 * 3, len(opened))).astype("timedelta64[s]")
+    click_at = sent + random.integers(900, 86_400 * 3, len(clicked)).astype("timedelta64[s]")
+    n = len(ids) + len(opened) + len(clicked)
+    agent = np.full(n, None, dtype=object)
+    agent[len(ids):len(ids) + len(opened)][on_arrival] = "Mozilla/5.0"
+    link = np.full(n, None, dtype=object)
+    link[len(ids) + len(opened):] = "https://example.com/december"
+    events = pa.table({
+        "contact_id": np.concatenate([ids, opened, clicked]),
+        "campaign_id": np.full(n, campaign_id),
+        "event_type": ["send"] * len(ids) + ["open"] * len(opened) + ["click"] * len(clicked),
+        "occurred_at": pa.array(np.concatenate([np.full(len(ids), sent), open_at, click_at]))
+        .cast(pa.string()),
+        "user_agent": agent, "ip": np.full(n, None, dtype=object), "link": link,
+    })
+    pacsv.write_csv(events, folder / "email_events.csv")
+    (folder / "done").write_text("")
+    return folder
+
+
 # -- the steps, one per process -----------------------------------------------------------------
 def run_step(step: str, n_contacts: int, url: str) -> dict:
     started = time.perf_counter()
@@ -127,7 +182,11 @@ def run_step(step: str, n_contacts: int, url: str) -> dict:
         dataset, _ = ek.read_any([ensure_files(n_contacts)])
         result = ek.Workspace.open(url).import_dataset(dataset, mode="replace")
         figures["events"] = result.counts["email_events"]
-    elif step in ("first_levels", "later_levels"):
+    elif step == "merge_week":
+        dataset, _ = ek.read_any([ensure_week_files(n_contacts)])
+        result = ek.Workspace.open(url).import_dataset(dataset, mode="merge")
+        figures["events"] = result.counts["email_events"]
+    elif step in ("first_levels", "later_levels", "levels_after_merge"):
         session = ek.Session.open(url)
         figures["most_engaged"] = int(session.report.current.counts()["most_engaged"])
     elif step == "segment_count":
@@ -181,6 +240,7 @@ def _timed(work, runs: int = 5) -> float:
 
 def measure(n_contacts: int) -> dict:
     ensure_files(n_contacts)
+    ensure_week_files(n_contacts)
     with tempfile.TemporaryDirectory(dir=DATA_DIR) as work:
         url = f"sqlite:///{Path(work) / 'workspace.db'}"
         steps = {}

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
+import numpy as np
 import pandas as pd
 
+from engagekit.data.activity import ActivityIndex
 from engagekit.data.dataset import Dataset
 
 
@@ -37,3 +41,16 @@ AND_OR_SEGMENT = {"version": 1, "criteria": {"type": "and", "group": [
     {"type": "or", "group": [
         {"source": "tags", "field": "tags", "op": "has_any", "value": ["newsletter"]},
         {"source": "metrics", "field": "open_rate", "op": "gte", "value": 0.5}]}]}}
+
+
+def assert_same_index(grown: ActivityIndex, built: ActivityIndex) -> None:
+    """Every array of two indexes equal, in type and value (the event keys as multisets)."""
+    for item in fields(built):
+        a, b = getattr(grown, item.name), getattr(built, item.name)
+        if isinstance(b, np.ndarray):
+            assert a.dtype == b.dtype, item.name
+            if item.name in ("engagement_key", "click_key"):
+                a, b = np.sort(a), np.sort(b)
+            np.testing.assert_array_equal(a, b, err_msg=item.name)
+        else:
+            assert a == b, item.name

@@ -44,7 +44,7 @@ from engagekit.data.event_arrays import (
     reduce_runs,
     run_starts,
 )
-from engagekit.data.machine import Verdicts, classify_grouped
+from engagekit.data.machine import PrefetchCounts, Verdicts, classify_grouped
 from engagekit.data.memory import reused_memory
 from engagekit.data.schema import EventType
 
@@ -242,7 +242,10 @@ class ActivityIndex:
             return cls._build(dataset, config or EngagementConfig())
 
     @classmethod
-    def _build(cls, dataset: EventTables, config: EngagementConfig) -> ActivityIndex:
+    def _build(cls, dataset: EventTables, config: EngagementConfig,
+               frame: tuple[int, type] | None = None) -> ActivityIndex:
+        """The index of ``dataset``; ``frame`` is the epoch and time type to count times in
+        (another index's, which every event here fits) instead of this data's own."""
         contact_ids = dataset.contacts["contact_id"].to_numpy(np.int64)
         arrays = EventArrays.group(dataset.email_events, dataset.campaigns, contact_ids)
         left_out = _left_out_grouped(dataset, arrays, config)
@@ -255,9 +258,13 @@ class ActivityIndex:
         first = np.minimum.reduceat(arrays.time_us, arrays.starts) // 1_000_000 if n else np.zeros(0, np.int64)
         if len(credited):
             np.minimum.at(first, credited, credited_at)
-        epoch = int(first.min()) if n else 0  # every event's delivery has its earliest in ``first``
-        latest = max(int(arrays.time_us.max()) // 1_000_000 if n else epoch, int(credited_at.max(initial=epoch)))
-        time_type = np.int32 if latest - epoch < np.iinfo(np.int32).max - 1 else np.int64
+        if frame is None:
+            epoch = int(first.min()) if n else 0  # every event's delivery has its earliest in ``first``
+            latest = max(int(arrays.time_us.max()) // 1_000_000 if n else epoch,
+                         int(credited_at.max(initial=epoch)))
+            time_type = fitting_time_type(latest - epoch)
+        else:
+            epoch, time_type = frame
         first = (first - epoch).astype(time_type)
         extra = (credited, (credited_at - epoch).astype(time_type))
 
@@ -328,6 +335,12 @@ class ActivityIndex:
         arrays = {item.name: np.asarray(np.load(folder / f"{item.name}.npy", mmap_mode="r"))
                   for item in fields(cls) if item.name != "counting"}
         return cls(**arrays, counting=(folder / _COUNTING_FILE).read_text())
+
+
+def fitting_time_type(span: int) -> type:
+    """The time type of an index whose events span ``span`` seconds: ``int32`` while it holds
+    them and its greatest value (:attr:`ActivityIndex.never`) stays later than every one."""
+    return np.int32 if span < np.iinfo(np.int32).max - 1 else np.int64
 
 
 def counted_events(dataset: EventTables, config: EngagementConfig) -> pd.DataFrame:
@@ -464,13 +477,14 @@ def machine_reasons(
     >>> len(machine_reasons(data, MachineRules())) == len(data.email_events)
     True
     """
-    def classify() -> np.ndarray:
+    def classify() -> tuple[np.ndarray, PrefetchCounts]:
         grouped = arrays if arrays is not None else EventArrays.group(
             dataset.email_events, dataset.campaigns, dataset.contacts["contact_id"].to_numpy(np.int64))
-        return grouped.in_file_order(classify_grouped(grouped, dataset.email_events, rules).reason_code)
+        verdicts = classify_grouped(grouped, dataset.email_events, rules)
+        return grouped.in_file_order(verdicts.reason_code), verdicts.counts
 
     keep = getattr(dataset, "machine_reasons", None)
-    return keep(rules, classify) if keep is not None else classify()
+    return keep(rules, classify) if keep is not None else classify()[0]
 
 
 def _flag_time(

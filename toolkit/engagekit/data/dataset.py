@@ -18,6 +18,8 @@ import pandas as pd
 
 from engagekit.config import EngagementConfig, MachineRules
 from engagekit.data.activity import ActivityIndex
+from engagekit.data.growth import Earlier, grown_index, grown_reasons
+from engagekit.data.machine import PrefetchCounts
 from engagekit.data.schema import (
     CODED,
     OPTIONAL,
@@ -220,6 +222,8 @@ class Dataset:
     _indexing: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False, compare=False)
     given_reasons: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    given_counts: dict[str, PrefetchCounts] = field(default_factory=dict, repr=False, compare=False)
+    _earlier: list[Earlier] = field(default_factory=list, init=False, repr=False, compare=False)
     _derived: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
     kept_by: FrameKeeper | None = field(default=None, repr=False, compare=False)
 
@@ -269,16 +273,19 @@ class Dataset:
     @classmethod
     def trusted(
         cls, *, custom_fields: dict[str, str], activity: ActivityIndex | None = None,
-        machine_reasons: dict[str, np.ndarray] | None = None, kept_by: FrameKeeper | None = None,
+        machine_reasons: dict[str, np.ndarray] | None = None,
+        prefetch_counts: dict[str, PrefetchCounts] | None = None, kept_by: FrameKeeper | None = None,
         **frames: pd.DataFrame | ReadOnUse,
     ) -> Dataset:
         """Wrap frames that already are canonical (the workspace's own columnar copy, written
         from a checked dataset), without casting or checking them again; ``activity`` is their
-        activity index and ``machine_reasons`` the classifier's codes (by rules), when stored
-        with them. A table given as a :class:`ReadOnUse` is read when first used; ``kept_by``
-        keeps the results of :meth:`lasting` beside the stored data."""
+        activity index, ``machine_reasons`` the classifier's codes and ``prefetch_counts`` its
+        counts (both by rules), when stored with them. A table given as a :class:`ReadOnUse` is
+        read when first used; ``kept_by`` keeps the results of :meth:`lasting` beside the stored
+        data."""
         return cls(**frames, custom_fields=dict(custom_fields), given_activity=activity,
-                   given_reasons=dict(machine_reasons or {}), kept_by=kept_by)
+                   given_reasons=dict(machine_reasons or {}),
+                   given_counts=dict(prefetch_counts or {}), kept_by=kept_by)
 
     def check_integrity(self) -> None:
         """Raise :class:`DataError` when a key is duplicated, blank or points nowhere."""
@@ -344,17 +351,51 @@ class Dataset:
         # One build per rule even when several threads (dashboard sessions) ask at once.
         with self._indexing:
             if key not in self._indexes:
-                self._indexes[key] = ActivityIndex.build(self, config)
+                grown = grown_index(self, self._earlier[0], config) if self._earlier else None
+                self._indexes[key] = grown if grown is not None else ActivityIndex.build(self, config)
             return self._indexes[key]
 
-    def machine_reasons(self, rules: MachineRules, classify: Callable[[], np.ndarray]) -> np.ndarray:
+    def machine_reasons(
+        self, rules: MachineRules, classify: Callable[[], tuple[np.ndarray, PrefetchCounts]]
+    ) -> np.ndarray:
         """The classifier's reason code of every email event under ``rules`` (file order; see
-        :mod:`engagekit.data.machine`), made by ``classify`` once and kept: verdicts are a
-        property of the data as imported, so every engagement rule's index reuses them."""
+        :mod:`engagekit.data.machine`), made by ``classify`` (codes and counts) once and kept:
+        verdicts are a property of the data as imported, so every engagement rule's index
+        reuses them. Data that grows earlier data (:meth:`grows_from`) classifies only what it
+        adds."""
         key = rules.model_dump_json()
         if key not in self.given_reasons:
-            self.given_reasons[key] = classify()
+            grown = grown_reasons(self, self._earlier[0], rules) if self._earlier else None
+            self.given_reasons[key], self.given_counts[key] = grown if grown is not None else classify()
         return self.given_reasons[key]
+
+    def prefetch_counts(self, rules: MachineRules) -> PrefetchCounts | None:
+        """The classifier's prefetcher counts under ``rules``, when classified (see
+        :meth:`machine_reasons`)."""
+        return self.given_counts.get(rules.model_dump_json())
+
+    def known_indexes(self) -> dict[str, ActivityIndex]:
+        """The activity indexes made or given so far, by counting key (none is built here)."""
+        known = dict(self._indexes)
+        if self.given_activity is not None:
+            known.setdefault(self.given_activity.counting, self.given_activity)
+        return known
+
+    def known_reasons(self) -> dict[str, tuple[np.ndarray, PrefetchCounts]]:
+        """The classifier's codes and counts made or given so far, by rules (none made here)."""
+        return {key: (codes, self.given_counts[key]) for key, codes in self.given_reasons.items()
+                if key in self.given_counts}
+
+    def grows_from(self, earlier: Earlier) -> Dataset:
+        """Mark this data as ``earlier``'s rows with more appended (an import's merge says so):
+        its verdicts and indexes are then grown from ``earlier``'s where the new rows allow (see
+        :mod:`engagekit.data.growth`). Returns this dataset."""
+        self._earlier[:] = [earlier]
+        return self
+
+    def forget_earlier(self) -> None:
+        """Let go of the earlier data's arrays (once what grows from them is made)."""
+        self._earlier.clear()
 
     def derived(self, key: str, make: Callable[[], object]) -> object:
         """A value computed from this data, made by ``make`` on first use under ``key`` and kept

@@ -30,7 +30,10 @@ Sends, bounces and unsubscribes are never flagged. Seconds are measured from the
 time; an event dated before its send (a clock problem in the data) meets no time rule.
 
 Every rule looks at the events of one contact at most, so the verdicts on one contact's events
-are the same whether or not the other contacts' events are classified with them.
+are the same whether or not the other contacts' events are classified with them. Every rule but
+*prefetcher* looks at the events of one delivery at most; the *prefetcher* rule adds up three
+counts per contact (:class:`PrefetchCounts`), so events of new campaigns are classified with the
+counts of the earlier ones and without their events (see :mod:`engagekit.data.growth`).
 
 The verdict is a property of the data as imported, not of a reference time: the *prefetcher* rule
 looks at all of a contact's history, because a mail client that prefetched the last dozen emails
@@ -41,7 +44,7 @@ prefetched the earlier ones too. What the verdicts change in the levels is chose
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -71,12 +74,15 @@ class Verdicts:
         How long after its campaign's send each event happened: given by
         :func:`classify_events`, ``None`` for verdicts made from stored reason codes
         (:meth:`from_codes`) and for the grouped ones of :func:`classify_grouped`.
+    counts : PrefetchCounts, optional
+        What the *prefetcher* rule counted per contact (given by :func:`classify_grouped`).
     """
 
     machine_open: np.ndarray
     scanner_click: np.ndarray
     reason_code: np.ndarray
     seconds_after_send: np.ndarray | None = None
+    counts: PrefetchCounts | None = None
 
     @classmethod
     def from_codes(cls, reason_code: np.ndarray, kind: np.ndarray) -> Verdicts:
@@ -93,6 +99,44 @@ class Verdicts:
     def reason(self) -> np.ndarray:
         """The rule that decided, by name (one of :data:`REASONS`)."""
         return np.asarray(REASONS, dtype=object)[self.reason_code].astype(str)
+
+
+@dataclass(frozen=True)
+class PrefetchCounts:
+    """What the *prefetcher* rule counts per contact (by contact position), over its deliveries:
+    those that did not bounce (``kept``), those of them without an open soon after the send
+    (``slow``), and those with a click (``clicked``). Deliveries of different campaigns are
+    different deliveries, so the counts of two sets of campaigns add up.
+
+    Examples
+    --------
+    >>> earlier = PrefetchCounts(kept=np.array([3, 1]), slow=np.array([0, 1]), clicked=np.array([0, 0]))
+    >>> later = PrefetchCounts(kept=np.array([1, 0, 2]), slow=np.array([0, 0, 0]), clicked=np.array([0, 0, 0]))
+    >>> total = earlier.padded(3) + later
+    >>> total.kept.tolist(), total.prefetchers(MachineRules()).tolist()
+    ([4, 1, 2], [True, False, False])
+    """
+
+    kept: np.ndarray
+    slow: np.ndarray
+    clicked: np.ndarray
+
+    @classmethod
+    def none(cls, n_contacts: int) -> PrefetchCounts:
+        return cls(*(np.zeros(n_contacts, dtype=np.int32) for _ in range(3)))
+
+    def padded(self, n_contacts: int) -> PrefetchCounts:
+        """The counts for ``n_contacts`` contacts, those beyond these counting nothing yet."""
+        return PrefetchCounts(*(np.pad(np.asarray(values), (0, n_contacts - len(values)))
+                                for values in (self.kept, self.slow, self.clicked)))
+
+    def __add__(self, other: PrefetchCounts) -> PrefetchCounts:
+        return PrefetchCounts(self.kept + other.kept, self.slow + other.slow,
+                              self.clicked + other.clicked)
+
+    def prefetchers(self, rules: MachineRules) -> np.ndarray:
+        """Which contacts the rule calls prefetchers."""
+        return (self.kept >= rules.prefetch_min_sends) & (self.slow == 0) & (self.clicked == 0)
 
 
 def classify_events(
@@ -122,16 +166,19 @@ def classify_events(
     """
     arrays = EventArrays.group(events, campaigns)
     verdicts = classify_grouped(arrays, events, rules)
-    return Verdicts(*(arrays.in_file_order(getattr(verdicts, item.name))
-                      for item in fields(Verdicts) if item.name != "seconds_after_send"),
-                    seconds_after_send=arrays.in_file_order(arrays.seconds_after_send()))
+    return Verdicts(*(arrays.in_file_order(getattr(verdicts, name)) for name in _PER_EVENT),
+                    seconds_after_send=arrays.in_file_order(arrays.seconds_after_send()),
+                    counts=verdicts.counts)
 
 
 def classify_grouped(
-    arrays: EventArrays, events: pd.DataFrame, rules: MachineRules | None = None
+    arrays: EventArrays, events: pd.DataFrame, rules: MachineRules | None = None, *,
+    earlier: PrefetchCounts | None = None,
 ) -> Verdicts:
     """:func:`classify_events` on events grouped by delivery (``arrays`` of ``events``); the
-    verdicts come in the arrays' grouped order (without ``seconds_after_send``).
+    verdicts come in the arrays' grouped order (without ``seconds_after_send``), with the
+    prefetcher's counts. ``earlier`` are the counts of other deliveries of the same contacts
+    (earlier campaigns), added to these ones' before the rule decides.
 
     The text columns (user agent, address, link) are read only for the events a rule could
     flag, so millions of sends cost nothing there. Times are compared in whole microseconds,
@@ -144,19 +191,28 @@ def classify_grouped(
     marked, confirmed = _marked_by_source(events, arrays.row)
     undecided = ~(marked | confirmed)
 
+    counts = _prefetch_counts(arrays, is_open, is_click, after, rules)
+    if earlier is not None:
+        counts = counts + earlier.padded(arrays.n_contacts)
+    prefetchers = counts.prefetchers(rules)
+
     reason = np.zeros(arrays.n_events, dtype=np.int8)
     reason[marked & (is_open | is_click)] = REASONS.index("source")
     candidates = undecided & is_open & soon(rules.proxy_seconds)
     rules_in_order = [
         ("proxy", lambda: _from_proxy(arrays, events, candidates, rules)),
-        ("prefetcher", lambda: is_open & _prefetchers(arrays, is_open, is_click, after, rules)),
+        ("prefetcher", lambda: is_open & arrays.spread(prefetchers[arrays.delivery_contact])),
         ("burst", lambda: _in_burst(arrays, events, is_click, rules.burst_seconds)),
         ("early_click", lambda: _before_any_open(arrays, is_open, is_click & soon(rules.early_click_seconds))),
     ]
     for code, applies in rules_in_order:
         reason[undecided & (reason == 0) & applies()] = REASONS.index(code)
     flagged = reason != 0
-    return Verdicts(machine_open=flagged & is_open, scanner_click=flagged & is_click, reason_code=reason)
+    return Verdicts(machine_open=flagged & is_open, scanner_click=flagged & is_click,
+                    reason_code=reason, counts=counts)
+
+
+_PER_EVENT = ("machine_open", "scanner_click", "reason_code")
 
 
 def describe_verdict(reason: str, seconds_after_send: float, rules: MachineRules | None = None) -> str:
@@ -239,24 +295,24 @@ def _from_proxy(
     return out
 
 
-def _prefetchers(
+def _prefetch_counts(
     arrays: EventArrays, is_open: np.ndarray, is_click: np.ndarray, after: np.ndarray,
     rules: MachineRules,
-) -> np.ndarray:
-    """Whether each event's contact is a prefetcher (see the ``prefetcher`` rule)."""
+) -> PrefetchCounts:
+    """What the ``prefetcher`` rule counts per contact over these deliveries."""
     def any_of(mask: np.ndarray) -> np.ndarray:
         found = np.zeros(arrays.n_deliveries, dtype=bool)
         found[arrays.delivery[mask]] = True
         return found
 
+    def per_contact(deliveries: np.ndarray) -> np.ndarray:
+        return np.bincount(contact[deliveries], minlength=arrays.n_contacts).astype(np.int32)
+
     kept = ~any_of(arrays.kind == BOUNCE)
     fast_open = any_of(is_open & (after >= 0) & (after <= _microseconds(rules.prefetch_seconds)))
     contact = arrays.delivery_contact
-    deliveries = np.bincount(contact[kept], minlength=arrays.n_contacts)
-    slow = np.bincount(contact[kept & ~fast_open], minlength=arrays.n_contacts)
-    clicks = np.bincount(contact[any_of(is_click)], minlength=arrays.n_contacts)
-    chosen = (deliveries >= rules.prefetch_min_sends) & (slow == 0) & (clicks == 0)
-    return arrays.spread(chosen[arrays.delivery_contact])
+    return PrefetchCounts(kept=per_contact(kept), slow=per_contact(kept & ~fast_open),
+                          clicked=per_contact(any_of(is_click)))
 
 
 def _in_burst(arrays: EventArrays, events: pd.DataFrame, is_click: np.ndarray,
@@ -298,6 +354,7 @@ def _before_any_open(arrays: EventArrays, is_open: np.ndarray, candidates: np.nd
 __all__ = [
     "MACHINE_OPEN_REASONS",
     "REASONS",
+    "PrefetchCounts",
     "SCANNER_CLICK_REASONS",
     "Verdicts",
     "classify_events",

@@ -33,6 +33,7 @@ from engagekit.config import MachineRules
 from engagekit.data.activity import ActivityIndex
 from engagekit.data.arrow import text_in_one_chunk
 from engagekit.data.dataset import Dataset, ReadOnUse
+from engagekit.data.machine import PrefetchCounts
 from engagekit.data.schema import TABLES
 from engagekit.workspace.verdicts import write_verdicts_file
 
@@ -101,12 +102,13 @@ class ColumnarCache:
             frames |= {name: _read_on_use(folder / f"{name}.parquet") for name in READ_ON_USE}
             custom = json.loads((folder / _COMPLETE).read_text())
             index = ActivityIndex.load(folder / "activity")
-            reasons = _load_reasons(folder / _REASONS)
+            reasons, counts = _load_reasons(folder / _REASONS)
         except (OSError, ValueError):
             return None  # removed or replaced by another process meanwhile: read the database
         # Written by write() from a checked dataset, and Parquet keeps the dtypes.
         dataset = Dataset.trusted(**frames, custom_fields=custom, activity=index,
-                                  machine_reasons=reasons, kept_by=KeptFrames(folder / _KEPT))
+                                  machine_reasons=reasons, prefetch_counts=counts,
+                                  kept_by=KeptFrames(folder / _KEPT))
         if index is None:  # written by an older version: index again, once
             self._save_index(dataset, folder)
         return dataset
@@ -121,7 +123,7 @@ class ColumnarCache:
             for name in TABLES:
                 getattr(dataset, name).to_parquet(work / f"{name}.parquet", index=False)
             dataset.activity.save(work / "activity")  # classifies the events, once
-            _save_reasons(dataset.given_reasons, work / _REASONS)
+            _save_reasons(dataset.given_reasons, dataset.given_counts, work / _REASONS)
             for rules in list(dataset.given_reasons):  # flagged events for Spark, per rules
                 write_verdicts_file(work, dataset, MachineRules.model_validate_json(rules))
             (work / _COMPLETE).write_text(json.dumps(dataset.custom_fields))
@@ -203,18 +205,25 @@ def _read_on_use(path: Path) -> ReadOnUse:
     return ReadOnUse(lambda: text_in_one_chunk(pd.read_parquet(source)), rows=rows)
 
 
-def _save_reasons(reasons: dict[str, np.ndarray], folder: Path) -> None:
+def _save_reasons(reasons: dict[str, np.ndarray], counts: dict[str, PrefetchCounts],
+                  folder: Path) -> None:
     folder.mkdir()
-    for number, codes in enumerate(reasons.values()):
+    for number, (rules, codes) in enumerate(reasons.items()):
         np.save(folder / f"{number}.npy", codes)
+        if rules in counts:  # what verdicts on new campaigns are added to (data.growth)
+            each = counts[rules]
+            np.save(folder / f"{number}.counts.npy", np.stack([each.kept, each.slow, each.clicked]))
     (folder / "rules.json").write_text(json.dumps(list(reasons)))
 
 
-def _load_reasons(folder: Path) -> dict[str, np.ndarray]:
+def _load_reasons(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, PrefetchCounts]]:
     if not (folder / "rules.json").exists():  # written by an older version: classified on use
-        return {}
+        return {}, {}
     rules = json.loads((folder / "rules.json").read_text())
-    return {key: np.load(folder / f"{number}.npy", mmap_mode="r") for number, key in enumerate(rules)}
+    reasons = {key: np.load(folder / f"{number}.npy", mmap_mode="r") for number, key in enumerate(rules)}
+    counts = {key: PrefetchCounts(*np.load(path)) for number, key in enumerate(rules)
+              if (path := folder / f"{number}.counts.npy").exists()}
+    return reasons, counts
 
 
 __all__ = ["ColumnarCache"]

@@ -237,6 +237,25 @@ def set_meta(conn: Connection, key: str, value: str) -> None:
     conn.execute(sa.insert(meta).values(key=key, value=value))
 
 
+def lock_data_version(conn: Connection) -> str:
+    """Take the data version row for the caller's transaction (``FOR UPDATE``: every writer of
+    the data takes it first, so none can change the data until this transaction ends) and
+    return the data token as it is now: the columnar copy of the data this transaction starts
+    from is the one written for it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> db = Database.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
+    >>> with db.transaction() as conn:
+    ...     lock_data_version(conn) == "", bump_data_version(conn), lock_data_version(conn) == ""
+    (True, 1, False)
+    """
+    meta = build_tables().meta
+    conn.execute(sa.select(meta.c.value).where(meta.c.key == "data_version").with_for_update()).all()
+    return conn.execute(sa.select(meta.c.value).where(meta.c.key == "data_token")).scalar() or ""
+
+
 def bump_data_version(conn: Connection) -> int:
     """Raise the workspace's data version by one, inside the caller's transaction.
 

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from engagekit.config import MachineRules
 from engagekit.data.dataset import Dataset
+from engagekit.data.growth import Earlier
 from engagekit.data.io.merge import merge_datasets
 from engagekit.data.schema import TABLES
 from engagekit.errors import WorkspaceError
@@ -31,6 +32,7 @@ from engagekit.workspace.database import (
     Database,
     bump_data_version,
     insert_frame,
+    lock_data_version,
     refresh_statistics,
     set_meta,
 )
@@ -59,7 +61,7 @@ def import_dataset(
     dataset: Dataset,
     *,
     mode: str,
-    current: Callable[[Connection], Dataset],
+    current: Callable[[Connection, str], Dataset],
     allow_empty: bool = False,
     keep_free_ids: bool = False,
     workspace_lists: Collection[str] = (),
@@ -68,7 +70,8 @@ def import_dataset(
 ) -> ImportResult:
     """Store ``dataset`` in one transaction: ``replace`` the data, or ``merge`` it by email.
 
-    ``current(conn)`` reads the workspace data inside the transaction (for a merge). A replace with
+    ``current(conn, token)`` reads the workspace data inside the transaction (for a merge), the
+    data as it was before this import changed it, whose data token was ``token``. A replace with
     a dataset without contacts is refused unless ``allow_empty``: a header-only file must never
     empty a workspace by accident. ``keep_free_ids``: see :func:`_id_map`. ``workspace_lists``
     names lists of ``dataset`` that were made in the workspace (data it held before, put back):
@@ -92,7 +95,9 @@ def import_dataset(
     side_jobs: list[Future] = []
 
     def work(conn: Connection) -> tuple[int, str, Dataset]:
-        # Taking the version row first serialises concurrent imports on PostgreSQL too.
+        # Taking the version row first serialises concurrent imports on PostgreSQL too; the
+        # token it had names the columnar copy of the data as it is, which a merge starts from.
+        earlier_token = lock_data_version(conn)
         bump_data_version(conn)
         token = database.data_token(conn)
         set_meta(conn, "import_token", token)  # what segment engines made before it check
@@ -107,7 +112,7 @@ def import_dataset(
 
         merged, existing = dataset, None
         if mode == "merge":
-            existing = current(conn)
+            existing = current(conn, earlier_token)
             if existing.n_contacts or len(existing.campaigns):
                 merged = merge_datasets(existing, dataset)
         made_here = {name_key(name) for name in workspace_lists}
@@ -130,6 +135,7 @@ def import_dataset(
             raise WorkspaceError(f"The import failed and the workspace is unchanged. {error}") from None
     if side_jobs:
         side_jobs[-1].result()  # the attempt that was committed
+    stored.forget_earlier()  # what grew from the earlier data is made: let its arrays go
     return ImportResult(counts=stored.summary(), data_version=version, data_token=token,
                         stored=stored)
 
@@ -210,6 +216,9 @@ def _replace_data(
     frames = {name: getattr(dataset, name) for name in TABLES}
     frames.update(lists=lists, list_memberships=memberships)
     stored = _as_read_back(new, frames, dataset)
+    if all(stored_rows.get(name) is not None for name in GROWN_FROM):
+        # the earlier rows are all there, first and unchanged: verdicts and index grow from theirs
+        stored.grows_from(Earlier.of(previous))
     writing(stored)
     for name in WorkspaceTables.DATA_TABLES:
         rows = stored_rows.get(name) or 0
@@ -219,6 +228,8 @@ def _replace_data(
 
 APPENDABLE = ("contacts", "contact_tags", "campaigns", "email_events", "orders")
 """Tables a merge may append to; lists and memberships (small) carry workspace lists: rewritten."""
+GROWN_FROM = ("contacts", "campaigns", "email_events")
+"""Tables the classifier's verdicts and the activity index are made from (see data.growth)."""
 
 
 def _stored_prefix(frame: pd.DataFrame, stored: pd.DataFrame) -> int | None:

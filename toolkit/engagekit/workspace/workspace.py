@@ -158,9 +158,12 @@ class Workspace:
         with self.database.snapshot() as conn:
             return importer.read_tables(conn, self.database.custom_fields(conn))
 
-    def _current_in(self, conn: Connection) -> Dataset:
-        """The data as it is inside ``conn``'s transaction (the columnar copy when it matches)."""
-        token = self.database.data_token(conn)
+    def _current_in(self, conn: Connection, token: str) -> Dataset:
+        """The data as it is inside ``conn``'s transaction, whose data token is ``token`` (the
+        columnar copy written for it when there is one)."""
+        with self._lock:
+            if token and self._loaded is not None and self._loaded[0] == token:
+                return self._loaded[1]
         cached = self.cache.read(token) if token else None
         return cached if cached is not None else importer.read_tables(conn, self.database.custom_fields(conn))
 
