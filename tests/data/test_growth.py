@@ -70,9 +70,14 @@ def check_growth(earlier: Dataset, merged: Dataset, config: EngagementConfig, *,
     assert (reasons is not None) == grows
     merged.grows_from(Earlier.of(earlier))
     if grows:
-        np.testing.assert_array_equal(reasons[0], expected_codes)
+        np.testing.assert_array_equal(reasons.codes, expected_codes)
+        # every row whose code differs from the earlier one's was made again
+        earlier_codes = np.asarray(machine_reasons(earlier, rules))
+        differs = np.flatnonzero(expected_codes[:len(earlier_codes)] != earlier_codes)
+        assert np.isin(differs, reasons.remade).all()
+        assert (reasons.remade >= len(earlier_codes)).sum() == len(expected_codes) - len(earlier_codes)
         for name in ("kept", "slow", "clicked"):
-            np.testing.assert_array_equal(getattr(reasons[1], name),
+            np.testing.assert_array_equal(getattr(reasons.counts, name),
                                           getattr(fresh.prefetch_counts(rules), name))
         new = merged.email_events.iloc[len(earlier.email_events):]
         # (a new event before every earlier one moves the epoch: every time is counted anew)

@@ -1,5 +1,6 @@
 """Workspace storage: import, load, ids kept across imports, atomicity, snapshots, PostgreSQL."""
 
+import contextlib
 import uuid
 from pathlib import Path
 
@@ -7,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 import engagekit as ek
 from engagekit.data.schema import TABLES
@@ -406,17 +409,33 @@ def test_a_staged_load_removes_staging_left_by_a_killed_import(workspace, monkey
     assert not left.exists()
 
 
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_merge_of_new_campaigns_grows_the_verdicts_and_index_as_a_fresh_build_makes_them(
-        tmp_path, sample_dataset, monkeypatch):
+        tmp_path, sample_dataset, monkeypatch, kind):
+    with (fresh_database() if kind == "postgres" else contextlib.nullcontext(
+            f"sqlite:///{tmp_path / 'grow.db'}")) as url:
+        _check_a_growing_merge(url, tmp_path / "columnar", sample_dataset, monkeypatch)
+
+
+def _check_a_growing_merge(url, cache_dir, sample_dataset, monkeypatch):
     import engagekit.data.dataset as dataset_module
+    import engagekit.workspace.importer as importer
+    import engagekit.workspace.verdicts as verdicts
     from engagekit.workspace.verdicts import flagged_events
 
-    workspace = ek.Workspace.open(f"sqlite:///{tmp_path / 'grow.db'}")
+    workspace = ek.Workspace.open(url, cache_dir=str(cache_dir))
     workspace.import_dataset(sample_dataset, mode="replace")
-    grown = []
+    grown, written = [], {}
     real = dataset_module.grown_index
     monkeypatch.setattr(dataset_module, "grown_index",
                         lambda *args: grown.append(real(*args)) or grown[-1])
+
+    def spy(conn, table, frame):
+        written[table.name] = len(frame)
+        insert_frame(conn, table, frame)
+
+    monkeypatch.setattr(importer, "insert_frame", spy)
+    monkeypatch.setattr(verdicts, "insert_frame", spy)
     # a week: a new campaign to the first 300 contacts and two new ones, opened on arrival by
     # some (the prefetchers among them may stop being ones), clicked by others
     sent = sample_dataset.campaigns["sent_at"].max() + pd.Timedelta(days=7)
@@ -434,17 +453,47 @@ def test_a_merge_of_new_campaigns_grows_the_verdicts_and_index_as_a_fresh_build_
         "campaign_id": campaign["campaign_id"].iloc[0],
         "event_type": ["send"] * len(ids) + ["open"] * len(opened) + ["click"] * len(clicked),
         "occurred_at": [sent] * len(ids) + [sent + pd.Timedelta(seconds=20)] * len(opened)
-                       + [sent + pd.Timedelta(hours=3)] * len(clicked)})
+                       + [sent + pd.Timedelta(hours=3)] * len(clicked),
+        # a link the stored events never had
+        "link": [None] * (len(ids) + len(opened)) + ["https://example.com/new-in-december"] * len(clicked)})
     week = ek.Dataset.from_frames(contacts=contacts, campaigns=campaign, email_events=events,
                                   custom_fields=sample_dataset.custom_fields)
     workspace.import_dataset(week, mode="merge")
+    assert written["email_events"] == len(events)  # appended, though its links are coded anew
     assert grown and grown[0] is not None  # grown, not built again
+    with workspace.engine.connect() as conn:  # the verdicts the levels job in SQL reads
+        stored_verdicts = pd.read_sql(sa.select(workspace.tables.machine_verdicts), conn)
+        rule_sets = pd.read_sql(sa.select(workspace.tables.machine_rule_sets), conn)
+    expected = flagged_events(workspace.read_database(), ek.MachineRules())
+    assert len(rule_sets) == 1 and rule_sets["data_version"].iloc[0] == workspace.data_version()
+    assert written["machine_verdicts"] < len(expected)  # the changed ones, not all again
+    key = ["contact_id", "campaign_id", "event_type", "occurred_at"]
+    pd.testing.assert_frame_equal(
+        *(frame[[*key, "reason"]].astype({"event_type": str}).sort_values(key, ignore_index=True)
+          for frame in (stored_verdicts, expected)), check_dtype=False)
 
     fresh = workspace.read_database()
-    for loaded in (workspace.load(), ek.Workspace.open(f"sqlite:///{tmp_path / 'grow.db'}").load()):
+    for loaded in (workspace.load(), ek.Workspace.open(url, cache_dir=str(cache_dir)).load()):
         assert_same_index(loaded.activity, ek.ActivityIndex.build(fresh))
         # the database keeps events without an order: the flagged ones compared as sets
         flagged = [flagged_events(data, ek.MachineRules()).sort_values(
             ["contact_id", "campaign_id", "event_type", "occurred_at"], ignore_index=True)
             for data in (loaded, fresh)]
         pd.testing.assert_frame_equal(*flagged)
+
+
+@given(values=st.lists(st.sampled_from(["a", "b", "c", None]), max_size=6),
+       other=st.lists(st.sampled_from(["a", "b", "c", None]), max_size=6),
+       extra=st.lists(st.sampled_from(["a", "b", "c", "d"]), unique=True),
+       shuffled=st.randoms())
+def test_stored_rows_are_recognised_whatever_categories_code_them(values, other, extra, shuffled):
+    from engagekit.workspace.importer import _same_values
+
+    def coded(items, categories):
+        categories = sorted(set(filter(None, items)) | set(categories))
+        shuffled.shuffle(categories)
+        return pd.Series(pd.Categorical(items, categories=categories))
+
+    other = other[:len(values)] + values[len(other):]  # the same length
+    assert _same_values(coded(values, extra), coded(other, [])) == (values == other)
+    assert _same_values(coded(values, []), coded(values, extra))

@@ -15,10 +15,11 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from engagekit.config import EngagementConfig, MachineRules
 from engagekit.data.activity import ActivityIndex
-from engagekit.data.growth import Earlier, grown_index, grown_reasons
+from engagekit.data.growth import Earlier, GrownReasons, grown_index, grown_reasons
 from engagekit.data.machine import PrefetchCounts
 from engagekit.data.schema import (
     CODED,
@@ -60,6 +61,25 @@ def as_codes(values: pd.Series) -> pd.Series:
     if not values.cat.categories.is_monotonic_increasing:
         values = values.cat.reorder_categories(values.cat.categories.sort_values())
     return values
+
+
+def concat_column(parts: list[pd.Series]) -> pd.Series:
+    """The parts of one column one after another; coded text (categoricals) stays coded, into
+    the sorted union of the parts' values: a plain ``pd.concat`` of categoricals with different
+    values would turn tens of millions of codes into text.
+
+    Examples
+    --------
+    >>> joined = concat_column([pd.Series(["b", "a"], dtype="category"),
+    ...                         pd.Series(["c"], dtype="category")])
+    >>> joined.dtype.name, joined.cat.codes.tolist()
+    ('category', [1, 0, 2])
+    """
+    if len(parts) > 1 and all(isinstance(part.dtype, pd.CategoricalDtype) for part in parts):
+        return pd.Series(union_categoricals(parts, sort_categories=True),
+                         index=parts[0].index.append([part.index for part in parts[1:]]),
+                         name=parts[0].name)
+    return pd.concat(parts)
 
 
 FLAG_DTYPE = "boolean"  # pandas' nullable boolean: true, false or blank (unknown)
@@ -224,6 +244,7 @@ class Dataset:
     given_reasons: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
     given_counts: dict[str, PrefetchCounts] = field(default_factory=dict, repr=False, compare=False)
     _earlier: list[Earlier] = field(default_factory=list, init=False, repr=False, compare=False)
+    _grown: dict[str, GrownReasons] = field(default_factory=dict, init=False, repr=False, compare=False)
     _derived: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
     kept_by: FrameKeeper | None = field(default=None, repr=False, compare=False)
 
@@ -366,8 +387,18 @@ class Dataset:
         key = rules.model_dump_json()
         if key not in self.given_reasons:
             grown = grown_reasons(self, self._earlier[0], rules) if self._earlier else None
-            self.given_reasons[key], self.given_counts[key] = grown if grown is not None else classify()
+            if grown is not None:
+                self.given_reasons[key], self.given_counts[key] = grown.codes, grown.counts
+                self._grown[key] = grown
+            else:
+                self.given_reasons[key], self.given_counts[key] = classify()
         return self.given_reasons[key]
+
+    def grown_reasons(self, rules: MachineRules) -> GrownReasons | None:
+        """What changed in the classifier's verdicts under ``rules`` against the earlier data,
+        when :meth:`machine_reasons` grew them from its (see :meth:`grows_from`); ``None``
+        when they were made from every event, or not made yet."""
+        return self._grown.get(rules.model_dump_json())
 
     def prefetch_counts(self, rules: MachineRules) -> PrefetchCounts | None:
         """The classifier's prefetcher counts under ``rules``, when classified (see

@@ -85,11 +85,31 @@ class Earlier:
         )
 
 
-def grown_reasons(
-    dataset: GrowingData, earlier: Earlier, rules: MachineRules
-) -> tuple[np.ndarray, PrefetchCounts] | None:
-    """The classifier's reason codes (file order) and prefetcher counts of ``dataset`` under
-    ``rules``, from ``earlier``'s and the new events alone; ``None`` when it cannot grow."""
+@dataclass(frozen=True)
+class GrownReasons:
+    """The classifier's results on grown data, and what changed against the earlier data.
+
+    Attributes
+    ----------
+    codes, counts
+        The reason code of every event (file order) and the prefetcher's counts.
+    remade
+        The rows (sorted positions) whose codes were made here: the new events and every event
+        of the contacts in ``reclassified``; every other row kept its earlier code.
+    reclassified
+        Ids of the contacts whose standing as a prefetcher changed (their earlier events were
+        classified again).
+    """
+
+    codes: np.ndarray
+    counts: PrefetchCounts
+    remade: np.ndarray
+    reclassified: np.ndarray
+
+
+def grown_reasons(dataset: GrowingData, earlier: Earlier, rules: MachineRules) -> GrownReasons | None:
+    """The classifier's results on ``dataset`` under ``rules``, from ``earlier``'s and the new
+    events alone; ``None`` when it cannot grow."""
     known = earlier.reasons.get(rules.model_dump_json())
     new = _appended_events(dataset, earlier)
     if known is None or new is None:
@@ -100,12 +120,14 @@ def grown_reasons(
     verdicts = classify_grouped(arrays, new, rules, earlier=counts)
     grown = np.concatenate([np.asarray(codes), arrays.in_file_order(verdicts.reason_code)])
     changed = _standing_changed(counts, verdicts.counts, rules)
+    remade = np.arange(earlier.n_events, len(grown))
     if changed.any():  # these contacts' whole history, classified again
         rows = _rows_of(dataset.email_events, contact_ids, changed)
         again = dataset.email_events.iloc[rows]
         regrouped = EventArrays.group(again, dataset.campaigns, contact_ids)
         grown[rows] = regrouped.in_file_order(classify_grouped(regrouped, again, rules).reason_code)
-    return grown, verdicts.counts
+        remade = np.union1d(remade, rows)
+    return GrownReasons(grown, verdicts.counts, remade, contact_ids[changed])
 
 
 def grown_index(dataset: GrowingData, earlier: Earlier, config: EngagementConfig) -> ActivityIndex | None:
@@ -221,8 +243,10 @@ def _indexed_again(index: ActivityIndex, again: ActivityIndex) -> ActivityIndex:
             contacts, again.delivery_contact[runs[rank]:runs[rank + 1]])
     changes = {}
     for name in _PER_DELIVERY:
-        values = np.array(getattr(index, name))
-        values[target] = getattr(again, name)
+        values = getattr(index, name)
+        if not values.flags.writeable:  # a loaded index's maps: patch a copy
+            values = np.array(values)
+        values[target] = getattr(again, name)  # else the arrays _joined just made
         changes[name] = values
     indexed_again = np.zeros(index.n_deliveries, dtype=bool)
     indexed_again[target] = True
@@ -236,4 +260,4 @@ def _indexed_again(index: ActivityIndex, again: ActivityIndex) -> ActivityIndex:
     return replace(index, **changes)
 
 
-__all__ = ["Earlier", "grown_index", "grown_reasons"]
+__all__ = ["Earlier", "GrownReasons", "grown_index", "grown_reasons"]

@@ -237,8 +237,21 @@ def _stored_prefix(frame: pd.DataFrame, stored: pd.DataFrame) -> int | None:
     stored rows are not all there, first and unchanged (the table is then written anew)."""
     if len(frame) < len(stored) or list(frame.columns) != list(stored.columns):
         return None
-    head = frame.iloc[: len(stored)].reset_index(drop=True)
-    return len(stored) if head.equals(stored.reset_index(drop=True)) else None
+    head = frame.iloc[: len(stored)]
+    same = all(_same_values(head[name], stored[name]) for name in stored.columns)
+    return len(stored) if same else None
+
+
+def _same_values(left: pd.Series, right: pd.Series) -> bool:
+    """Whether two columns hold the same values in the same order (blanks equal), whatever
+    categories a coded column lists: a merge that brings a new link keeps the stored ones."""
+    if isinstance(left.dtype, pd.CategoricalDtype) and isinstance(right.dtype, pd.CategoricalDtype):
+        # the right codes in the left categories, then compared as numbers: a blank (-1) stays
+        # -1, a value the left side never holds becomes -2
+        found = left.cat.categories.get_indexer(right.cat.categories)
+        moved = np.r_[np.where(found < 0, -2, found), -1]
+        return bool(np.array_equal(left.cat.codes.to_numpy(), moved[right.cat.codes.to_numpy()]))
+    return left.reset_index(drop=True).equals(right.reset_index(drop=True))
 
 
 def _same_layout(old: WorkspaceTables, new: WorkspaceTables) -> bool:

@@ -75,8 +75,13 @@ def flagged_events(dataset: EventTables, rules: MachineRules) -> pd.DataFrame:
 
 
 def _flagged(dataset: EventTables, rules: MachineRules) -> pd.DataFrame:
-    codes = np.asarray(machine_reasons(dataset, rules))
-    events = dataset.email_events[list(VERDICT_KEY)]
+    return _flagged_among(dataset.email_events, np.asarray(machine_reasons(dataset, rules)))
+
+
+def _flagged_among(events: pd.DataFrame, codes: np.ndarray) -> pd.DataFrame:
+    """The flagged keys of ``events`` (with their reason ``codes``): every event of a key must
+    be among them."""
+    events = events[list(VERDICT_KEY)]
     flagged = codes != 0
     # Only an unflagged open or click of a flagged contact can share a flagged event's key:
     # compare those rows alone, not the millions of sends.
@@ -97,16 +102,61 @@ def _flagged(dataset: EventTables, rules: MachineRules) -> pd.DataFrame:
 def write_verdicts(conn: Connection, dataset: EventTables, rules: Iterable[MachineRules],
                    data_version: int) -> None:
     """Replace every stored verdict by those of ``rules`` on ``dataset``, inside ``conn``'s
-    transaction (an import's: the verdicts come and go with the data)."""
+    transaction (an import's: the verdicts come and go with the data).
+
+    Verdicts that grew from the earlier data's (a merge of new campaigns, see
+    :mod:`engagekit.data.growth`) are updated where they changed, when the earlier data's are
+    stored (``data_version - 1``, the version the import raised): the new events' are added, and
+    those of the contacts classified again replaced, instead of millions written again.
+    """
     tables = build_tables()
-    conn.execute(sa.delete(tables.machine_verdicts))
-    conn.execute(sa.delete(tables.machine_rule_sets))
-    # ids given, not generated: the table is empty now, and DuckDB has no autoincrement
-    for rules_id, (key, each) in enumerate({rules_key(r): r for r in rules}.items(), start=1):
-        conn.execute(sa.insert(tables.machine_rule_sets).values(
-            rules_id=rules_id, rules=key, data_version=data_version, created_at=utc_now()))
-        insert_frame(conn, tables.machine_verdicts,
-                     flagged_events(dataset, each).assign(rules_id=rules_id))
+    heads, rows = tables.machine_rule_sets, tables.machine_verdicts
+    wanted = {rules_key(each): each for each in rules}
+    earlier = dict(conn.execute(sa.select(heads.c.rules, heads.c.rules_id)
+                                .where(heads.c.data_version == data_version - 1)).all())
+    updated = {}
+    for key, each in wanted.items():
+        machine_reasons(dataset, each)
+        grown = dataset.grown_reasons(each) if hasattr(dataset, "grown_reasons") else None
+        if key in earlier and grown is not None:
+            updated[key] = grown
+    kept_ids = [int(earlier[key]) for key in updated]
+    conn.execute(sa.delete(rows).where(rows.c.rules_id.not_in(kept_ids)))
+    conn.execute(sa.delete(heads).where(heads.c.rules_id.not_in(kept_ids)))
+    # ids given, not generated: DuckDB has no autoincrement
+    next_id = max(kept_ids, default=0) + 1
+    for key, each in wanted.items():
+        if key in updated:
+            rules_id = int(earlier[key])
+            conn.execute(sa.update(heads).where(heads.c.rules_id == rules_id)
+                         .values(data_version=data_version))
+            _replace_changed(conn, rows, rules_id, dataset, updated[key])
+            continue
+        conn.execute(sa.insert(heads).values(
+            rules_id=next_id, rules=key, data_version=data_version, created_at=utc_now()))
+        insert_frame(conn, rows, flagged_events(dataset, each).assign(rules_id=next_id))
+        next_id += 1
+
+
+def _replace_changed(conn: Connection, rows: sa.Table, rules_id: int, dataset: EventTables,
+                     grown) -> None:
+    """Replace the stored verdicts that ``grown`` (:class:`~engagekit.data.growth.GrownReasons`)
+    made again: those of the contacts classified again, and add the new events'. A key is
+    one contact's in one campaign, so the rows made again hold every event of their keys."""
+    if len(grown.reclassified):
+        # the contacts in a temporary table, so the verdicts are read once to find theirs
+        # (tens of thousands of ids exceed what a statement may bind)
+        chosen = sa.Table("reclassified_contacts", sa.MetaData(),
+                          sa.Column("contact_id", sa.BigInteger, primary_key=True),
+                          prefixes=["TEMPORARY"])
+        chosen.create(conn)
+        conn.execute(sa.insert(chosen), [{"contact_id": int(c)} for c in grown.reclassified])
+        conn.execute(sa.delete(rows).where(rows.c.rules_id == rules_id,
+                                           rows.c.contact_id.in_(sa.select(chosen.c.contact_id))))
+        chosen.drop(conn)
+    remade = grown.remade
+    flagged = _flagged_among(dataset.email_events.iloc[remade], np.asarray(grown.codes)[remade])
+    insert_frame(conn, rows, flagged.assign(rules_id=rules_id))
 
 
 class VerdictStore:

@@ -28,9 +28,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import union_categoricals
 
-from engagekit.data.dataset import Dataset, as_codes, to_flag
+from engagekit.data.dataset import Dataset, as_codes, concat_column, to_flag
 from engagekit.data.io.merge import collapse_contacts, drop_repeated_events
 from engagekit.data.io.reading import (
     NeedsTolerantReader,
@@ -210,13 +209,7 @@ def _joined(pieces: list[pd.DataFrame]) -> pd.DataFrame:
     joined: memory holds the table once and one column twice, not the whole table twice."""
     columns = {}
     for column in list(pieces[0].columns):
-        parts = [piece.pop(column) for piece in pieces]
-        if all(isinstance(part.dtype, pd.CategoricalDtype) for part in parts):
-            # codes into the union of the parts' values (a plain concat would make them text)
-            columns[column] = pd.Series(union_categoricals(parts, sort_categories=True),
-                                        index=parts[0].index.append([part.index for part in parts[1:]]))
-        else:
-            columns[column] = pd.concat(parts)
+        columns[column] = concat_column([piece.pop(column) for piece in pieces])
     release_freed_memory()
     return pd.DataFrame(columns, copy=False)
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engagekit.data.dataset import Dataset
+from engagekit.data.dataset import Dataset, concat_column
 from engagekit.data.schema import EmailStatus
 
 STATUS_PRECEDENCE: tuple[str, ...] = (
@@ -219,7 +219,10 @@ def merge_datasets(base: Dataset, incoming: Dataset) -> Dataset:
         for column, ids in remap.items():
             if column in theirs.columns:
                 theirs[column] = theirs[column].map(ids)
-        return pd.concat([getattr(base, table), theirs], ignore_index=True)
+        ours = getattr(base, table)
+        # column by column, as arrays: both sides' row labels start at 0
+        return pd.DataFrame({column: concat_column([ours[column], theirs[column]]).array
+                             for column in ours.columns}, copy=False)
 
     memberships = combined("list_memberships").sort_values("added_at", kind="stable")
     return Dataset.from_frames(
