@@ -445,7 +445,9 @@ def _check_a_growing_merge(url, cache_dir, sample_dataset, monkeypatch):
                                "email": ["new1@example.com", "new2@example.com"],
                                "first_name": None, "last_name": None, "date_added": sent,
                                "email_status": "subscribed"})
+    # one of them unsubscribed meanwhile: the stored contacts change, the index still grows
     contacts = pd.concat([sample_dataset.contacts.iloc[:300], new_people], ignore_index=True)
+    contacts.loc[0, "email_status"] = "unsubscribed"
     ids = contacts["contact_id"].to_numpy()
     opened, clicked = ids[::2], ids[::5]
     events = pd.DataFrame({
@@ -460,6 +462,8 @@ def _check_a_growing_merge(url, cache_dir, sample_dataset, monkeypatch):
                                   custom_fields=sample_dataset.custom_fields)
     workspace.import_dataset(week, mode="merge")
     assert written["email_events"] == len(events)  # appended, though its links are coded anew
+    assert written["contacts"] == 3  # the one that changed and the two new ones, not all again
+    _assert_same_data(workspace.load(), workspace.read_database())
     assert grown and grown[0] is not None  # grown, not built again
     with workspace.engine.connect() as conn:  # the verdicts the levels job in SQL reads
         stored_verdicts = pd.read_sql(sa.select(workspace.tables.machine_verdicts), conn)

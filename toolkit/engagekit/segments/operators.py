@@ -308,6 +308,12 @@ ACTIVITY_OPERATORS = tuple(n for n, o in OPERATORS.items() if o.family == "activ
 PURCHASE_OPERATORS = tuple(n for n, o in OPERATORS.items() if o.family == "purchase")
 
 
+def _as_number(value: Any) -> float:
+    """A criterion's number as a float, negative zero as zero: Parquet's statistics order -0.0
+    below 0.0, so Spark would skip a file of zeros for "is at most -0"."""
+    return float(value) + 0.0
+
+
 def argument(op: str, value: Any, as_of: pd.Timestamp) -> Any:
     """The criterion value as the operator functions take it, the same for both engines.
 
@@ -316,7 +322,7 @@ def argument(op: str, value: Any, as_of: pd.Timestamp) -> Any:
     """
     family = OPERATORS[op].family
     if family == "number":
-        return (float(value[0]), float(value[1])) if op == "between" else float(value)
+        return (_as_number(value[0]), _as_number(value[1])) if op == "between" else _as_number(value)
     if family == "text":
         return None if value is None else str(value).lower()
     if family == "date":

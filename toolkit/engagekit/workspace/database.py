@@ -411,6 +411,37 @@ def refresh_statistics(conn: Connection, table: sa.Table) -> None:
         conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.format_table(table)}")
 
 
+def delete_matching(conn: Connection, table: sa.Table, column: str, values, *where) -> None:
+    """Delete the rows of ``table`` whose ``column`` is one of ``values`` (and that meet
+    ``where``), inside the caller's transaction: the values go into a temporary table, so tens of
+    thousands of them (more than a statement may bind) cost one pass over ``table``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> db = Database.open(f"sqlite:///{tempfile.mkdtemp()}/ws.db")
+    >>> contacts = db.tables.contacts
+    >>> with db.transaction() as conn:
+    ...     _ = conn.execute(sa.insert(contacts), [
+    ...         {"contact_id": i, "email": f"{i}@example.com", "email_status": "subscribed"}
+    ...         for i in (1, 2, 3)])
+    ...     delete_matching(conn, contacts, "contact_id", [1, 3])
+    ...     conn.execute(sa.select(contacts.c.contact_id)).scalars().all()
+    [2]
+    """
+    values = [int(value) for value in values]
+    if not values:
+        return
+    chosen = sa.Table("matching_values", sa.MetaData(), sa.Column("value", sa.BigInteger, primary_key=True),
+                      prefixes=["TEMPORARY"])
+    chosen.create(conn)
+    try:
+        conn.execute(sa.insert(chosen), [{"value": value} for value in values])
+        conn.execute(sa.delete(table).where(*where, table.c[column].in_(sa.select(chosen.c.value))))
+    finally:
+        chosen.drop(conn)
+
+
 def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None:
     """Insert a frame's rows in chunks, as bound parameters; blanks become NULL.
 

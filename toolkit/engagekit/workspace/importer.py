@@ -31,6 +31,7 @@ from engagekit.names import name_key
 from engagekit.workspace.database import (
     Database,
     bump_data_version,
+    delete_matching,
     insert_frame,
     lock_data_version,
     refresh_statistics,
@@ -186,6 +187,15 @@ def _replace_data(
     new = build_tables(dataset.custom_fields)
     stored_rows = {name: _stored_prefix(getattr(dataset, name), getattr(previous, name))
                    for name in APPENDABLE if previous is not None} if _same_layout(old, new) else {}
+    # A few contacts changed (an unsubscribe, a new name): those rows are written again, not all.
+    changed = None
+    if stored_rows.get("contacts", 0) is None:
+        changed = _changed_rows(dataset.contacts, previous.contacts, "contact_id")
+        if changed is not None and len(changed) <= len(previous.contacts) * UPSERTED_SHARE:
+            stored_rows["contacts"] = len(previous.contacts)
+            delete_matching(conn, old.contacts, "contact_id", dataset.contacts["contact_id"].iloc[changed])
+        else:
+            changed = None
     _empty_data_tables(conn, old, new, keep=set(stored_rows) - {
         name for name, rows in stored_rows.items() if rows is None})
     conn.execute(sa.delete(old.custom_fields))
@@ -222,14 +232,21 @@ def _replace_data(
     writing(stored)
     for name in WorkspaceTables.DATA_TABLES:
         rows = stored_rows.get(name) or 0
-        insert_frame(conn, getattr(new, name), frames[name].iloc[rows:])
+        written = frames[name].iloc[rows:]
+        if name == "contacts" and changed is not None:
+            written = pd.concat([frames[name].iloc[changed], written])
+        insert_frame(conn, getattr(new, name), written)
     return stored
 
 
 APPENDABLE = ("contacts", "contact_tags", "campaigns", "email_events", "orders")
 """Tables a merge may append to; lists and memberships (small) carry workspace lists: rewritten."""
-GROWN_FROM = ("contacts", "campaigns", "email_events")
-"""Tables the classifier's verdicts and the activity index are made from (see data.growth)."""
+UPSERTED_SHARE = 0.25
+"""Up to this share of changed stored contacts, a merge rewrites those rows only (else all)."""
+GROWN_FROM = ("email_events",)
+"""Tables whose stored rows the classifier's verdicts and the activity index can grow from only
+when they are all there, first and unchanged (data.growth checks the contact and campaign ids
+itself: a contact whose details changed keeps its place)."""
 
 
 def _stored_prefix(frame: pd.DataFrame, stored: pd.DataFrame) -> int | None:
@@ -245,13 +262,41 @@ def _stored_prefix(frame: pd.DataFrame, stored: pd.DataFrame) -> int | None:
 def _same_values(left: pd.Series, right: pd.Series) -> bool:
     """Whether two columns hold the same values in the same order (blanks equal), whatever
     categories a coded column lists: a merge that brings a new link keeps the stored ones."""
-    if isinstance(left.dtype, pd.CategoricalDtype) and isinstance(right.dtype, pd.CategoricalDtype):
+    if _both_coded(left, right):
+        return not _differs(left, right).any()
+    return left.reset_index(drop=True).equals(right.reset_index(drop=True))
+
+
+def _both_coded(left: pd.Series, right: pd.Series) -> bool:
+    return isinstance(left.dtype, pd.CategoricalDtype) and isinstance(right.dtype, pd.CategoricalDtype)
+
+
+def _differs(left: pd.Series, right: pd.Series) -> np.ndarray:
+    """Where two columns of one length hold different values (two blanks are the same)."""
+    if _both_coded(left, right):
         # the right codes in the left categories, then compared as numbers: a blank (-1) stays
         # -1, a value the left side never holds becomes -2
         found = left.cat.categories.get_indexer(right.cat.categories)
         moved = np.r_[np.where(found < 0, -2, found), -1]
-        return bool(np.array_equal(left.cat.codes.to_numpy(), moved[right.cat.codes.to_numpy()]))
-    return left.reset_index(drop=True).equals(right.reset_index(drop=True))
+        return left.cat.codes.to_numpy() != moved[right.cat.codes.to_numpy()]
+    a, b = left.reset_index(drop=True), right.reset_index(drop=True)
+    same = a.eq(b).to_numpy(dtype=bool, na_value=False) | (a.isna() & b.isna()).to_numpy()
+    return ~same
+
+
+def _changed_rows(frame: pd.DataFrame, stored: pd.DataFrame, key: str) -> np.ndarray | None:
+    """The positions of the stored rows that ``frame`` changes, when it holds them first, with
+    the same keys in the same order (then only they and the new rows need writing); ``None``
+    when it does not."""
+    if len(frame) < len(stored) or list(frame.columns) != list(stored.columns):
+        return None
+    head = frame.iloc[: len(stored)]
+    if not np.array_equal(head[key].to_numpy(), stored[key].to_numpy()):
+        return None
+    changed = np.zeros(len(stored), dtype=bool)
+    for name in stored.columns:
+        changed |= _differs(head[name], stored[name])
+    return np.flatnonzero(changed)
 
 
 def _same_layout(old: WorkspaceTables, new: WorkspaceTables) -> bool:

@@ -41,7 +41,13 @@ from sqlalchemy.engine import Connection
 from engagekit.config import MachineRules
 from engagekit.data.activity import EventTables, machine_reasons
 from engagekit.errors import ConfigError
-from engagekit.workspace.database import Database, find_or_store, insert_frame, utc_now
+from engagekit.workspace.database import (
+    Database,
+    delete_matching,
+    find_or_store,
+    insert_frame,
+    utc_now,
+)
 from engagekit.workspace.tables import build_tables
 
 VERDICT_KEY: tuple[str, ...] = ("contact_id", "campaign_id", "event_type", "occurred_at")
@@ -143,17 +149,7 @@ def _replace_changed(conn: Connection, rows: sa.Table, rules_id: int, dataset: E
     """Replace the stored verdicts that ``grown`` (:class:`~engagekit.data.growth.GrownReasons`)
     made again: those of the contacts classified again, and add the new events'. A key is
     one contact's in one campaign, so the rows made again hold every event of their keys."""
-    if len(grown.reclassified):
-        # the contacts in a temporary table, so the verdicts are read once to find theirs
-        # (tens of thousands of ids exceed what a statement may bind)
-        chosen = sa.Table("reclassified_contacts", sa.MetaData(),
-                          sa.Column("contact_id", sa.BigInteger, primary_key=True),
-                          prefixes=["TEMPORARY"])
-        chosen.create(conn)
-        conn.execute(sa.insert(chosen), [{"contact_id": int(c)} for c in grown.reclassified])
-        conn.execute(sa.delete(rows).where(rows.c.rules_id == rules_id,
-                                           rows.c.contact_id.in_(sa.select(chosen.c.contact_id))))
-        chosen.drop(conn)
+    delete_matching(conn, rows, "contact_id", grown.reclassified, rows.c.rules_id == rules_id)
     remade = grown.remade
     flagged = _flagged_among(dataset.email_events.iloc[remade], np.asarray(grown.codes)[remade])
     insert_frame(conn, rows, flagged.assign(rules_id=rules_id))
