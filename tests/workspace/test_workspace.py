@@ -501,3 +501,40 @@ def test_stored_rows_are_recognised_whatever_categories_code_them(values, other,
     other = other[:len(values)] + values[len(other):]  # the same length
     assert _same_values(coded(values, extra), coded(other, [])) == (values == other)
     assert _same_values(coded(values, []), coded(values, extra))
+
+
+_CELLS = {
+    "name": st.sampled_from(["Ann", "ann", "", None]),
+    "points": st.sampled_from([0.0, -0.0, 1.5, float("nan"), None]),
+    "joined": st.sampled_from([pd.Timestamp("2026-01-01"), pd.Timestamp("2026-01-02"), None]),
+    "agent": st.sampled_from(["Mozilla/5.0", "curl", None]),
+}
+
+
+@given(rows=st.lists(st.fixed_dictionaries(_CELLS), min_size=1, max_size=6), data=st.data())
+def test_changed_contacts_are_exactly_the_rows_whose_values_differ(rows, data):
+    from engagekit.workspace.importer import _changed_rows
+
+    def frame(rows):
+        made = pd.DataFrame(rows, columns=list(_CELLS)).assign(contact_id=range(1, len(rows) + 1))
+        made["joined"] = pd.to_datetime(made["joined"])
+        made["points"] = made["points"].astype("float64")
+        made["agent"] = made["agent"].astype("category")
+        return made[["contact_id", *_CELLS]]
+
+    edited = [dict(row) for row in rows]
+    for row in edited:
+        if data.draw(st.booleans()):
+            name = data.draw(st.sampled_from(list(_CELLS)))
+            row[name] = data.draw(_CELLS[name])
+    extra = data.draw(st.lists(st.fixed_dictionaries(_CELLS), max_size=2))
+    stored, merged = frame(rows), frame(edited + extra)
+
+    def same(a, b):
+        return (pd.isna(a) and pd.isna(b)) or (not pd.isna(a) and not pd.isna(b) and a == b)
+
+    expected = [i for i in range(len(rows))
+                if not all(same(stored.iloc[i][c], merged.iloc[i][c]) for c in stored.columns)]
+    assert _changed_rows(merged, stored, "contact_id").tolist() == expected
+    if len(merged) > 1:  # the stored contacts not first, in their order: no upsert
+        assert _changed_rows(merged.iloc[::-1].reset_index(drop=True), stored, "contact_id") is None
