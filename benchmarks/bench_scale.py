@@ -127,9 +127,10 @@ def _append(shard: Path, folder: Path, *, header: bool) -> None:
 
 
 def ensure_week_files(n_contacts: int) -> Path:
-    """A week's export after the ``n_contacts`` data (written once): every contact again and one
-    new campaign sent to the subscribed ones, a third of whom open it (a third of those within
-    seconds, through a privacy proxy) and one in twenty-five click."""
+    """A week's export after the ``n_contacts`` data (written once): every contact again, one
+    in 300 of the subscribed ones now unsubscribed, and one new campaign sent to the others, a
+    third of whom open it (a third of those within seconds, through a privacy proxy) and one in
+    twenty-five click."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -140,14 +141,20 @@ def ensure_week_files(n_contacts: int) -> Path:
     source = ensure_files(n_contacts)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    shutil.copyfile(source / "contacts.csv", folder / "contacts.csv")
+    # every column read and written back as text: only the statuses changed here change
+    header = pacsv.read_csv(source / "contacts.csv", read_options=pacsv.ReadOptions(
+        block_size=1 << 16)).schema.names
     contacts = pacsv.read_csv(source / "contacts.csv", convert_options=pacsv.ConvertOptions(
-        include_columns=["contact_id", "email_status"]))
+        column_types={name: pa.string() for name in header}, strings_can_be_null=True))
+    status = np.asarray(contacts["email_status"].to_pylist(), dtype=object)
+    subscribed = np.flatnonzero(status == "subscribed")
+    status[subscribed[::300]] = "unsubscribed"
+    contacts = contacts.set_column(header.index("email_status"), "email_status", pa.array(status))
+    pacsv.write_csv(contacts, folder / "contacts.csv")
     campaign_id = int(pacsv.read_csv(source / "campaigns.csv")["campaign_id"].to_numpy().max()) + 1
     pacsv.write_csv(pa.table({"campaign_id": [campaign_id], "name": ["Weekly digest: December"],
                               "sent_at": [WEEK_SENT]}), folder / "campaigns.csv")
-    ids = contacts["contact_id"].to_numpy()[
-        np.asarray(contacts["email_status"].to_pylist(), dtype=object) == "subscribed"]
+    ids = np.asarray(contacts["contact_id"].to_pylist(), dtype=np.int64)[status == "subscribed"]
     random = np.random.default_rng(SEED)
     opened = ids[random.random(len(ids)) < 1 / 3]
     on_arrival = random.random(len(opened)) < 1 / 3
