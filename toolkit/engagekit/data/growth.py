@@ -47,7 +47,7 @@ class GrowingData(EventTables, Protocol):
     """What growing needs of the new data (a :class:`~engagekit.data.dataset.Dataset` has it)."""
 
     def machine_reasons(self, rules: MachineRules, classify) -> np.ndarray: ...
-    def prefetch_counts(self, rules: MachineRules) -> PrefetchCounts | None: ...
+    def grown_reasons(self, rules: MachineRules) -> GrownReasons | None: ...
 
 
 @dataclass(frozen=True)
@@ -143,21 +143,20 @@ def grown_index(dataset: GrowingData, earlier: Earlier, config: EngagementConfig
         if int(seconds.min()) < epoch or (time_type is np.int32 and fitting_time_type(
                 int(seconds.max()) - epoch) is not np.int32):
             return None  # the epoch or the time type changes: every time is counted anew
-    rules = config.machine_rules
-    known = earlier.reasons.get(rules.model_dump_json()) if needs_verdicts(config) else None
-    if needs_verdicts(config) and known is None:
-        return None  # which stored deliveries the new verdicts change would not be known
-    codes = np.asarray(machine_reasons(dataset, rules)) if known is not None else None
+    verdicts = None
+    if needs_verdicts(config):
+        machine_reasons(dataset, config.machine_rules)
+        verdicts = dataset.grown_reasons(config.machine_rules)
+        if verdicts is None:  # made from every event: which stored deliveries changed is unknown
+            return None
+    codes = None if verdicts is None else np.asarray(verdicts.codes)
     appended = _Part.of(dataset, new, None if codes is None else codes[earlier.n_events:])
     grown = _joined(before, ActivityIndex._build(appended, config, (epoch, time_type)),
                     len(earlier.campaign_ids))
-    if known is None:
+    if verdicts is None or not len(verdicts.reclassified):
         return grown
-    changed = _standing_changed(known[1], dataset.prefetch_counts(rules), rules)
-    if not changed.any():
-        return grown
-    rows = _rows_of(dataset.email_events, grown.contact_ids, changed)
-    rows = rows[rows < earlier.n_events]  # their new events are in ``grown`` already
+    # the reclassified contacts' stored events; their new ones are in ``grown`` already
+    rows = verdicts.remade[verdicts.remade < earlier.n_events]
     again = _Part.of(dataset, dataset.email_events.iloc[rows], codes[rows])
     return _indexed_again(grown, ActivityIndex._build(again, config, (epoch, time_type)))
 
