@@ -375,6 +375,70 @@ def test_sqlite_staged_load_stores_exactly_what_row_inserts_store(tmp_path, samp
         assert not [p.name for p in (tmp_path / path).iterdir() if "staging" in p.name]
 
 
+def _verdict_rows(url):
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT v.rules_id, s.rules, s.data_version, v.contact_id, v.campaign_id, v.event_type,"
+            " v.occurred_at, typeof(v.occurred_at), v.reason FROM machine_verdicts v"
+            " JOIN machine_rule_sets s USING (rules_id)"
+            " ORDER BY v.rules_id, v.contact_id, v.campaign_id, v.event_type, v.occurred_at").all()
+    engine.dispose()
+    return rows
+
+
+def test_verdicts_staged_while_the_events_are_written_are_stored_as_row_inserts_store_them(
+        tmp_path, sample_dataset, monkeypatch):
+    """The import stages the verdict rows in its second thread and the transaction copies them
+    in: the stored verdicts (ids, rules, every value and its order) are those of row inserts,
+    for two rule sets, and the copy uses the staged rows rather than writing them again."""
+    import engagekit.workspace.bulk as bulk
+    import engagekit.workspace.database as database
+
+    saved = ek.EngagementConfig(machine_rules=ek.MachineRules(proxy_seconds=30))
+    copied = []
+    real_copy = bulk.copy_staged
+
+    def spy(conn, staged):
+        copied.append(staged.table)
+        real_copy(conn, staged)
+
+    monkeypatch.setattr(database, "copy_staged", spy)
+    monkeypatch.setattr(bulk, "SPLIT_ROWS", 2_000)  # each rule set's rows staged in two files
+    urls = {}
+    # staged: the events and the verdicts (thousands of rows), as millions are at scale
+    for path, bulk_rows in [("rows", 10**12), ("staged", 5_000)]:
+        monkeypatch.setattr(database, "BULK_ROWS", bulk_rows)
+        urls[path] = f"sqlite:///{tmp_path / path}.db"
+        workspace = ek.Workspace.open(urls[path])
+        workspace.save_settings(saved)  # its rules are stored beside the default ones
+        workspace.import_dataset(sample_dataset, mode="replace")
+        workspace.engine.dispose()
+    assert copied.count("machine_verdicts") == 2  # one copy per rule set, nothing inserted again
+    stored = _verdict_rows(urls["rows"])
+    assert {row[0] for row in stored} == {1, 2} and len(stored) > 20
+    assert _verdict_rows(urls["staged"]) == stored
+
+
+def test_staged_verdicts_under_another_id_are_not_used(tmp_path, sample_dataset, monkeypatch):
+    """Staged rows stand only for the rules and the id they were staged under: verdicts
+    written under another id are inserted from the data, as if nothing was staged."""
+    import engagekit.workspace.database as database
+    from engagekit.workspace.verdicts import stage_verdicts, write_verdicts
+
+    monkeypatch.setattr(database, "BULK_ROWS", 1)
+    workspace = ek.Workspace.open(f"sqlite:///{tmp_path / 'ws.db'}")
+    workspace.import_dataset(sample_dataset, mode="replace")
+    expected = _verdict_rows(workspace.url)
+    data = workspace.load()
+    with workspace.engine.begin() as conn:
+        staged = stage_verdicts(conn, data, [ek.MachineRules()])
+        assert list(staged) == [(ek.MachineRules().model_dump_json(), 1)]
+        wrong = {(key, 7): rows for (key, _), rows in staged.items()}
+        write_verdicts(conn, data, [ek.MachineRules()], data_version=1, staged=wrong)
+    assert _verdict_rows(workspace.url) == [(1, *row[1:]) for row in expected]
+
+
 def test_a_failed_staged_load_leaves_the_workspace_unchanged(workspace, sample_dataset,
                                                               monkeypatch):
     import engagekit.workspace.bulk as bulk

@@ -20,9 +20,12 @@ import contextlib
 import io
 import shutil
 import tempfile
+import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import adbc_driver_sqlite.dbapi as adbc_sqlite
@@ -82,31 +85,59 @@ def can_stage(conn: Connection, table: sa.Table, columns: list[str]) -> bool:
                for column in table.columns)
 
 
+@dataclass(frozen=True)
+class StagedRows:
+    """Rows of a frame written to staging files (:func:`stage_rows`), ready to be copied into
+    ``table`` inside the transaction (:func:`copy_staged`)."""
+
+    table: str
+    columns: tuple[str, ...]
+    parts: tuple[tuple[sa.Table, Path], ...]
+
+
 def staged_insert(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: list[str]) -> None:
-    """Insert ``frame``'s ``columns`` into ``table`` (SQLite) through staging files.
+    """Insert ``frame``'s ``columns`` into ``table`` (SQLite) through staging files
+    (:func:`stage_rows`, then :func:`copy_staged`)."""
+    copy_staged(conn, stage_rows(conn, table, frame, columns, parts_at_most=attach_slots(conn)))
+
+
+def stage_rows(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: list[str], *,
+               parts_at_most: int = STAGING_THREADS) -> StagedRows:
+    """Write ``frame``'s ``columns`` into new staging files of ``conn``'s transaction, in the
+    layout of ``table``; the workspace is not touched, so another thread may do this while the
+    transaction writes other rows.
 
     Millions of rows are split in two files written at once: the driver binds the values in C,
-    away from Python's lock, so two threads take half the time. The parts are then copied in
-    in their order, so the table holds the rows as ``frame`` has them.
+    away from Python's lock, so two threads take half the time.
     """
     folder = _staging_folder(conn)
-    free = MAX_STAGED - len(conn.info.get(_ALIASES_KEY, ()))
-    n_parts = min(max(len(frame) // SPLIT_ROWS, 1), STAGING_THREADS, free)
+    n_parts = max(min(len(frame) // SPLIT_ROWS, STAGING_THREADS, parts_at_most), 1)
     bounds = np.linspace(0, len(frame), n_parts + 1).astype(int)
-    first = len(list(folder.iterdir()))
-    parts = [(_staging_table(table, f"{table.name}_{first + k}"), frame.iloc[low:high])
-             for k, (low, high) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
+    # names of their own: two threads of one import may stage at once
+    parts = [(_staging_table(table, f"{table.name}_{uuid.uuid4().hex[:12]}"), frame.iloc[low:high])
+             for low, high in zip(bounds[:-1], bounds[1:], strict=True)]
     with ThreadPoolExecutor(max_workers=n_parts) as pool:
         paths = list(pool.map(lambda part: _staged_file(conn, folder, table, *part, columns), parts))
+    return StagedRows(table=table.name, columns=tuple(columns),
+                      parts=tuple((staged, path) for (staged, _), path in zip(parts, paths, strict=True)))
+
+
+def attach_slots(conn: Connection) -> int:
+    """How many more staging files ``conn``'s transaction can attach."""
+    return MAX_STAGED - len(conn.info.get(_ALIASES_KEY, ()))
+
+
+def copy_staged(conn: Connection, staged: StagedRows) -> None:
+    """Copy staged rows into their table, in their order, inside ``conn``'s transaction."""
     quote = conn.dialect.identifier_preparer
-    for (staged, _), path in zip(parts, paths, strict=True):
-        alias = quote.quote(f"{STAGING}_{staged.name}")
+    for table, path in staged.parts:
+        alias = quote.quote(f"{STAGING}_{table.name}")
         conn.exec_driver_sql(f"ATTACH DATABASE ? AS {alias}", (str(path),))
         conn.info.setdefault(_ALIASES_KEY, []).append(alias)  # detached even if the copy fails
         # All columns in the same order, so SQLite can copy whole records (the staging table has
         # the target's layout; columns not loaded are NULL in both).
-        conn.exec_driver_sql(f"INSERT INTO main.{quote.quote(table.name)} "
-                             f"SELECT * FROM {alias}.{quote.quote(staged.name)}")
+        conn.exec_driver_sql(f"INSERT INTO main.{quote.quote(staged.table)} "
+                             f"SELECT * FROM {alias}.{quote.quote(table.name)}")
 
 
 def _staged_file(conn: Connection, folder: Path, table: sa.Table, staged: sa.Table,
@@ -139,7 +170,15 @@ def release_staging(dbapi_connection, info: dict) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+_folder_lock = threading.Lock()  # two threads of one import may ask for the folder at once
+
+
 def _staging_folder(conn: Connection) -> Path:
+    with _folder_lock:
+        return _made_staging_folder(conn)
+
+
+def _made_staging_folder(conn: Connection) -> Path:
     folder = conn.info.get(_STAGING_KEY)
     if folder is None:
         # beside the database: on the disk chosen for it, not in a small temporary folder
@@ -260,4 +299,7 @@ def _sortable(values: pd.Series) -> np.ndarray:
     return pd.factorize(values, sort=True)[0]
 
 
-__all__ = ["can_stage", "copy_rows", "release_staging", "sqlite_times", "staged_insert"]
+__all__ = [
+    "StagedRows", "attach_slots", "can_stage", "copy_rows", "copy_staged", "release_staging",
+    "sqlite_times", "stage_rows", "staged_insert",
+]

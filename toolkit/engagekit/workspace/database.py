@@ -25,10 +25,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from engagekit.errors import WorkspaceError
 from engagekit.workspace.bulk import (
+    StagedRows,
+    attach_slots,
     can_stage,
     copy_rows,
+    copy_staged,
     release_staging,
     sqlite_times,
+    stage_rows,
     staged_insert,
 )
 from engagekit.workspace.tables import POSTGRES_STATISTICS, WorkspaceTables, build_tables
@@ -442,19 +446,26 @@ def delete_matching(conn: Connection, table: sa.Table, column: str, values, *whe
         chosen.drop(conn)
 
 
-def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None:
+def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame, *,
+                 staged: StagedRows | None = None) -> None:
     """Insert a frame's rows in chunks, as bound parameters; blanks become NULL.
 
     The statement is compiled once from the table and values are converted a whole column at a
     time, then handed to the driver's ``executemany``: building and processing millions of rows
     one value at a time is what makes large imports slow otherwise. A nullable column that is
     blank in every row is left to its default (NULL) rather than sent row by row.
+
+    ``staged`` are the same rows already written to staging files (:func:`stage_frame`, in
+    another thread while this transaction wrote other tables): only their copy is left to do.
     """
-    columns = [c.name for c in table.columns if c.name in frame.columns
-               and not (c.nullable and frame[c.name].isna().all())]
+    columns = _inserted_columns(table, frame)
     if frame.empty or not columns:
         return
     with _indexes_built_after(conn, table, len(frame)):
+        if staged is not None and staged.table == table.name and staged.columns == tuple(columns) \
+                and len(staged.parts) <= attach_slots(conn):
+            copy_staged(conn, staged)
+            return
         if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
             copy_rows(conn, table, frame, columns)
             return
@@ -474,6 +485,22 @@ def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None
             return
         _insert_rows(conn, table, frame[sparse], [name for name in columns if name not in optional])
         _insert_rows(conn, table, frame[~sparse], columns)
+
+
+def stage_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> StagedRows | None:
+    """Write the rows :func:`insert_frame` would insert into staging files now, where it would
+    stage them (a large load into a SQLite file), leaving only their copy to the transaction;
+    ``None`` elsewhere. Safe to run in a thread of its own while ``conn``'s transaction writes
+    other rows: the workspace is not touched."""
+    columns = _inserted_columns(table, frame)
+    if len(frame) < BULK_ROWS or not columns or not can_stage(conn, table, columns):
+        return None
+    return stage_rows(conn, table, frame, columns)
+
+
+def _inserted_columns(table: sa.Table, frame: pd.DataFrame) -> list[str]:
+    return [c.name for c in table.columns if c.name in frame.columns
+            and not (c.nullable and frame[c.name].isna().all())]
 
 
 def _insert_registered(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: list[str]) -> None:
@@ -634,5 +661,6 @@ __all__ = [
     "run_atomically",
     "set_meta",
     "sqlite_times",
+    "stage_frame",
     "utc_now",
 ]

@@ -28,6 +28,7 @@ from engagekit.data.io.merge import merge_datasets
 from engagekit.data.schema import TABLES
 from engagekit.errors import WorkspaceError
 from engagekit.names import name_key
+from engagekit.workspace.bulk import StagedRows
 from engagekit.workspace.database import (
     Database,
     bump_data_version,
@@ -38,7 +39,7 @@ from engagekit.workspace.database import (
     set_meta,
 )
 from engagekit.workspace.tables import WorkspaceTables, build_tables
-from engagekit.workspace.verdicts import flagged_events, write_verdicts
+from engagekit.workspace.verdicts import flagged_events, stage_verdicts, write_verdicts
 
 IMPORT_MODES = ("replace", "merge")
 
@@ -104,10 +105,10 @@ def import_dataset(
         set_meta(conn, "import_token", token)  # what segment engines made before it check
 
         def writing(stored: Dataset) -> None:
-            # The classifier runs first in the second thread, while the rows are written; the
-            # copy follows it there, and the stored verdicts wait for it: no two threads ever
-            # make the same verdicts.
-            classified.append(pool.submit(_classify, stored, verdict_rules))
+            # The classifier runs first in the second thread, while the rows are written, and
+            # stages the verdict rows; the copy follows it there. The stored verdicts wait for
+            # it: no two threads ever make the same verdicts.
+            classified.append(pool.submit(_classify, conn, stored, verdict_rules))
             if meanwhile is not None:
                 side_jobs.append(pool.submit(meanwhile, stored, token))
 
@@ -121,8 +122,8 @@ def import_dataset(
         stored = _replace_data(conn, merged, incoming_lists=incoming, keep_free_ids=keep_free_ids,
                                previous=existing if mode == "merge" else None, writing=writing)
         version = database.data_version(conn)
-        classified[-1].result()
-        write_verdicts(conn, stored, verdict_rules, version)
+        staged = classified[-1].result()
+        write_verdicts(conn, stored, verdict_rules, version, staged=staged)
         written = build_tables(stored.custom_fields)
         for table in (*(getattr(written, name) for name in WorkspaceTables.DATA_TABLES),
                       written.machine_verdicts):
@@ -141,9 +142,13 @@ def import_dataset(
                         stored=stored)
 
 
-def _classify(stored: Dataset, rules: Collection[MachineRules]) -> None:
+def _classify(conn: Connection, stored: Dataset,
+              rules: Collection[MachineRules]) -> dict[tuple[str, int], StagedRows]:
+    """Classify the events under each of ``rules`` (the verdicts are kept with the data) and
+    stage the verdict rows for the transaction to copy in."""
     for each in rules:
-        flagged_events(stored, each)  # kept with the data
+        flagged_events(stored, each)
+    return stage_verdicts(conn, stored, rules)
 
 
 def counts(database: Database) -> dict[str, int]:

@@ -41,11 +41,13 @@ from sqlalchemy.engine import Connection
 from engagekit.config import MachineRules
 from engagekit.data.activity import EventTables, machine_reasons
 from engagekit.errors import ConfigError
+from engagekit.workspace.bulk import StagedRows
 from engagekit.workspace.database import (
     Database,
     delete_matching,
     find_or_store,
     insert_frame,
+    stage_frame,
     utc_now,
 )
 from engagekit.workspace.tables import build_tables
@@ -105,8 +107,31 @@ def _flagged_among(events: pd.DataFrame, codes: np.ndarray) -> pd.DataFrame:
     return rows.drop_duplicates(list(VERDICT_KEY)).reset_index(drop=True)
 
 
+def stage_verdicts(conn: Connection, dataset: EventTables,
+                   rules: Iterable[MachineRules]) -> dict[tuple[str, int], StagedRows]:
+    """The rows :func:`write_verdicts` will insert when it writes every verdict anew (no
+    earlier verdicts grown), written to staging files now (:func:`~engagekit.workspace.database.stage_frame`),
+    by rules and the id they will be stored under; empty where the database does not stage.
+
+    An import runs this in its second thread while its first writes the events, so that the
+    transaction only copies the verdicts in. What is staged is only used when it is what
+    :func:`write_verdicts` would insert: the same rules, under the same id.
+    """
+    rows = build_tables().machine_verdicts
+    staged = {}
+    for rules_id, (key, each) in enumerate(_unique(rules).items(), start=1):
+        flagged = flagged_events(dataset, each)
+        if getattr(dataset, "grown_reasons", lambda _: None)(each) is not None:
+            return {}  # the earlier verdicts may be updated in place instead: few rows
+        made = stage_frame(conn, rows, flagged.assign(rules_id=rules_id))
+        if made is None:
+            return {}
+        staged[key, rules_id] = made
+    return staged
+
+
 def write_verdicts(conn: Connection, dataset: EventTables, rules: Iterable[MachineRules],
-                   data_version: int) -> None:
+                   data_version: int, *, staged: dict[tuple[str, int], StagedRows] | None = None) -> None:
     """Replace every stored verdict by those of ``rules`` on ``dataset``, inside ``conn``'s
     transaction (an import's: the verdicts come and go with the data).
 
@@ -114,10 +139,11 @@ def write_verdicts(conn: Connection, dataset: EventTables, rules: Iterable[Machi
     :mod:`engagekit.data.growth`) are updated where they changed, when the earlier data's are
     stored (``data_version - 1``, the version the import raised): the new events' are added, and
     those of the contacts classified again replaced, instead of millions written again.
+    ``staged``: rows made ready by :func:`stage_verdicts`.
     """
     tables = build_tables()
     heads, rows = tables.machine_rule_sets, tables.machine_verdicts
-    wanted = {rules_key(each): each for each in rules}
+    wanted = _unique(rules)
     earlier = dict(conn.execute(sa.select(heads.c.rules, heads.c.rules_id)
                                 .where(heads.c.data_version == data_version - 1)).all())
     updated = {}
@@ -140,8 +166,14 @@ def write_verdicts(conn: Connection, dataset: EventTables, rules: Iterable[Machi
             continue
         conn.execute(sa.insert(heads).values(
             rules_id=next_id, rules=key, data_version=data_version, created_at=utc_now()))
-        insert_frame(conn, rows, flagged_events(dataset, each).assign(rules_id=next_id))
+        insert_frame(conn, rows, flagged_events(dataset, each).assign(rules_id=next_id),
+                     staged=(staged or {}).get((key, next_id)))
         next_id += 1
+
+
+def _unique(rules: Iterable[MachineRules]) -> dict[str, MachineRules]:
+    """The rules by their key, each once, in the order given."""
+    return {rules_key(each): each for each in rules}
 
 
 def _replace_changed(conn: Connection, rows: sa.Table, rules_id: int, dataset: EventTables,
@@ -236,5 +268,6 @@ def write_verdicts_file(folder: str | Path, dataset: EventTables, rules: Machine
 
 __all__ = [
     "VERDICT_FOLDER", "VERDICT_KEY", "VerdictStore", "flagged_events", "rules_key",
-    "store_verdicts", "stored_rules_id", "verdicts_file", "write_verdicts", "write_verdicts_file",
+    "stage_verdicts", "store_verdicts", "stored_rules_id", "verdicts_file", "write_verdicts",
+    "write_verdicts_file",
 ]
