@@ -43,6 +43,10 @@ COPY_CHUNK = 500_000
 BATCH_ROWS = 1_000_000
 """Rows per Arrow batch handed to the driver: memory holds one batch's converted values."""
 
+KEYED_STAGING_CACHE_KIB = 128 * 1024
+"""SQLite's cache for a staging file whose table has a key or a unique column (1M contacts staged
+in 3.4-3.8 s with it, 5.5-7.3 s with the default 2 MB)."""
+
 SPLIT_ROWS = 2_000_000
 """A load of at least twice this many rows is staged in two files at once."""
 STAGING_THREADS = 2
@@ -148,7 +152,13 @@ def _staged_file(conn: Connection, folder: Path, table: sa.Table, staged: sa.Tab
         # A scratch file, removed whatever happens: no journal and no flush to disk (settings
         # SQLite takes outside a transaction only); the driver ingests in one transaction.
         with adbc_sqlite.connect(str(path), autocommit=True) as staging, staging.cursor() as cursor:
-            for pragma in ("PRAGMA journal_mode=OFF", "PRAGMA synchronous=OFF"):
+            pragmas = ["PRAGMA journal_mode=OFF", "PRAGMA synchronous=OFF"]
+            if staged.primary_key.columns or any(isinstance(constraint, sa.UniqueConstraint)
+                                                 for constraint in staged.constraints):
+                # rows go into key indexes in no order (contacts by id and by email): their
+                # pages held in memory, not read back from the file
+                pragmas.append(f"PRAGMA cache_size=-{KEYED_STAGING_CACHE_KIB}")
+            for pragma in pragmas:
                 cursor.execute(pragma)
                 cursor.fetchall()
             cursor.execute(str(CreateTable(staged).compile(dialect=conn.dialect)))
