@@ -19,6 +19,7 @@ from pandas.api.types import union_categoricals
 
 from engagekit.config import EngagementConfig, MachineRules
 from engagekit.data.activity import ActivityIndex
+from engagekit.data.arrow import sorted_categorical
 from engagekit.data.growth import Earlier, GrownReasons, grown_index, grown_reasons
 from engagekit.data.machine import PrefetchCounts
 from engagekit.data.schema import (
@@ -52,9 +53,10 @@ def as_codes(values: pd.Series) -> pd.Series:
     >>> as_codes(pd.Series(["open", None, "click"])).cat.codes.tolist()
     [1, -1, 0]
     """
+    if values.dtype == "str":
+        return sorted_categorical(values)
     if not isinstance(values.dtype, pd.CategoricalDtype):
-        text = values if values.dtype == "str" else values.astype("str").where(values.notna(), None)
-        values = text.astype("category")
+        values = values.astype("str").where(values.notna(), None).astype("category")
     categories = values.cat.categories
     if categories.dtype != "str":
         values = values.cat.rename_categories(categories.astype("str"))

@@ -48,7 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from engagekit.data.arrow import arrow_strings
+from engagekit.data.arrow import arrow_strings, blanked
 from engagekit.data.schema import TIME_DTYPE
 from engagekit.errors import DataError, ImportReport
 from engagekit.names import hidden_character
@@ -1030,7 +1030,9 @@ class SourceFile:
         if key not in self.headers:
             return pd.Series(np.nan, index=self.rows.index, dtype="str")
         values, empty = self.rows[key], self._empty[key]
-        return values.where(~empty) if empty.any() else values
+        if not empty.any():
+            return values
+        return blanked(values, empty) if values.dtype == "str" else values.where(~empty)
 
     def required_text(self, column: str, what: str) -> pd.Series:
         """Text that must not be blank: blank cells skip their row."""
