@@ -185,22 +185,18 @@ _folder_lock = threading.Lock()  # two threads of one import may ask for the fol
 
 def _staging_folder(conn: Connection) -> Path:
     with _folder_lock:
-        return _made_staging_folder(conn)
-
-
-def _made_staging_folder(conn: Connection) -> Path:
-    folder = conn.info.get(_STAGING_KEY)
-    if folder is None:
-        # beside the database: on the disk chosen for it, not in a small temporary folder
-        database = Path(conn.engine.url.database).expanduser()
-        prefix = f".{database.name}.staging-"
-        for stale in database.parent.glob(f"{prefix}*"):  # left by a killed import
-            with contextlib.suppress(OSError):
-                if time.time() - stale.stat().st_mtime > ABANDONED_AFTER_SECONDS:
-                    shutil.rmtree(stale, ignore_errors=True)
-        folder = Path(tempfile.mkdtemp(prefix=prefix, dir=database.parent))
-        conn.info[_STAGING_KEY] = folder
-    return Path(folder)
+        folder = conn.info.get(_STAGING_KEY)
+        if folder is None:
+            # beside the database: on the disk chosen for it, not in a small temporary folder
+            database = Path(conn.engine.url.database).expanduser()
+            prefix = f".{database.name}.staging-"
+            for stale in database.parent.glob(f"{prefix}*"):  # left by a killed import
+                with contextlib.suppress(OSError):
+                    if time.time() - stale.stat().st_mtime > ABANDONED_AFTER_SECONDS:
+                        shutil.rmtree(stale, ignore_errors=True)
+            folder = Path(tempfile.mkdtemp(prefix=prefix, dir=database.parent))
+            conn.info[_STAGING_KEY] = folder
+        return Path(folder)
 
 
 def _staging_table(table: sa.Table, name: str) -> sa.Table:

@@ -28,7 +28,6 @@ from engagekit.data.io.merge import merge_datasets
 from engagekit.data.schema import TABLES
 from engagekit.errors import WorkspaceError
 from engagekit.names import name_key
-from engagekit.workspace.bulk import StagedRows
 from engagekit.workspace.database import (
     Database,
     bump_data_version,
@@ -39,7 +38,7 @@ from engagekit.workspace.database import (
     set_meta,
 )
 from engagekit.workspace.tables import WorkspaceTables, build_tables
-from engagekit.workspace.verdicts import flagged_events, stage_verdicts, write_verdicts
+from engagekit.workspace.verdicts import stage_verdicts, write_verdicts
 
 IMPORT_MODES = ("replace", "merge")
 
@@ -108,7 +107,7 @@ def import_dataset(
             # The classifier runs first in the second thread, while the rows are written, and
             # stages the verdict rows; the copy follows it there. The stored verdicts wait for
             # it: no two threads ever make the same verdicts.
-            classified.append(pool.submit(_classify, conn, stored, verdict_rules))
+            classified.append(pool.submit(stage_verdicts, conn, stored, verdict_rules))
             if meanwhile is not None:
                 side_jobs.append(pool.submit(meanwhile, stored, token))
 
@@ -140,15 +139,6 @@ def import_dataset(
     stored.forget_earlier()  # what grew from the earlier data is made: let its arrays go
     return ImportResult(counts=stored.summary(), data_version=version, data_token=token,
                         stored=stored)
-
-
-def _classify(conn: Connection, stored: Dataset,
-              rules: Collection[MachineRules]) -> dict[tuple[str, int], StagedRows]:
-    """Classify the events under each of ``rules`` (the verdicts are kept with the data) and
-    stage the verdict rows for the transaction to copy in."""
-    for each in rules:
-        flagged_events(stored, each)
-    return stage_verdicts(conn, stored, rules)
 
 
 def counts(database: Database) -> dict[str, int]:

@@ -109,24 +109,25 @@ def _flagged_among(events: pd.DataFrame, codes: np.ndarray) -> pd.DataFrame:
 
 def stage_verdicts(conn: Connection, dataset: EventTables,
                    rules: Iterable[MachineRules]) -> dict[tuple[str, int], StagedRows]:
-    """The rows :func:`write_verdicts` will insert when it writes every verdict anew (no
-    earlier verdicts grown), written to staging files now (:func:`~engagekit.workspace.database.stage_frame`),
-    by rules and the id they will be stored under; empty where the database does not stage.
+    """Classify the events under each of ``rules`` and write the rows :func:`write_verdicts` will
+    insert when it writes every verdict anew (none grown from the earlier data's) to staging files
+    now (:func:`~engagekit.workspace.database.stage_frame`), by rules and the id they will be
+    stored under; empty where the database does not stage.
 
     An import runs this in its second thread while its first writes the events, so that the
     transaction only copies the verdicts in. What is staged is only used when it is what
     :func:`write_verdicts` would insert: the same rules, under the same id.
     """
+    wanted = _unique(rules)
+    flagged = {key: flagged_events(dataset, each) for key, each in wanted.items()}
+    if any(_grown(dataset, each) is not None for each in wanted.values()):
+        return {}  # the earlier verdicts may be updated in place instead: few rows
     rows = build_tables().machine_verdicts
     staged = {}
-    for rules_id, (key, each) in enumerate(_unique(rules).items(), start=1):
-        flagged = flagged_events(dataset, each)
-        if getattr(dataset, "grown_reasons", lambda _: None)(each) is not None:
-            return {}  # the earlier verdicts may be updated in place instead: few rows
-        made = stage_frame(conn, rows, flagged.assign(rules_id=rules_id))
-        if made is None:
-            return {}
-        staged[key, rules_id] = made
+    for rules_id, key in enumerate(wanted, start=1):
+        made = stage_frame(conn, rows, flagged[key].assign(rules_id=rules_id))
+        if made is not None:
+            staged[key, rules_id] = made
     return staged
 
 
@@ -149,7 +150,7 @@ def write_verdicts(conn: Connection, dataset: EventTables, rules: Iterable[Machi
     updated = {}
     for key, each in wanted.items():
         machine_reasons(dataset, each)
-        grown = dataset.grown_reasons(each) if hasattr(dataset, "grown_reasons") else None
+        grown = _grown(dataset, each)
         if key in earlier and grown is not None:
             updated[key] = grown
     kept_ids = [int(earlier[key]) for key in updated]
@@ -174,6 +175,12 @@ def write_verdicts(conn: Connection, dataset: EventTables, rules: Iterable[Machi
 def _unique(rules: Iterable[MachineRules]) -> dict[str, MachineRules]:
     """The rules by their key, each once, in the order given."""
     return {rules_key(each): each for each in rules}
+
+
+def _grown(dataset: EventTables, rules: MachineRules):
+    """What grew from the earlier data's verdicts under ``rules`` (a
+    :class:`~engagekit.data.growth.GrownReasons`), for a dataset that keeps it; else ``None``."""
+    return dataset.grown_reasons(rules) if hasattr(dataset, "grown_reasons") else None
 
 
 def _replace_changed(conn: Connection, rows: sa.Table, rules_id: int, dataset: EventTables,

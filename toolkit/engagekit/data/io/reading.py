@@ -1030,9 +1030,7 @@ class SourceFile:
         if key not in self.headers:
             return pd.Series(np.nan, index=self.rows.index, dtype="str")
         values, empty = self.rows[key], self._empty[key]
-        if not empty.any():
-            return values
-        return blanked(values, empty) if values.dtype == "str" else values.where(~empty)
+        return blanked(values, empty) if empty.any() else values
 
     def required_text(self, column: str, what: str) -> pd.Series:
         """Text that must not be blank: blank cells skip their row."""
